@@ -1,0 +1,34 @@
+# Every target creates (or reuses) .venv and installs what it needs, so each works
+# on a fresh machine with nothing but python3 on the PATH.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench broker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/streamtest demo
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+broker: $(STAMP)
+	$(VENV)/bin/streamtest broker
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info reports .pytest_cache
