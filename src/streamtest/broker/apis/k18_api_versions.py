@@ -1,0 +1,44 @@
+"""ApiVersions (key 18), versions 0-4.
+
+The advertised ranges come from the dispatch registry, so they always match what
+is implemented. A request of a version newer than we support is answered in the
+v0 format with UNSUPPORTED_VERSION and the supported ranges (KIP-511), so the
+client can retry with a version we speak. The response header is always v0.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from ...protocol.errors import ErrorCode
+from ..dispatch import REGISTRY, RequestContext, api
+
+
+def _api_keys() -> list[dict[str, int]]:
+    return [
+        {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
+        for s in sorted(REGISTRY.values(), key=lambda s: s.key)
+    ]
+
+
+@api(18, "ApiVersions", 0, 4)
+def handle_api_versions(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    """Return the supported version range of every registered API."""
+    return {
+        "error_code": ErrorCode.NONE,
+        "api_keys": _api_keys(),
+        "throttle_time": 0,
+        "supported_features": [],
+        "finalized_features_epoch": -1,
+        "finalized_features": [],
+    }
+
+
+def unsupported_version_response() -> bytes:
+    """Return the v0-format body answering a too-new ApiVersions request."""
+    keys = _api_keys()
+    out = bytearray(struct.pack(">hi", ErrorCode.UNSUPPORTED_VERSION, len(keys)))
+    for k in keys:
+        out += struct.pack(">hhh", k["api_key"], k["min_version"], k["max_version"])
+    return bytes(out)

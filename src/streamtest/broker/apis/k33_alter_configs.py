@@ -1,0 +1,56 @@
+"""AlterConfigs (key 33), versions 0-2: replaces a topic's whole dynamic config set.
+
+Kafka's legacy, non-incremental semantics: configs not named are reset to their
+defaults. Broker resources are read-only here (INVALID_REQUEST).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...protocol.errors import ErrorCode
+from ..dispatch import RequestContext, api
+from ..state.configs import validate_topic_config
+from .k32_describe_configs import TOPIC
+
+
+def alter_topic(
+    ctx: RequestContext, resource_type: int, name: str, validate_only: bool, compute: Any
+) -> dict[str, Any]:
+    """Validate and apply ``compute(current_configs) -> (new_configs | error)``."""
+    res: dict[str, Any] = {"error_code": ErrorCode.NONE, "error_message": None,
+                           "resource_type": resource_type, "resource_name": name}
+    if resource_type != TOPIC:
+        res["error_code"] = ErrorCode.INVALID_REQUEST
+        res["error_message"] = "Only topic configs can be altered on the embedded broker"
+        return res
+    topic = ctx.broker.state.topics.get(name)
+    if topic is None:
+        res["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        res["error_message"] = f"Topic '{name}' does not exist."
+        return res
+    new = compute(dict(topic.configs))
+    if isinstance(new, tuple):
+        res["error_code"], res["error_message"] = new
+        return res
+    for key, value in new.items():
+        problem = validate_topic_config(key, value)
+        if problem is not None:
+            res["error_code"], res["error_message"] = ErrorCode.INVALID_CONFIG, problem
+            return res
+    if not validate_only:
+        ctx.broker.state.set_configs(topic, new)
+    return res
+
+
+@api(33, "AlterConfigs", 0, 2)
+def handle_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    """Replace each topic's dynamic configs with the given set."""
+    responses = []
+    for r in request.resources:
+        given = {c.name: c.value for c in r.configs if c.value is not None}
+        responses.append(
+            alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
+                        lambda _current, given=given: given)
+        )
+    return {"throttle_time": 0, "responses": responses}

@@ -1,0 +1,52 @@
+"""IncrementalAlterConfigs (key 44), versions 0-1 (KIP-339).
+
+Operations: 0 SET, 1 DELETE (back to default), 2 APPEND and 3 SUBTRACT (for list
+configs such as ``cleanup.policy``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...protocol.errors import ErrorCode
+from ..dispatch import RequestContext, api
+from ..state.configs import TOPIC_CONFIG_DEFAULTS
+from .k33_alter_configs import alter_topic
+
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def _apply(ops: list[Any]) -> Any:
+    def compute(current: dict[str, str]) -> Any:
+        for op in ops:
+            if op.config_operation == SET:
+                if op.value is None:
+                    return ErrorCode.INVALID_REQUEST, f"Null value for {op.name}"
+                current[op.name] = op.value
+            elif op.config_operation == DELETE:
+                current.pop(op.name, None)
+            elif op.config_operation in (APPEND, SUBTRACT):
+                base = current.get(op.name, TOPIC_CONFIG_DEFAULTS.get(op.name, ""))
+                items = [x for x in base.split(",") if x]
+                for v in (op.value or "").split(","):
+                    if op.config_operation == APPEND and v and v not in items:
+                        items.append(v)
+                    elif op.config_operation == SUBTRACT and v in items:
+                        items.remove(v)
+                current[op.name] = ",".join(items)
+            else:
+                return ErrorCode.INVALID_REQUEST, f"Unknown operation {op.config_operation}"
+        return current
+
+    return compute
+
+
+@api(44, "IncrementalAlterConfigs", 0, 1)
+def handle_incremental_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    """Apply each resource's config operations."""
+    responses = [
+        alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
+                    _apply(list(r.configs)))
+        for r in request.resources
+    ]
+    return {"throttle_time": 0, "responses": responses}

@@ -1,0 +1,89 @@
+"""The broker: cluster state, control hooks and the listening socket, on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import apis  # noqa: F401  (registers every API handler)
+from .dispatch import ControlHooks
+from .state.cluster import BrokerConfig, ClusterState
+from .state.producers import ProducerStateManager
+
+if TYPE_CHECKING:
+    from .server import KafkaProtocol
+
+log = logging.getLogger("streamtest.broker")
+
+
+class Broker:
+    """A single-node Kafka-compatible broker running on the current event loop.
+
+    Everything it owns is touched only from that loop.
+
+    Args:
+        config: broker settings.
+        data_dir: where to persist the log; ``None`` keeps everything in memory.
+    """
+
+    def __init__(self, config: BrokerConfig | None = None, data_dir: str | Path | None = None):
+        self.config = config or BrokerConfig()
+        storage = None
+        if data_dir is not None:
+            from .storage.disk import DiskStorage
+
+            storage = DiskStorage(Path(data_dir))
+        self.state = ClusterState(self.config, storage)
+        self.hooks = ControlHooks()
+        self.producers = ProducerStateManager()
+        for log_ in self.state.iter_logs():
+            self.producers.rebuild_from_log(log_)
+        self.connections: set[KafkaProtocol] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self._close_listeners: list = []
+
+    @property
+    def host(self) -> str:
+        """Return the host clients are told to connect to."""
+        return self.config.advertised_host or self.config.host
+
+    @property
+    def port(self) -> int:
+        """Return the port the broker listens on (after :meth:`start`)."""
+        return self.state.advertised_port
+
+    async def start(self) -> None:
+        """Bind the listening socket and start serving."""
+        from .server import KafkaProtocol
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: KafkaProtocol(self),
+            self.config.host,
+            self.config.port,
+            reuse_address=True,
+            backlog=512,
+        )
+        sock = self._server.sockets[0]
+        self.state.advertised_port = sock.getsockname()[1]
+        log.info("broker listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection and flush storage."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        if self.state.storage is not None:
+            self.state.storage.close()
+
+    def connection_closed(self, connection_id: int) -> None:
+        """Tell interested parties (the group coordinator) that a connection ended."""
+        for fn in self._close_listeners:
+            fn(connection_id)

@@ -1,0 +1,141 @@
+"""The only socket code: asyncio transports in, sans-I/O connections inside.
+
+Each TCP connection gets a :class:`KafkaProtocol`, which feeds bytes to a
+``ServerConnection`` and dispatches the requests it yields. Requests on one
+connection are handled one at a time, in order, as Kafka's own broker does (it
+mutes a channel until its response is sent). That keeps responses in request
+order even when clients pipeline. Handlers that finish at once are answered inline
+from ``data_received``; handlers that must wait (a Fetch long poll, a JoinGroup)
+return a coroutine, and the connection resumes after it completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.connection import Request, ServerConnection
+from ..protocol.exceptions import RemoteProtocolError
+from .dispatch import (
+    NO_RESPONSE,
+    CloseConnection,
+    RequestContext,
+    dispatch,
+    encode_response,
+    flexible_lookup,
+)
+
+if TYPE_CHECKING:
+    from .core import Broker
+
+log = logging.getLogger("streamtest.broker")
+
+_conn_ids = itertools.count(1)
+
+
+class KafkaProtocol(asyncio.Protocol):
+    """One client connection to the broker."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.conn = ServerConnection(flexible_lookup, broker.config.max_frame_size)
+        self.connection_id = next(_conn_ids)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self._busy = False
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol ------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.broker.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self._closed = True
+        self.broker.connections.discard(self)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.broker.connection_closed(self.connection_id)
+
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        self.conn.receive_data(data)
+        if not self._busy:
+            self._process()
+
+    # -- request loop ------------------------------------------------------------
+
+    def close(self, reason: str) -> None:
+        """Close the connection, logging why."""
+        if not self._closed:
+            log.warning("closing connection %s from %s: %s", self.connection_id, self.peer, reason)
+            self._closed = True
+            if self.transport is not None:
+                self.transport.close()
+
+    def _process(self) -> None:
+        while not self._closed:
+            try:
+                request = self.conn.next_request()
+            except RemoteProtocolError as exc:
+                self.close(f"protocol error: {exc}")
+                return
+            if request is None:
+                return
+            ctx = RequestContext(self.broker, request.header, self.peer, self.connection_id)
+            try:
+                result = dispatch(ctx, request, self.broker.hooks)
+            except (CloseConnection, RemoteProtocolError) as exc:
+                self.close(str(exc))
+                return
+            except Exception:
+                log.exception("handler for api_key=%s failed", request.header.api_key)
+                self.close("internal error")
+                return
+            if inspect.isawaitable(result):
+                self._busy = True
+                self._task = asyncio.get_running_loop().create_task(
+                    self._finish(request, ctx, result)
+                )
+                return
+            self._send(request, ctx, result)
+
+    async def _finish(self, request: Request, ctx: RequestContext, pending: Any) -> None:
+        try:
+            result = await pending
+        except asyncio.CancelledError:
+            return
+        except (CloseConnection, RemoteProtocolError) as exc:
+            self.close(str(exc))
+            return
+        except Exception:
+            log.exception("handler for api_key=%s failed", request.header.api_key)
+            self.close("internal error")
+            return
+        self._send(request, ctx, result)
+        self._busy = False
+        self._task = None
+        if self.conn_has_data():
+            self._process()
+
+    def conn_has_data(self) -> bool:
+        """Return whether bytes are buffered that may hold another request."""
+        return self.conn._frames.buffered > 0
+
+    def _send(self, request: Request, ctx: RequestContext, result: Any) -> None:
+        if result is NO_RESPONSE or self._closed or self.transport is None:
+            return
+        try:
+            body = encode_response(ctx, result)
+        except Exception:
+            log.exception("encoding the response to api_key=%s failed", request.header.api_key)
+            self.close("internal error")
+            return
+        self.transport.writelines(self.conn.response_buffers(request, body))

@@ -1,0 +1,298 @@
+"""Request and response codecs: thin wrappers over ``kio``'s generated schemas.
+
+``kio`` generates one frozen dataclass per message and version from Apache Kafka's
+JSON definitions, with a native (Rust) reader. Two gaps are closed here:
+
+* Unknown tagged fields. KIP-482 says a reader must skip tagged fields it does not
+  know, so that newer clients can add optional data. kio 0.6.5's native reader
+  raises ``KeyError`` instead. We try the fast native reader first and, only when it
+  trips over an unknown tag, fall back to :func:`_tolerant_reader`, a pure-Python
+  reader built from the same schema that skips unknown tags.
+* Convenience. :func:`encode_response` serialises a response entity to bytes, and
+  :func:`request_schema` / :func:`response_schema` are cached look-ups.
+
+The hot paths (Produce decode, Fetch encode) do not go through here; see
+``produce.py`` and ``fetch.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from typing import Any, cast
+
+from kio._kio_native import get_field_reader
+from kio.index import load_request_schema, load_response_schema
+from kio.serial import entity_reader, entity_writer
+from kio.serial._introspect import EntityField, EntityTupleField, classify_field, get_field_tag
+from kio.serial.readers import (
+    read_compact_array_length,
+    read_legacy_array_length,
+    read_unsigned_varint,
+)
+
+from .exceptions import InvalidFrame
+
+Reader = Callable[[Any, int], tuple[Any, int]]
+
+
+@functools.cache
+def request_schema(api_key: int, version: int) -> type:
+    """Return kio's request class for ``api_key`` at ``version``.
+
+    Raises:
+        LookupError: kio has no schema for that key and version.
+    """
+    try:
+        return load_request_schema(api_key, version)
+    except Exception as exc:  # kio raises its own KioIndexError subclasses
+        raise LookupError(f"no request schema for api_key={api_key} v{version}") from exc
+
+
+@functools.cache
+def response_schema(api_key: int, version: int) -> type:
+    """Return kio's response class for ``api_key`` at ``version``.
+
+    Raises:
+        LookupError: kio has no schema for that key and version.
+    """
+    try:
+        return load_response_schema(api_key, version)
+    except Exception as exc:
+        raise LookupError(f"no response schema for api_key={api_key} v{version}") from exc
+
+
+@functools.cache
+def is_flexible(api_key: int, version: int) -> bool:
+    """Return whether ``api_key`` at ``version`` uses the flexible (KIP-482) encoding.
+
+    Flexible versions use request header v2 and response header v1.
+    """
+    return bool(request_schema(api_key, version).__flexible__)
+
+
+@functools.cache
+def _native_reader(cls: type) -> Reader:
+    return cast(Reader, entity_reader(cls))
+
+
+@functools.cache
+def _writer(cls: type) -> Callable[[io.BytesIO, Any], None]:
+    return cast(Callable[[io.BytesIO, Any], None], entity_writer(cls))
+
+
+def decode(cls: type, buf: bytes | bytearray | memoryview, offset: int = 0) -> tuple[Any, int]:
+    """Decode one ``cls`` entity from ``buf`` at ``offset``.
+
+    Returns:
+        The entity and the offset just past it.
+
+    Raises:
+        InvalidFrame: the bytes do not form a valid ``cls``.
+    """
+    if not isinstance(buf, bytes):
+        # kio's native reader only takes read-only buffers; a read-only view of
+        # the frame avoids copying it.
+        buf = memoryview(buf).toreadonly()
+    try:
+        value, size = _native_reader(cls)(buf, offset)
+        return value, offset + size
+    except KeyError:
+        # The native reader raises KeyError on an unknown tagged field; KIP-482
+        # requires skipping it, so retry with the tolerant reader.
+        pass
+    except Exception as exc:
+        raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
+    try:
+        return _tolerant_reader(cls)(buf, offset)
+    except Exception as exc:
+        raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
+
+
+def encode(entity: Any) -> bytes:
+    """Serialise a kio entity (request, response or header) to bytes."""
+    buf = io.BytesIO()
+    _writer(type(entity))(buf, entity)
+    return buf.getvalue()
+
+
+@functools.cache
+def _tolerant_reader(cls: type) -> Reader:
+    """Build a reader for ``cls`` that skips unknown tagged fields (KIP-482)."""
+    flexible = bool(cls.__flexible__)
+    is_header = getattr(cls, "__type__", None) is not None and cls.__name__ == "RequestHeader"
+    plain: list[tuple[str, Reader]] = []
+    tagged: dict[int, tuple[str, Reader]] = {}
+    for f in fields(cls):
+        tag = get_field_tag(f)
+        kind = classify_field(f)
+        if isinstance(kind, EntityField):
+            reader = _nullable(_tolerant_reader(kind.type_), f)
+        elif isinstance(kind, EntityTupleField):
+            reader = _array_of(_tolerant_reader(kind.type_), flexible)
+        else:
+            native = get_field_reader(cls, f, is_header, tag is not None)
+            reader = _sized(native)
+        if tag is None:
+            plain.append((f.name, reader))
+        else:
+            tagged[tag] = (f.name, reader)
+
+    def read(buf: Any, offset: int) -> tuple[Any, int]:
+        values: dict[str, Any] = {}
+        for name, reader in plain:
+            values[name], offset = reader(buf, offset)
+        if flexible:
+            count, offset = _uvarint(buf, offset)
+            for _ in range(count):
+                tag, offset = _uvarint(buf, offset)
+                size, offset = _uvarint(buf, offset)
+                if tag in tagged:
+                    name, reader = tagged[tag]
+                    values[name], _ = reader(buf, offset)
+                offset += size  # unknown tag: skip its bytes
+        return cls(**values), offset
+
+    return read
+
+
+def _uvarint(buf: Any, offset: int) -> tuple[int, int]:
+    value, size = read_unsigned_varint(buf, offset)
+    return int(value), offset + size
+
+
+def _sized(native: Callable[[Any, int], tuple[Any, int]]) -> Reader:
+    def read(buf: Any, offset: int) -> tuple[Any, int]:
+        value, size = native(buf, offset)
+        return value, offset + size
+
+    return read
+
+
+def _nullable(inner: Reader, f: Any) -> Reader:
+    # Nullable struct fields carry a leading int8 marker (-1 null, 1 present).
+    if "None" not in str(f.type):
+        return inner
+
+    def read(buf: Any, offset: int) -> tuple[Any, int]:
+        marker = buf[offset]
+        if marker in (0xFF, -1):
+            return None, offset + 1
+        return inner(buf, offset + 1)
+
+    return read
+
+
+def _array_of(inner: Reader, flexible: bool) -> Reader:
+    def read(buf: Any, offset: int) -> tuple[Any, int]:
+        if flexible:
+            length, size = read_compact_array_length(buf, offset)
+        else:
+            length, size = read_legacy_array_length(buf, offset)
+        offset += size
+        if length is None or length < 0:
+            return None, offset
+        items = []
+        for _ in range(length):
+            item, offset = inner(buf, offset)
+            items.append(item)
+        return tuple(items), offset
+
+    return read
+
+
+def is_entity(value: object) -> bool:
+    """Return whether ``value`` is a kio entity instance."""
+    return is_dataclass(value) and hasattr(type(value), "__api_key__")
+
+
+# ---------------------------------------------------------------------------
+# Building responses from plain data.
+#
+# kio has one class per message *and version*, and nested classes differ per
+# version too. Handlers therefore describe a response once, as nested dicts with
+# the union of the fields of every version they support, and ``build`` keeps what
+# the negotiated version has. Missing fields get Kafka's "unset" value for their
+# type. This keeps handlers version-agnostic, as in kfake.
+
+
+@functools.cache
+def _build_plan(cls: type) -> tuple[tuple[str, str, Any, Any], ...]:
+    from dataclasses import MISSING
+
+    plan = []
+    for f in fields(cls):
+        kind = classify_field(f)
+        if isinstance(kind, EntityTupleField):
+            plan.append((f.name, "entities", kind.type_, None))
+            continue
+        if isinstance(kind, EntityField):
+            plan.append((f.name, "entity", kind.type_, None))
+            continue
+        ktype = f.metadata.get("kafka_type", "")
+        if f.default is not MISSING:
+            default = f.default
+        elif f.default_factory is not MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        elif "None" in str(f.type):
+            default = None
+        else:
+            default = _ZERO.get(ktype, 0)
+        is_array = "tuple[" in str(f.type)
+        plan.append((f.name, "array" if is_array else ktype, default, None))
+    return tuple(plan)
+
+
+_ZERO: dict[str, Any] = {
+    "string": "",
+    "bytes": b"",
+    "records": b"",
+    "bool": False,
+    "float64": 0.0,
+}
+
+
+def build(cls: type, data: dict[str, Any] | Any) -> Any:
+    """Build a kio entity of ``cls`` from a dict (recursively), keeping only the
+    fields ``cls`` has and converting plain values to kio's types.
+
+    Integers become ``timedelta`` for ``timedelta_*`` fields, kio's ``ErrorCode``
+    for ``error_code`` fields and ``uuid.UUID`` stays as is.
+    """
+    import datetime
+    import uuid as _uuid
+
+    from kio.schema.errors import ErrorCode as KioErrorCode
+
+    if not isinstance(data, dict):
+        return data
+    values: dict[str, Any] = {}
+    for name, kind, extra, _ in _build_plan(cls):
+        present = name in data
+        value = data.get(name)
+        if kind == "entities":
+            if not present or value is None:
+                values[name] = None if present else ()
+            else:
+                values[name] = tuple(build(extra, v) for v in value)
+        elif kind == "entity":
+            values[name] = build(extra, value) if present and value is not None else None
+        elif not present:
+            values[name] = extra
+        elif kind == "error_code":
+            values[name] = KioErrorCode(int(value))
+        elif kind in ("timedelta_i32", "timedelta_i64"):
+            values[name] = (
+                value
+                if isinstance(value, datetime.timedelta)
+                else datetime.timedelta(milliseconds=int(value))
+            )
+        elif kind == "uuid" and isinstance(value, str):
+            values[name] = _uuid.UUID(value)
+        elif kind == "array":
+            values[name] = tuple(value) if value is not None else None
+        else:
+            values[name] = value
+    return cls(**values)
