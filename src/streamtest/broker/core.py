@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,8 @@ class Broker:
             self.producers.rebuild_from_log(log_)
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
-        self._close_listeners: list = []
+        #: Called with a connection id when that connection closes (groups use it).
+        self.close_listeners: list[Callable[[int], None]] = []
 
     @property
     def host(self) -> str:
@@ -85,5 +87,5 @@ class Broker:
 
     def connection_closed(self, connection_id: int) -> None:
         """Tell interested parties (the group coordinator) that a connection ended."""
-        for fn in self._close_listeners:
+        for fn in self.close_listeners:
             fn(connection_id)
