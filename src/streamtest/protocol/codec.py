@@ -4,10 +4,16 @@
 JSON definitions, with a native (Rust) reader. Two gaps are closed here:
 
 * Unknown tagged fields. KIP-482 says a reader must skip tagged fields it does not
-  know, so that newer clients can add optional data. kio 0.6.5's native reader
-  raises ``KeyError`` instead. We try the fast native reader first and, only when it
-  trips over an unknown tag, fall back to :func:`_tolerant_reader`, a pure-Python
-  reader built from the same schema that skips unknown tags.
+  know, so that newer clients can add optional data. kio 0.6.5's native entity
+  reader raises ``KeyError`` instead.
+* Hostile array lengths. kio's native entity reader reserves memory for an array
+  from its length prefix before reading it, so a 4-byte prefix claiming two billion
+  elements aborts the whole process (found by ``tests/broker/test_fuzz.py``).
+  A broker must survive any bytes a peer sends.
+
+So structs and arrays are walked here, in Python (:func:`_tolerant_reader`),
+checking each array length against the bytes left and skipping unknown tags,
+while every primitive value is still read by kio's native per-type readers.
 * Convenience. :func:`encode_response` serialises a response entity to bytes, and
   :func:`request_schema` / :func:`response_schema` are cached look-ups.
 
@@ -23,10 +29,16 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any, cast
 
-from kio._kio_native import get_field_reader
+from kio._kio_native import get_field_reader, get_reader
 from kio.index import load_request_schema, load_response_schema
-from kio.serial import entity_reader, entity_writer
-from kio.serial._introspect import EntityField, EntityTupleField, classify_field, get_field_tag
+from kio.serial import entity_writer
+from kio.serial._introspect import (
+    EntityField,
+    EntityTupleField,
+    PrimitiveTupleField,
+    classify_field,
+    get_field_tag,
+)
 from kio.serial.readers import (
     read_compact_array_length,
     read_legacy_array_length,
@@ -74,11 +86,6 @@ def is_flexible(api_key: int, version: int) -> bool:
 
 
 @functools.cache
-def _native_reader(cls: type) -> Reader:
-    return cast(Reader, entity_reader(cls))
-
-
-@functools.cache
 def _writer(cls: type) -> Callable[[io.BytesIO, Any], None]:
     return cast(Callable[[io.BytesIO, Any], None], entity_writer(cls))
 
@@ -93,20 +100,13 @@ def decode(cls: type, buf: bytes | bytearray | memoryview, offset: int = 0) -> t
         InvalidFrame: the bytes do not form a valid ``cls``.
     """
     if not isinstance(buf, bytes):
-        # kio's native reader only takes read-only buffers; a read-only view of
+        # kio's native readers only take read-only buffers; a read-only view of
         # the frame avoids copying it.
         buf = memoryview(buf).toreadonly()
     try:
-        value, size = _native_reader(cls)(buf, offset)
-        return value, offset + size
-    except KeyError:
-        # The native reader raises KeyError on an unknown tagged field; KIP-482
-        # requires skipping it, so retry with the tolerant reader.
-        pass
-    except Exception as exc:
-        raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
-    try:
         return _tolerant_reader(cls)(buf, offset)
+    except InvalidFrame:
+        raise
     except Exception as exc:
         raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
 
@@ -132,6 +132,9 @@ def _tolerant_reader(cls: type) -> Reader:
             reader = _nullable(_tolerant_reader(kind.type_), f)
         elif isinstance(kind, EntityTupleField):
             reader = _array_of(_tolerant_reader(kind.type_), flexible)
+        elif isinstance(kind, PrimitiveTupleField):
+            item = _sized(get_reader(f.metadata["kafka_type"], flexible, False))
+            reader = _array_of(item, flexible)
         else:
             native = get_field_reader(cls, f, is_header, tag is not None)
             reader = _sized(native)
@@ -194,6 +197,9 @@ def _array_of(inner: Reader, flexible: bool) -> Reader:
         offset += size
         if length is None or length < 0:
             return None, offset
+        if length > len(buf) - offset:
+            # Every element takes at least one byte: the prefix is a lie.
+            raise InvalidFrame(f"array length {length} exceeds the bytes left")
         items = []
         for _ in range(length):
             item, offset = inner(buf, offset)

@@ -1,0 +1,58 @@
+"""kio codec wrappers: unknown tagged fields are skipped (KIP-482)."""
+
+from __future__ import annotations
+
+import uuid
+
+from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
+
+from streamtest.protocol import codec
+
+
+def _metadata_request_bytes() -> bytes:
+    topic = MetadataRequestTopic(topic_id=uuid.UUID(int=0), name="orders")
+    req = MetadataRequest(
+        topics=(topic,), allow_auto_topic_creation=True, include_topic_authorized_operations=False
+    )
+    return codec.encode(req)
+
+
+def test_round_trip_through_kio():
+    raw = _metadata_request_bytes()
+    decoded, end = codec.decode(MetadataRequest, raw)
+    assert end == len(raw)
+    assert decoded.topics[0].name == "orders"
+
+
+def test_unknown_tagged_field_at_top_level_is_skipped():
+    raw = _metadata_request_bytes()
+    assert raw[-1] == 0  # empty top-level tagged-field section
+    with_tag = raw[:-1] + bytes([1, 42, 3, 0xAA, 0xBB, 0xCC])
+    decoded, end = codec.decode(MetadataRequest, with_tag)
+    assert end == len(with_tag)
+    assert decoded.topics[0].name == "orders"
+    assert decoded.allow_auto_topic_creation is True
+
+
+def test_unknown_tagged_field_in_nested_struct_is_skipped():
+    raw = bytearray(_metadata_request_bytes())
+    # Layout: topics compact array len (1 byte) | topic_id (16) | name (1+6) | tags (1)
+    nested_tags_at = 1 + 16 + 7
+    assert raw[nested_tags_at] == 0
+    raw[nested_tags_at : nested_tags_at + 1] = bytes([1, 7, 2, 0x01, 0x02])
+    decoded, end = codec.decode(MetadataRequest, bytes(raw))
+    assert end == len(raw)
+    assert decoded.topics[0].name == "orders"
+
+
+def test_build_keeps_only_the_fields_of_the_version():
+    from kio.schema.api_versions.v0.response import ApiVersionsResponse as V0
+    from kio.schema.api_versions.v3.response import ApiVersionsResponse as V3
+
+    data = {"error_code": 0, "api_keys": [{"api_key": 0, "min_version": 3, "max_version": 9}],
+            "throttle_time": 0, "supported_features": []}
+    v0 = codec.build(V0, data)
+    v3 = codec.build(V3, data)
+    assert not hasattr(v0, "throttle_time")
+    assert v3.throttle_time.total_seconds() == 0
+    assert codec.encode(v0) == bytes.fromhex("0000" "00000001" "0000" "0003" "0009")
