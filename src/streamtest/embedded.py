@@ -222,7 +222,9 @@ def inspect_records(broker: Any, topic: str, partition: int | None) -> list[Kafk
     for log in logs:
         for r in log.records():
             out.append(
-                KafkaRecord(topic, log.index, r.offset, r.timestamp, r.key, r.value, list(r.headers))
+                KafkaRecord(
+                    topic, log.index, r.offset, r.timestamp, r.key, r.value, list(r.headers)
+                )
             )
     return out
 
@@ -334,7 +336,9 @@ class _ThreadRunner:
     def records(self, topic: str, partition: int | None) -> list[KafkaRecord]:
         return self.call(lambda: inspect_records(self.broker, topic, partition))
 
-    def create_topic(self, name: str, partitions: int | None, config: dict[str, str] | None) -> None:
+    def create_topic(
+        self, name: str, partitions: int | None, config: dict[str, str] | None
+    ) -> None:
         self.call(lambda: create_topic_direct(self.broker, name, partitions, config))
 
 
@@ -372,7 +376,9 @@ class _ProcessRunner:
         self.port = int(msg["port"])
 
     def _rpc(self, request: dict[str, Any]) -> Any:
-        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        assert (
+            self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        )
         with self._lock:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
@@ -407,7 +413,9 @@ class _ProcessRunner:
         rows = self._rpc({"op": "records", "topic": topic, "partition": partition})
         return [KafkaRecord.from_json(r) for r in rows]
 
-    def create_topic(self, name: str, partitions: int | None, config: dict[str, str] | None) -> None:
+    def create_topic(
+        self, name: str, partitions: int | None, config: dict[str, str] | None
+    ) -> None:
         self._rpc({"op": "create_topic", "name": name, "partitions": partitions, "config": config})
 
 

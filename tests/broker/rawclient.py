@@ -12,12 +12,20 @@ from typing import Any
 from streamtest.protocol import codec
 
 
-def request_bytes(api_key: int, version: int, body: bytes, correlation_id: int = 1,
-                  client_id: str | None = "raw", flexible: bool | None = None) -> bytes:
+def request_bytes(
+    api_key: int,
+    version: int,
+    body: bytes,
+    correlation_id: int = 1,
+    client_id: str | None = "raw",
+    flexible: bool | None = None,
+) -> bytes:
     """Return a framed request: size, header v1/v2, then ``body``."""
     if flexible is None:
         flexible = codec.is_flexible(api_key, version)
-    cid = b"\xff\xff" if client_id is None else struct.pack(">h", len(client_id)) + client_id.encode()
+    cid = (
+        b"\xff\xff" if client_id is None else struct.pack(">h", len(client_id)) + client_id.encode()
+    )
     header = struct.pack(">hhi", api_key, version, correlation_id) + cid
     if flexible:
         header += b"\x00"

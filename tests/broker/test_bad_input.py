@@ -117,8 +117,12 @@ def test_acks_zero_gets_no_response_but_is_appended(kafka):
     c = RawClient(kafka.bootstrap_servers, timeout=5)
     c.send_raw(request_bytes(0, 8, bytes(body), correlation_id=7, flexible=False))
     # The next request's answer is the first frame we get back: acks=0 had none.
-    resp = c.call(MetadataRequest(topics=None, allow_auto_topic_creation=False,
-                                  include_topic_authorized_operations=False), correlation_id=8)
+    resp = c.call(
+        MetadataRequest(
+            topics=None, allow_auto_topic_creation=False, include_topic_authorized_operations=False
+        ),
+        correlation_id=8,
+    )
     assert any(t.name == "acks0" for t in resp.topics)
     assert [r.value for r in kafka.records("acks0")] == [b"fire-and-forget"]
 

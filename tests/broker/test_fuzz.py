@@ -33,7 +33,9 @@ def test_random_streams_yield_requests_or_protocol_errors(data, chunk):
         pass
 
 
-_SUPPORTED = sorted((k, v) for k, s in REGISTRY.items() for v in range(s.min_version, s.max_version + 1))
+_SUPPORTED = sorted(
+    (k, v) for k, s in REGISTRY.items() for v in range(s.min_version, s.max_version + 1)
+)
 
 
 @settings(max_examples=400, deadline=None)

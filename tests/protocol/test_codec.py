@@ -49,10 +49,14 @@ def test_build_keeps_only_the_fields_of_the_version():
     from kio.schema.api_versions.v0.response import ApiVersionsResponse as V0
     from kio.schema.api_versions.v3.response import ApiVersionsResponse as V3
 
-    data = {"error_code": 0, "api_keys": [{"api_key": 0, "min_version": 3, "max_version": 9}],
-            "throttle_time": 0, "supported_features": []}
+    data = {
+        "error_code": 0,
+        "api_keys": [{"api_key": 0, "min_version": 3, "max_version": 9}],
+        "throttle_time": 0,
+        "supported_features": [],
+    }
     v0 = codec.build(V0, data)
     v3 = codec.build(V3, data)
     assert not hasattr(v0, "throttle_time")
     assert v3.throttle_time.total_seconds() == 0
-    assert codec.encode(v0) == bytes.fromhex("0000" "00000001" "0000" "0003" "0009")
+    assert codec.encode(v0) == bytes.fromhex("000000000001000000030009")

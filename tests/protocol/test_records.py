@@ -19,7 +19,9 @@ from streamtest.protocol.records import (
 
 def _records(n: int = 3) -> list[RecordInput]:
     return [
-        RecordInput(f"k{i}".encode(), f"value-{i}".encode() * 5, [("h", b"x"), ("n", None)], 1000 + i)
+        RecordInput(
+            f"k{i}".encode(), f"value-{i}".encode() * 5, [("h", b"x"), ("n", None)], 1000 + i
+        )
         for i in range(n)
     ]
 
@@ -32,7 +34,9 @@ def test_batches_round_trip_with_every_codec(codec):
     assert header.records_count == 3 and header.last_offset == 42
     got = list(iter_records(batch))
     assert [(r.offset, r.key, r.timestamp) for r in got] == [
-        (40, b"k0", 1000), (41, b"k1", 1001), (42, b"k2", 1002)
+        (40, b"k0", 1000),
+        (41, b"k1", 1001),
+        (42, b"k2", 1002),
     ]
     assert got[0].headers == (("h", b"x"), ("n", None))
 

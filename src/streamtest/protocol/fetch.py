@@ -85,7 +85,9 @@ def encode_fetch_response(
             _put_string(head, topic.name, flexible)
         _put_array_len(head, len(topic.partitions), flexible)
         for p in topic.partitions:
-            head += _PART.pack(p.partition_index, p.error_code, p.high_watermark, p.last_stable_offset)
+            head += _PART.pack(
+                p.partition_index, p.error_code, p.high_watermark, p.last_stable_offset
+            )
             if version >= 5:
                 head += _I64.pack(p.log_start_offset)
             aborted = p.aborted_transactions

@@ -75,7 +75,7 @@ def _produce_partition(
         result.error_message = str(exc)
         return result
     limit = topic.max_message_bytes
-    for header, batch in batches:
+    for _header, batch in batches:
         if len(batch) > limit:
             result.error_code = ErrorCode.MESSAGE_TOO_LARGE
             result.error_message = f"batch of {len(batch)} bytes exceeds max.message.bytes={limit}"

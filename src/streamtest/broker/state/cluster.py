@@ -93,7 +93,8 @@ class ClusterState:
     ) -> Topic:
         """Create a topic (the caller has validated the name and configs)."""
         n = partitions if partitions and partitions > 0 else self.config.default_partitions
-        topic = Topic(name, uuid.uuid4(), [PartitionLog(name, i) for i in range(n)], dict(configs or {}))
+        logs = [PartitionLog(name, i) for i in range(n)]
+        topic = Topic(name, uuid.uuid4(), logs, dict(configs or {}))
         self._index(topic)
         if self.storage is not None:
             self.storage.topic_created(topic)

@@ -168,6 +168,8 @@ class PartitionLog:
             if header.is_control:
                 continue
             for rec in iter_records(batch):
-                if rec.offset >= self.log_start_offset and (best is None or rec.timestamp > best[1]):
+                if rec.offset < self.log_start_offset:
+                    continue
+                if best is None or rec.timestamp > best[1]:
                     best = (rec.offset, rec.timestamp)
         return best
