@@ -33,7 +33,7 @@ READ_COMMITTED = 1
 @api(1, "Fetch", 4, 16)
 def handle_fetch(ctx: RequestContext, request: Any) -> Any:
     """Answer at once if enough data (or an error) is there; else park the request."""
-    if request.session_id != 0:
+    if getattr(request, "session_id", 0) != 0:
         return encode_fetch_response(
             ctx.version, [], error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND
         )
