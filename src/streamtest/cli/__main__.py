@@ -1,0 +1,5 @@
+"""Allow ``python -m streamtest.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,42 @@
+"""`streamtest broker` runs in the foreground and stops cleanly on signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_broker_prints_address_serves_and_stops_on_signal(sig):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamtest.cli", "broker", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    address = proc.stdout.readline().strip()
+    host, port = address.rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0
+    meta = AdminClient({"bootstrap.servers": address}).list_topics(timeout=10)
+    assert list(meta.brokers.values())[0].port == int(port)
+    proc.send_signal(sig)
+    assert proc.wait(10) == 0
+    proc.stdout.close()
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+def test_bad_arguments_get_one_line_errors():
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamtest.cli", "broker", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "99999" in proc.stderr and "Traceback" not in proc.stderr
