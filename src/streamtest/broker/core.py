@@ -12,6 +12,7 @@ from . import apis  # noqa: F401  (registers every API handler)
 from .dispatch import ControlHooks
 from .state.cluster import BrokerConfig, ClusterState
 from .state.producers import ProducerStateManager
+from .txn import TransactionCoordinator
 
 if TYPE_CHECKING:
     from .server import KafkaProtocol
@@ -38,13 +39,18 @@ class Broker:
             storage = DiskStorage(Path(data_dir))
         self.state = ClusterState(self.config, storage)
         self.hooks = ControlHooks()
-        self.producers = ProducerStateManager()
+        self.producers = ProducerStateManager(storage)
         for log_ in self.state.iter_logs():
+            # Producer sequences, open and aborted transactions come back from the log.
             self.producers.rebuild_from_log(log_)
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
         #: Called with a connection id when that connection closes (groups use it).
         self.close_listeners: list[Callable[[int], None]] = []
+        #: The transaction coordinator (KIP-98); loads its persisted state. Keep it after
+        #: the group coordinator: finishing a transaction that was left in PrepareCommit
+        #: hands its offsets to the groups.
+        self.transactions = TransactionCoordinator(self)
 
     @property
     def host(self) -> str:
@@ -70,10 +76,12 @@ class Broker:
         )
         sock = self._server.sockets[0]
         self.state.advertised_port = sock.getsockname()[1]
+        self.transactions.start()
         log.info("broker listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening, close every connection and flush storage."""
+        self.transactions.close()
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):

@@ -10,7 +10,13 @@ CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
 * CORRUPT_MESSAGE for a truncated batch, a bad magic or a CRC mismatch;
   MESSAGE_TOO_LARGE when a batch exceeds the topic's ``max.message.bytes``;
   UNKNOWN_TOPIC_OR_PARTITION for a missing topic (Produce never auto-creates).
-* Idempotent and transactional batches are checked by ``state.producers``.
+* Idempotent and transactional batches are checked by ``state.producers``
+  (sequences, epochs; a duplicate gets its original offset). A transactional batch
+  must belong to the producer's ongoing transaction and its partition must have
+  been added to it (``txn.coordinator.verify_produce``; INVALID_TXN_STATE or
+  INVALID_PRODUCER_EPOCH otherwise); its first offset holds back the partition's
+  last stable offset until the COMMIT or ABORT marker (KIP-98).
+* INVALID_RECORD for a control batch: only the coordinator writes markers.
 Left out: quotas (throttle_time_ms is always 0), v12+ (KIP-890 part 2).
 """
 
@@ -84,7 +90,19 @@ def _produce_partition(
     first_offset = -1
     append_time = now_ms() if topic.log_append_time else -1
     for header, batch in batches:
+        if header.is_control:
+            # Only the transaction coordinator writes markers (Kafka's LogValidator).
+            result.error_code = ErrorCode.INVALID_RECORD
+            result.error_message = "clients may not write control batches"
+            return result
         if header.producer_id >= 0:
+            if header.is_transactional:
+                code, message = ctx.broker.transactions.verify_produce(
+                    transactional_id, header, log
+                )
+                if code:
+                    result.error_code, result.error_message = code, message
+                    return result
             check = producers.check_append(log, header, transactional_id)
             if check.error_code:
                 result.error_code = check.error_code

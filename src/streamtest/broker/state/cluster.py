@@ -61,6 +61,13 @@ class BrokerConfig:
     group_initial_rebalance_delay_ms: int = 0
     offsets_retention_minutes: int = 7 * 24 * 60
     transaction_max_timeout_ms: int = 900_000
+    #: Forget a transactional id idle this long in a completed state (Kafka's
+    #: ``transactional.id.expiration.ms``).
+    transactional_id_expiration_ms: int = 7 * 24 * 3_600_000
+    #: Forget a partition's idle producer state after this long (Kafka's
+    #: ``producer.id.expiration.ms``); how often to look (``...check.interval.ms``).
+    producer_id_expiration_ms: int = 24 * 3_600_000
+    producer_id_expiration_check_interval_ms: int = 600_000
     extra: dict[str, str] = field(default_factory=dict)
 
 

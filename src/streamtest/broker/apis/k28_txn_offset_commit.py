@@ -1,0 +1,76 @@
+"""TxnOffsetCommit (key 28), versions 0-4.
+
+Stages consumer offsets in the producer's transaction. They become the group's
+committed offsets only when the transaction commits (and are dropped if it
+aborts), through ``broker.groups.commit_offsets_from_txn`` (KIP-98).
+
+* The group must have been added with AddOffsetsToTxn, else INVALID_TXN_STATE (the
+  check Kafka gained with KIP-890 part 1).
+* INVALID_PRODUCER_ID_MAPPING for an unknown producer; a stale epoch is
+  PRODUCER_FENCED from v3 on and INVALID_PRODUCER_EPOCH before.
+* v3+ (KIP-447) carries the consumer's generation and member id; when the group
+  coordinator offers ``validate_txn_offset_commit`` they are checked there
+  (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID).
+Left out: v5 (KIP-890 part 2, which implies AddOffsetsToTxn).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...protocol.errors import ErrorCode
+from ..dispatch import RequestContext, api
+
+
+def _group_error(ctx: RequestContext, request: Any) -> int:
+    """Ask the group coordinator about the member's generation (v3+), if it can."""
+    validate = getattr(getattr(ctx.broker, "groups", None), "validate_txn_offset_commit", None)
+    if validate is None or ctx.version < 3:
+        return ErrorCode.NONE
+    return int(
+        validate(
+            request.group_id,
+            request.generation_id,
+            request.member_id,
+            request.group_instance_id,
+        )
+    )
+
+
+@api(28, "TxnOffsetCommit", 0, 4)
+def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    """Stage the request's offsets in the transaction; answer per partition."""
+    rows = [
+        (
+            t.name,
+            p.partition_index,
+            p.committed_offset,
+            getattr(p, "committed_leader_epoch", -1),
+            p.committed_metadata,
+        )
+        for t in request.topics
+        for p in t.partitions
+    ]
+    group_error = _group_error(ctx, request)
+    if group_error:
+        errors = {(t, p): ErrorCode(group_error) for t, p, *_ in rows}
+    else:
+        errors = ctx.broker.transactions.txn_offset_commit(
+            request.transactional_id,
+            request.group_id,
+            request.producer_id,
+            request.producer_epoch,
+            rows,
+        )
+    if ctx.version < 3:
+        errors = {
+            tp: ErrorCode.INVALID_PRODUCER_EPOCH if code == ErrorCode.PRODUCER_FENCED else code
+            for tp, code in errors.items()
+        }
+    by_topic: dict[str, list[dict[str, Any]]] = {}
+    for (topic, partition), code in errors.items():
+        by_topic.setdefault(topic, []).append({"partition_index": partition, "error_code": code})
+    return {
+        "throttle_time": 0,
+        "topics": [{"name": name, "partitions": parts} for name, parts in by_topic.items()],
+    }

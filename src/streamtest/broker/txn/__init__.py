@@ -1,0 +1,20 @@
+"""Transactions (KIP-98): the coordinator, its state machine and the markers.
+
+* ``state``: :class:`TransactionMetadata` and Kafka's transaction states, with the
+  legal transitions as a table.
+* ``coordinator``: :class:`TransactionCoordinator`, serving InitProducerId,
+  AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit, verifying
+  transactional Produce, and aborting transactions that time out.
+* ``markers``: appending COMMIT / ABORT control batches to partitions.
+* ``admin``: the read-only views DescribeTransactions, ListTransactions and
+  DescribeProducers answer from.
+
+Idempotence (sequence numbers, duplicate batches) lives in ``state.producers``;
+the open-transaction and aborted-transaction bookkeeping that read_committed
+fetches use lives on ``state.log.PartitionLog``.
+"""
+
+from .coordinator import TransactionCoordinator
+from .state import TransactionMetadata, TxnState
+
+__all__ = ["TransactionCoordinator", "TransactionMetadata", "TxnState"]
