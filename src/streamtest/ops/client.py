@@ -184,10 +184,12 @@ def check_reachable(config: ClientConfig) -> None:
     )
 
 
-def kafka_error_message(exc: BaseException) -> str:
-    """Return a one-line description of a confluent-kafka exception."""
+def kafka_error_message(exc: BaseException | KafkaError) -> str:
+    """Return a one-line description of a confluent-kafka exception or KafkaError."""
+    err = exc
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        err: KafkaError = exc.args[0]
+        err = exc.args[0]
+    if isinstance(err, KafkaError):
         return f"{err.name()}: {err.str()}"
     return " ".join(str(exc).split())
 
