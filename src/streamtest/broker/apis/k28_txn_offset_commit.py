@@ -8,9 +8,9 @@ aborts), through ``broker.groups.commit_offsets_from_txn`` (KIP-98).
   check Kafka gained with KIP-890 part 1).
 * INVALID_PRODUCER_ID_MAPPING for an unknown producer; a stale epoch is
   PRODUCER_FENCED from v3 on and INVALID_PRODUCER_EPOCH before.
-* v3+ (KIP-447) carries the consumer's generation and member id; when the group
-  coordinator offers ``validate_txn_offset_commit`` they are checked there
-  (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID).
+* v3+ (KIP-447) carries the consumer's generation and member id, checked by the
+  group coordinator (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID), so
+  a zombie that lost its partitions in a rebalance cannot commit offsets.
 Left out: v5 (KIP-890 part 2, which implies AddOffsetsToTxn).
 """
 
@@ -23,18 +23,29 @@ from ..dispatch import RequestContext, api
 
 
 def _group_error(ctx: RequestContext, request: Any) -> int:
-    """Ask the group coordinator about the member's generation (v3+), if it can."""
-    validate = getattr(getattr(ctx.broker, "groups", None), "validate_txn_offset_commit", None)
+    """Check the consumer's membership (v3+, KIP-447) with the group coordinator.
+
+    Only a request that names a member or a generation is checked: a standalone
+    transactional commit (generation -1, no member) is allowed whatever the group's
+    state, and a rebalance in progress does not refuse it (Kafka's
+    ``validateOffsetCommit`` with ``isTransactional``).
+    """
+    groups = getattr(ctx.broker, "groups", None)
+    validate = getattr(groups, "validate_offset_commit", None)
     if validate is None or ctx.version < 3:
         return ErrorCode.NONE
-    return int(
+    if request.generation_id < 0 and not request.member_id and request.group_instance_id is None:
+        return ErrorCode.NONE
+    code = int(
         validate(
             request.group_id,
-            request.generation_id,
             request.member_id,
             request.group_instance_id,
+            request.generation_id,
+            8,  # the OffsetCommit version with the same membership rules (pre-KIP-848)
         )
     )
+    return ErrorCode.NONE if code == ErrorCode.REBALANCE_IN_PROGRESS else code
 
 
 @api(28, "TxnOffsetCommit", 0, 4)
