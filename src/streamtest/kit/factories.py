@@ -153,16 +153,12 @@ def kafka_topic(
                                  "keep": keep}
         found = request.node.get_closest_marker(marker) if marker else None
         if found is not None:
-            if found.args:
-                raise pytest.UsageError(
-                    f"@pytest.mark.{marker} takes keyword arguments only "
-                    "(partitions=, config=, name=, keep=)"
-                )
             unknown = set(found.kwargs) - set(shape)
-            if unknown:
-                raise pytest.UsageError(
-                    f"@pytest.mark.{marker} got unknown arguments {sorted(unknown)}; "
-                    "it takes partitions=, config=, name= and keep="
+            if found.args or unknown:
+                pytest.fail(
+                    f"@pytest.mark.{marker} takes only the keyword arguments partitions=, "
+                    f"config=, name= and keep=; got {found.args or sorted(unknown)}",
+                    pytrace=False,
                 )
             shape.update(found.kwargs)
         name = shape["name"] or unique_name(request.node.name)

@@ -1,0 +1,27 @@
+"""Helpers for testing the plugin and kit.
+
+The plugin reads ``STREAMTEST_*`` variables; a developer's shell must not change
+what these tests see, so every test starts without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from streamtest import EmbeddedKafka
+
+
+@pytest.fixture(autouse=True)
+def _clean_streamtest_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STREAMTEST_BACKEND", "STREAMTEST_BOOTSTRAP_SERVERS", "STREAMTEST_KEEP_TOPICS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def outside_broker() -> Iterator[EmbeddedKafka]:
+    """A broker started outside the inner pytest runs: the 'existing cluster' that the
+    external backend connects to."""
+    with EmbeddedKafka() as broker:
+        yield broker
