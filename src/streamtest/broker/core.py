@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import apis  # noqa: F401  (registers every API handler)
 from .dispatch import ControlHooks
+from .groups import GroupCoordinator
 from .state.cluster import BrokerConfig, ClusterState
 from .state.producers import ProducerStateManager
 from .txn import TransactionCoordinator
@@ -47,6 +48,8 @@ class Broker:
         self._server: asyncio.base_events.Server | None = None
         #: Called with a connection id when that connection closes (groups use it).
         self.close_listeners: list[Callable[[int], None]] = []
+        #: Consumer groups and committed offsets (issue 3).
+        self.groups = GroupCoordinator(self)
         #: The transaction coordinator (KIP-98); loads its persisted state. Keep it after
         #: the group coordinator: finishing a transaction that was left in PrepareCommit
         #: hands its offsets to the groups.
@@ -76,12 +79,14 @@ class Broker:
         )
         sock = self._server.sockets[0]
         self.state.advertised_port = sock.getsockname()[1]
+        self.groups.start()
         self.transactions.start()
         log.info("broker listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening, close every connection and flush storage."""
         self.transactions.close()
+        self.groups.stop()
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):

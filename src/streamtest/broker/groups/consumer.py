@@ -1,0 +1,577 @@
+"""KIP-848 consumer groups: ConsumerGroupHeartbeat, server-side assignment, reconciliation.
+
+In the consumer group protocol the coordinator owns the assignment. Its model
+(KIP-848, "Group Epoch - Assignment Epoch - Member Epoch"):
+
+* the **group epoch** moves whenever membership, a subscription, the assignor or
+  the partition count of a subscribed topic changes;
+* the **target assignment** is recomputed by the server-side assignor
+  (``assignors.py``) when the group epoch passes the **assignment epoch**;
+* each member converges to its target through the *current assignment builder*
+  state machine: partitions another member still owns are held back
+  (``unreleased_partitions``), and partitions the member must give up are
+  revoked first (``unrevoked_partitions``; the member stays at its old epoch
+  until its heartbeat no longer lists them as owned). Its **member epoch**
+  reaches the assignment epoch when it is done.
+
+Member epochs in requests: 0 joins, -1 leaves, -2 is a static member's
+temporary leave (KIP-848 static membership: the member keeps its assignment
+until the session timeout; a new instance with the same ``instance_id`` takes it
+over with its epoch). An epoch that is neither current nor the previous one
+(a lost response) is fenced with FENCED_MEMBER_EPOCH.
+
+Timeouts: ``group.consumer.session.timeout.ms`` (no heartbeat: removed) and the
+member's rebalance timeout (not revoking in time: removed). Group states, as
+Kafka names them: Empty, Assigning, Reconciling, Stable, Dead.
+
+Left out: rack-aware assignment, client-side assignors, the
+classic-to-consumer upgrade of a non-empty group, KIP-1071 streams groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ...protocol.errors import ErrorCode
+from ..state.cluster import now_ms
+from .assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSpec, TopicPartitions
+
+if TYPE_CHECKING:
+    from .coordinator import GroupCoordinator
+
+EMPTY, ASSIGNING, RECONCILING, STABLE, DEAD = "Empty", "Assigning", "Reconciling", "Stable", "Dead"
+# Member reconciliation states (Kafka's MemberState).
+MEMBER_STABLE = "stable"
+UNREVOKED_PARTITIONS = "unrevoked_partitions"
+UNRELEASED_PARTITIONS = "unreleased_partitions"
+
+JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH = 0, -1, -2
+
+
+@dataclass(slots=True)
+class HeartbeatRequest:
+    """A ConsumerGroupHeartbeat, with owned partitions keyed by topic id."""
+
+    group_id: str
+    member_id: str
+    member_epoch: int
+    instance_id: str | None = None
+    rack_id: str | None = None
+    rebalance_timeout_ms: int = -1
+    subscribed_topic_names: list[str] | None = None
+    subscribed_topic_regex: str | None = None
+    server_assignor: str | None = None
+    owned: TopicPartitions | None = None
+    client_id: str = ""
+    client_host: str = ""
+
+
+@dataclass(eq=False, slots=True)
+class ConsumerMember:
+    """One member of a consumer group and where it stands in reconciliation."""
+
+    member_id: str
+    instance_id: str | None
+    rack_id: str | None
+    client_id: str
+    client_host: str
+    rebalance_timeout_ms: int
+    subscribed_topic_names: list[str] = field(default_factory=list)
+    subscribed_topic_regex: str | None = None
+    server_assignor: str | None = None
+    member_epoch: int = 0
+    previous_member_epoch: int = -1
+    state: str = MEMBER_STABLE
+    #: What the member has been told it owns.
+    assigned: TopicPartitions = field(default_factory=dict)
+    #: What it must give up before it may move to a newer epoch.
+    pending_revocation: TopicPartitions = field(default_factory=dict)
+    #: A static member that sent epoch -2 and may be replaced by its successor.
+    static_left: bool = False
+    session_timer: asyncio.TimerHandle | None = None
+    revocation_timer: asyncio.TimerHandle | None = None
+
+
+def _copy(tps: TopicPartitions) -> TopicPartitions:
+    return {t: set(ps) for t, ps in tps.items() if ps}
+
+
+def _owns_any(owned: TopicPartitions | None, partitions: TopicPartitions) -> bool:
+    """Return whether the member still reports one of ``partitions`` as owned.
+
+    A heartbeat without owned partitions (``None``) proves nothing, so it counts
+    as still owning them (Kafka's ``ownsRevokedPartitions``).
+    """
+    if owned is None:
+        return True
+    return any(owned.get(t, set()) & ps for t, ps in partitions.items())
+
+
+def _subset(small: TopicPartitions, big: TopicPartitions) -> bool:
+    return all(ps <= big.get(t, set()) for t, ps in small.items())
+
+
+def error_response(code: ErrorCode, message: str | None = None) -> dict[str, Any]:
+    """Return a ConsumerGroupHeartbeat response carrying only ``code``."""
+    return {
+        "error_code": code,
+        "error_message": message,
+        "member_id": None,
+        "member_epoch": -1,
+        "heartbeat_interval": 0,
+        "assignment": None,
+    }
+
+
+class ConsumerGroup:
+    """A KIP-848 consumer group."""
+
+    group_type = "consumer"
+    protocol_type = "consumer"
+
+    def __init__(self, group_id: str, coordinator: GroupCoordinator) -> None:
+        self.group_id = group_id
+        self.coord = coordinator
+        self.group_epoch = 0
+        self.assignment_epoch = 0
+        self.members: dict[str, ConsumerMember] = {}
+        self.static_members: dict[str, str] = {}
+        #: member id -> target assignment of the assignment epoch.
+        self.target: dict[str, TopicPartitions] = {}
+        #: Subscribed topics that exist: name -> (topic id, partition count).
+        self.subscription_metadata: dict[str, tuple[uuid.UUID, int]] = {}
+        self.dead = False
+        self.state_timestamp_ms = now_ms()
+        self._last_state = EMPTY
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def is_empty(self) -> bool:
+        """Return whether the group has no members."""
+        return not self.members
+
+    @property
+    def state(self) -> str:
+        """Return the group state as Kafka's ConsumerGroupState names it."""
+        if self.dead:
+            return DEAD
+        if not self.members:
+            return EMPTY
+        if self.group_epoch > self.assignment_epoch:
+            return ASSIGNING
+        for m in self.members.values():
+            if m.member_epoch != self.assignment_epoch or m.state != MEMBER_STABLE:
+                return RECONCILING
+        return STABLE
+
+    def _note_state(self) -> None:
+        state = self.state
+        if state != self._last_state:
+            self._last_state = state
+            self.state_timestamp_ms = now_ms()
+
+    def assignor_name(self) -> str:
+        """Return the assignor the group uses: the one most members ask for."""
+        wanted = Counter(m.server_assignor for m in self.members.values() if m.server_assignor)
+        return wanted.most_common(1)[0][0] if wanted else DEFAULT_ASSIGNOR
+
+    # -- subscriptions and target assignment -----------------------------------------
+
+    def _member_topics(self, member: ConsumerMember) -> set[str]:
+        topics = set(member.subscribed_topic_names)
+        if member.subscribed_topic_regex:
+            pattern = re.compile(member.subscribed_topic_regex)
+            topics.update(
+                t
+                for t in self.coord.topic_names()
+                if not t.startswith("__") and pattern.fullmatch(t)
+            )
+        return topics
+
+    def _refresh_subscription_metadata(self) -> bool:
+        wanted: set[str] = set()
+        for m in self.members.values():
+            wanted |= self._member_topics(m)
+        meta = {}
+        for name in wanted:
+            info = self.coord.topic_info(name)
+            if info is not None:
+                meta[name] = info
+        if meta != self.subscription_metadata:
+            self.subscription_metadata = meta
+            return True
+        return False
+
+    def bump_epoch(self) -> None:
+        """Move the group epoch forward (membership or metadata changed)."""
+        self.group_epoch += 1
+
+    def maybe_compute_target(self) -> None:
+        """Run the assignor if the group epoch moved past the assignment epoch."""
+        if self._refresh_subscription_metadata():
+            self.bump_epoch()
+        if self.group_epoch <= self.assignment_epoch:
+            return
+        topics = dict(self.subscription_metadata.values())
+        specs = {}
+        for m in self.members.values():
+            ids = frozenset(
+                self.subscription_metadata[t][0]
+                for t in self._member_topics(m)
+                if t in self.subscription_metadata
+            )
+            specs[m.member_id] = MemberSpec(ids, _copy(self.target.get(m.member_id, {})))
+        self.target = ASSIGNORS[self.assignor_name()](specs, topics)
+        self.assignment_epoch = self.group_epoch
+
+    # -- reconciliation (Kafka's CurrentAssignmentBuilder) ------------------------------
+
+    def _owner(self, topic_id: uuid.UUID, partition: int, other_than: ConsumerMember) -> bool:
+        for m in self.members.values():
+            if m is other_than:
+                continue
+            if partition in m.assigned.get(topic_id, ()) or partition in m.pending_revocation.get(
+                topic_id, ()
+            ):
+                return True
+        return False
+
+    def _reconcile(self, member: ConsumerMember, owned: TopicPartitions | None) -> None:
+        if member.state == UNREVOKED_PARTITIONS:
+            if _owns_any(owned, member.pending_revocation):
+                return
+            member.pending_revocation = {}
+            self.coord.timers.cancel(member.revocation_timer)
+            member.revocation_timer = None
+            self._next_assignment(member, owned)
+        elif member.state == UNRELEASED_PARTITIONS or member.member_epoch != self.assignment_epoch:
+            self._next_assignment(member, owned)
+
+    def _next_assignment(self, member: ConsumerMember, owned: TopicPartitions | None) -> None:
+        target = self.target.get(member.member_id, {})
+        kept: TopicPartitions = {}
+        revoke: TopicPartitions = {}
+        unreleased = False
+        for topic_id in set(target) | set(member.assigned):
+            want = target.get(topic_id, set())
+            have = member.assigned.get(topic_id, set())
+            keep = have & want
+            if have - want:
+                revoke[topic_id] = have - want
+            for p in want - have:
+                if self._owner(topic_id, p, member):
+                    unreleased = True
+                else:
+                    keep.add(p)
+            if keep:
+                kept[topic_id] = keep
+        if revoke and _owns_any(owned, revoke):
+            # Revoke first; the member keeps its epoch and gets nothing new until
+            # its heartbeat no longer lists the revoked partitions.
+            member.assigned = {t: ps & target.get(t, set()) for t, ps in member.assigned.items()}
+            member.assigned = {t: ps for t, ps in member.assigned.items() if ps}
+            member.pending_revocation = revoke
+            member.state = UNREVOKED_PARTITIONS
+            self.coord.timers.cancel(member.revocation_timer)
+            member.revocation_timer = self.coord.timers.call_later(
+                member.rebalance_timeout_ms / 1000, self._revocation_expired, member
+            )
+            return
+        if member.member_epoch != self.assignment_epoch:
+            member.previous_member_epoch = member.member_epoch
+            member.member_epoch = self.assignment_epoch
+        member.assigned = kept
+        member.pending_revocation = {}
+        member.state = UNRELEASED_PARTITIONS if unreleased else MEMBER_STABLE
+
+    # -- timers ------------------------------------------------------------------------
+
+    def _schedule_session(self, member: ConsumerMember) -> None:
+        timers = self.coord.timers
+        timers.cancel(member.session_timer)
+        member.session_timer = timers.call_later(
+            self.coord.consumer_session_timeout_ms / 1000, self._session_expired, member
+        )
+
+    def _session_expired(self, member: ConsumerMember) -> None:
+        member.session_timer = None
+        if self.members.get(member.member_id) is member:
+            self.remove_member(member)
+
+    def _revocation_expired(self, member: ConsumerMember) -> None:
+        member.revocation_timer = None
+        if self.members.get(member.member_id) is member and member.state == UNREVOKED_PARTITIONS:
+            self.remove_member(member)  # fenced: it did not revoke within its rebalance timeout
+
+    def remove_member(self, member: ConsumerMember) -> None:
+        """Remove ``member`` (left, expired or fenced); its partitions go to the others."""
+        timers = self.coord.timers
+        timers.cancel(member.session_timer)
+        timers.cancel(member.revocation_timer)
+        self.members.pop(member.member_id, None)
+        self.target.pop(member.member_id, None)
+        if member.instance_id and self.static_members.get(member.instance_id) == member.member_id:
+            del self.static_members[member.instance_id]
+        self.bump_epoch()
+        self.maybe_compute_target()
+        self._note_state()
+        self.coord.group_changed(self)
+
+    # -- ConsumerGroupHeartbeat ------------------------------------------------------------
+
+    def heartbeat(self, req: HeartbeatRequest) -> dict[str, Any]:
+        """Handle one ConsumerGroupHeartbeat; return the response dict."""
+        if req.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
+            return self._leave(req)
+        if req.member_epoch == JOIN_EPOCH:
+            joined = self._join(req)
+            if isinstance(joined, dict):
+                return joined
+            member, changed = joined
+        else:
+            found = self.members.get(req.member_id)
+            if found is None:
+                return error_response(
+                    ErrorCode.UNKNOWN_MEMBER_ID,
+                    f"member {req.member_id} is not in group {self.group_id}",
+                )
+            member, changed = found, False
+            if req.member_epoch != member.member_epoch and not (
+                req.member_epoch == member.previous_member_epoch
+                and req.owned is not None
+                and _subset(req.owned, member.assigned)
+            ):
+                return error_response(
+                    ErrorCode.FENCED_MEMBER_EPOCH,
+                    f"member epoch {req.member_epoch} is not the current {member.member_epoch}",
+                )
+        changed |= self._update_member(member, req)
+        if changed:
+            self.bump_epoch()
+        before = (member.member_epoch, _copy(member.assigned))
+        self.maybe_compute_target()
+        self._reconcile(member, req.owned)
+        self._schedule_session(member)
+        self._note_state()
+        if changed:
+            self.coord.group_changed(self)
+        full = req.member_epoch == JOIN_EPOCH or (
+            req.rebalance_timeout_ms != -1
+            and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None)
+            and req.owned is not None
+        )
+        response: dict[str, Any] = {
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "member_id": member.member_id,
+            "member_epoch": member.member_epoch,
+            "heartbeat_interval": self.coord.consumer_heartbeat_interval_ms,
+            "assignment": None,
+        }
+        if full or before != (member.member_epoch, member.assigned):
+            response["assignment"] = {
+                "topic_partitions": [
+                    {"topic_id": t, "partitions": sorted(ps)} for t, ps in member.assigned.items()
+                ]
+            }
+        return response
+
+    def _join(self, req: HeartbeatRequest) -> tuple[ConsumerMember, bool] | dict[str, Any]:
+        member_id = req.member_id or uuid.uuid4().hex
+        if req.instance_id is not None:
+            old_id = self.static_members.get(req.instance_id)
+            old = self.members.get(old_id) if old_id is not None else None
+            if old is not None:
+                if not old.static_left and old_id != member_id:
+                    return error_response(
+                        ErrorCode.UNRELEASED_INSTANCE_ID,
+                        f"instance {req.instance_id} is used by member {old_id}",
+                    )
+                return self._replace_static(old, member_id, req), False
+        existing = self.members.get(member_id)
+        if existing is not None:
+            # Rejoining with epoch 0 (after an error): start over as a new member.
+            self.remove_member(existing)
+        member = ConsumerMember(
+            member_id,
+            req.instance_id,
+            req.rack_id,
+            req.client_id,
+            req.client_host,
+            req.rebalance_timeout_ms,
+        )
+        self.members[member_id] = member
+        if req.instance_id is not None:
+            self.static_members[req.instance_id] = member_id
+        return member, True
+
+    def _replace_static(
+        self, old: ConsumerMember, member_id: str, req: HeartbeatRequest
+    ) -> ConsumerMember:
+        timers = self.coord.timers
+        timers.cancel(old.session_timer)
+        timers.cancel(old.revocation_timer)
+        del self.members[old.member_id]
+        member = ConsumerMember(
+            member_id,
+            req.instance_id,
+            req.rack_id,
+            req.client_id,
+            req.client_host,
+            req.rebalance_timeout_ms,
+            list(old.subscribed_topic_names),
+            old.subscribed_topic_regex,
+            old.server_assignor,
+            old.member_epoch,
+            old.previous_member_epoch,
+            old.state,
+            _copy(old.assigned),
+            _copy(old.pending_revocation),
+        )
+        if old.member_id in self.target:
+            self.target[member_id] = self.target.pop(old.member_id)
+        self.members[member_id] = member
+        assert req.instance_id is not None
+        self.static_members[req.instance_id] = member_id
+        return member
+
+    def _update_member(self, member: ConsumerMember, req: HeartbeatRequest) -> bool:
+        changed = False
+        member.client_id, member.client_host = req.client_id, req.client_host
+        if req.rebalance_timeout_ms != -1:
+            member.rebalance_timeout_ms = req.rebalance_timeout_ms
+        if req.rack_id is not None:
+            member.rack_id = req.rack_id
+        if req.subscribed_topic_names is not None and sorted(req.subscribed_topic_names) != sorted(
+            member.subscribed_topic_names
+        ):
+            member.subscribed_topic_names = list(req.subscribed_topic_names)
+            changed = True
+        if req.subscribed_topic_regex is not None:
+            regex = req.subscribed_topic_regex or None
+            if regex != member.subscribed_topic_regex:
+                member.subscribed_topic_regex = regex
+                changed = True
+        if req.server_assignor is not None and req.server_assignor != member.server_assignor:
+            member.server_assignor = req.server_assignor
+            changed = True
+        member.static_left = False
+        return changed
+
+    def _leave(self, req: HeartbeatRequest) -> dict[str, Any]:
+        member = self.members.get(req.member_id)
+        if member is None and req.instance_id is not None:
+            member = self.members.get(self.static_members.get(req.instance_id, ""))
+        if member is None:
+            return error_response(
+                ErrorCode.UNKNOWN_MEMBER_ID,
+                f"member {req.member_id} is not in group {self.group_id}",
+            )
+        if req.member_epoch == STATIC_LEAVE_EPOCH and member.instance_id is not None:
+            # KIP-848 static membership: keep the assignment for a successor until
+            # the session timeout removes the member.
+            member.static_left = True
+            self._schedule_session(member)
+        else:
+            self.remove_member(member)
+        return {
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "member_id": member.member_id,
+            "member_epoch": req.member_epoch,
+            "heartbeat_interval": 0,
+            "assignment": None,
+        }
+
+    # -- offsets, admin --------------------------------------------------------------------
+
+    def validate_offset_commit(
+        self, member_id: str, member_epoch: int, api_version: int
+    ) -> ErrorCode:
+        """Check an OffsetCommit (Kafka's ConsumerGroup.validateOffsetCommit)."""
+        if self.dead:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if member_epoch < 0 and not self.members:
+            return ErrorCode.NONE  # admin or standalone commit to an empty group
+        member = self.members.get(member_id)
+        if member is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        if api_version < 9:
+            return ErrorCode.UNSUPPORTED_VERSION  # KIP-848 members commit with v9+
+        if member_epoch != member.member_epoch:
+            return ErrorCode.STALE_MEMBER_EPOCH
+        return ErrorCode.NONE
+
+    def validate_offset_fetch(self, member_id: str | None, member_epoch: int) -> ErrorCode:
+        """Check an OffsetFetch v9+ that names a member (Kafka's validateOffsetFetch)."""
+        if member_epoch < 0 and not member_id:
+            return ErrorCode.NONE
+        member = self.members.get(member_id or "")
+        if member is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        if member_epoch != member.member_epoch:
+            return ErrorCode.STALE_MEMBER_EPOCH
+        return ErrorCode.NONE
+
+    def subscribed_topics(self) -> set[str]:
+        """Return the existing topics the members subscribe to."""
+        topics: set[str] = set()
+        for m in self.members.values():
+            topics |= self._member_topics(m)
+        return topics
+
+    def describe(self) -> dict[str, Any]:
+        """Describe the group for ConsumerGroupDescribe."""
+        names = {tid: name for name, (tid, _) in self.subscription_metadata.items()}
+
+        def tps(assignment: TopicPartitions) -> dict[str, Any]:
+            return {
+                "topic_partitions": [
+                    {
+                        "topic_id": t,
+                        "topic_name": names.get(t) or self.coord.topic_name(t) or "",
+                        "partitions": sorted(ps),
+                    }
+                    for t, ps in assignment.items()
+                    if ps
+                ]
+            }
+
+        return {
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "group_id": self.group_id,
+            "group_state": self.state,
+            "group_epoch": self.group_epoch,
+            "assignment_epoch": self.assignment_epoch,
+            "assignor_name": self.assignor_name(),
+            "members": [
+                {
+                    "member_id": m.member_id,
+                    "instance_id": m.instance_id,
+                    "rack_id": m.rack_id,
+                    "member_epoch": m.member_epoch,
+                    "client_id": m.client_id,
+                    "client_host": m.client_host,
+                    "subscribed_topic_names": sorted(m.subscribed_topic_names),
+                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    "assignment": tps(m.assigned),
+                    "target_assignment": tps(self.target.get(m.member_id, {})),
+                    "member_type": 1,
+                }
+                for m in self.members.values()
+            ],
+        }
+
+    def shutdown(self) -> None:
+        """Mark the group Dead and cancel its timers (DeleteGroups, broker stop)."""
+        for m in self.members.values():
+            self.coord.timers.cancel(m.session_timer)
+            self.coord.timers.cancel(m.revocation_timer)
+        self.dead = True

@@ -1,0 +1,496 @@
+"""The group coordinator: every group of the broker, its offsets and its timers.
+
+The single broker is the coordinator of every group and every transactional id
+(FindCoordinator always names it). :class:`GroupCoordinator` is what the API
+handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
+
+* ``groups``: group id -> :class:`ClassicGroup` or :class:`ConsumerGroup`
+  (KIP-848). A group's type is fixed while it has members; an empty group of one
+  type is replaced by the other type when a member of the other protocol joins.
+* ``offsets``: committed offsets (``offsets.py``), persisted when the broker has
+  a data directory, together with a small record of each group's type so that
+  ListGroups still shows the group after a restart.
+* ``timers``: session, rebalance and expiry timers, all cancelled by :meth:`stop`.
+
+Everything runs on the broker's event loop, synchronously; nothing here locks.
+Broker settings read from ``BrokerConfig``: ``group_initial_rebalance_delay_ms``,
+``offsets_retention_minutes``; and from ``BrokerConfig.extra`` under Kafka's
+names: ``group.min.session.timeout.ms`` (6000), ``group.max.session.timeout.ms``
+(1800000), ``group.consumer.session.timeout.ms`` (45000),
+``group.consumer.heartbeat.interval.ms`` (1000 here, 5000 in Kafka: tests want
+fast KIP-848 reconciliation) and ``offsets.retention.check.interval.ms`` (600000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ...protocol.errors import ErrorCode
+from ..state.cluster import now_ms
+from . import classic, consumer
+from .assignors import ASSIGNORS
+from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
+from .consumer import ConsumerGroup, HeartbeatRequest, error_response
+from .offsets import OffsetAndMetadata, OffsetStore
+from .timers import Timers
+
+if TYPE_CHECKING:
+    from ..core import Broker
+
+log = logging.getLogger("streamtest.broker.groups")
+
+Group = ClassicGroup | ConsumerGroup
+GROUPS_NAMESPACE = "groups"
+#: Kafka's ``offset.metadata.max.bytes``.
+OFFSET_METADATA_MAX_BYTES = 4096
+
+
+class GroupCoordinator:
+    """Coordinator of every consumer group on the broker.
+
+    Args:
+        broker: the broker whose config, topics and storage it uses.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.groups: dict[str, Group] = {}
+        self.offsets = OffsetStore(broker.state.storage)
+        self.timers = Timers()
+        self._expiry_timer: asyncio.TimerHandle | None = None
+        self._load()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def _load(self) -> None:
+        storage = self.broker.state.storage
+        if storage is None:
+            return
+        self.offsets.load()
+        for group_id, info in storage.load_meta(GROUPS_NAMESPACE).items():
+            self.groups[group_id] = self._new_group(group_id, info.get("type", "classic"))
+            if isinstance(self.groups[group_id], ClassicGroup):
+                self.groups[group_id].protocol_type = info.get("protocol_type")  # type: ignore[union-attr]
+        for group_id in self.offsets.group_ids():
+            self.groups.setdefault(group_id, self._new_group(group_id, "classic"))
+
+    def start(self) -> None:
+        """Start the periodic offset-expiry sweep (call on the broker's loop)."""
+        self.timers.stopped = False
+        self._schedule_expiry()
+
+    def stop(self) -> None:
+        """Cancel every timer and answer parked JoinGroup/SyncGroup requests."""
+        for group in self.groups.values():
+            if isinstance(group, ClassicGroup):
+                for m in group.members.values():
+                    group.coord.timers.cancel(m.heartbeat_timer)
+                    if m.join_waiter is not None and not m.join_waiter.done():
+                        m.join_waiter.set_result(
+                            join_error(m.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                        )
+                    if m.sync_waiter is not None and not m.sync_waiter.done():
+                        m.sync_waiter.set_result(sync_error(ErrorCode.COORDINATOR_NOT_AVAILABLE))
+        self.timers.cancel_all()
+
+    def _schedule_expiry(self) -> None:
+        interval = self._setting("offsets.retention.check.interval.ms", 600_000)
+        self._expiry_timer = self.timers.call_later(interval / 1000, self._expiry_tick)
+
+    def _expiry_tick(self) -> None:
+        try:
+            self.expire_offsets()
+        finally:
+            self._schedule_expiry()
+
+    # -- settings --------------------------------------------------------------------
+
+    def _setting(self, name: str, default: int) -> int:
+        return int(self.broker.config.extra.get(name, default))
+
+    @property
+    def initial_rebalance_delay_ms(self) -> int:
+        """Return ``group.initial.rebalance.delay.ms``."""
+        return int(self.broker.config.group_initial_rebalance_delay_ms)
+
+    @property
+    def consumer_session_timeout_ms(self) -> int:
+        """Return ``group.consumer.session.timeout.ms`` (KIP-848 groups)."""
+        return self._setting("group.consumer.session.timeout.ms", 45_000)
+
+    @property
+    def consumer_heartbeat_interval_ms(self) -> int:
+        """Return ``group.consumer.heartbeat.interval.ms`` (KIP-848 groups)."""
+        return self._setting("group.consumer.heartbeat.interval.ms", 1_000)
+
+    @property
+    def offsets_retention_ms(self) -> int:
+        """Return ``offsets.retention.minutes`` in milliseconds (fractions allowed)."""
+        return int(float(self.broker.config.offsets_retention_minutes) * 60_000)
+
+    # -- topics (for KIP-848 groups, which address topics by id) -----------------------
+
+    def topic_names(self) -> list[str]:
+        """Return the names of all topics."""
+        return list(self.broker.state.topics)
+
+    def topic_info(self, name: str) -> tuple[uuid.UUID, int] | None:
+        """Return ``(topic id, partition count)`` of ``name``, or ``None``."""
+        topic = self.broker.state.topics.get(name)
+        return None if topic is None else (topic.topic_id, len(topic.partitions))
+
+    def topic_name(self, topic_id: uuid.UUID) -> str | None:
+        """Return the name of the topic with ``topic_id``, or ``None``."""
+        topic = self.broker.state.topics_by_id.get(topic_id)
+        return None if topic is None else topic.name
+
+    # -- groups --------------------------------------------------------------------------
+
+    def _new_group(self, group_id: str, group_type: str) -> Group:
+        if group_type == "consumer":
+            return ConsumerGroup(group_id, self)
+        return ClassicGroup(group_id, self)
+
+    def group(self, group_id: str) -> Group | None:
+        """Return the group ``group_id``, or ``None``."""
+        return self.groups.get(group_id)
+
+    def group_changed(self, group: Group) -> None:
+        """Persist what a restart needs to know about ``group`` (its type)."""
+        storage = self.broker.state.storage
+        if storage is None or self.groups.get(group.group_id) is not group:
+            return
+        record = {"type": group.group_type, "protocol_type": group.protocol_type}
+        storage.put_meta(GROUPS_NAMESPACE, group.group_id, record)
+
+    def _drop_group(self, group: Group) -> None:
+        group.shutdown()
+        self.groups.pop(group.group_id, None)
+        self.offsets.delete_group(group.group_id)
+        if self.broker.state.storage is not None:
+            self.broker.state.storage.put_meta(GROUPS_NAMESPACE, group.group_id, None)
+
+    def _classic_for_join(self, group_id: str, member_id: str) -> ClassicGroup | ErrorCode:
+        group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            if not group.is_empty:
+                return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+            group = None  # an empty consumer group becomes a classic group
+        if group is None:
+            if member_id:
+                return ErrorCode.UNKNOWN_MEMBER_ID
+            group = ClassicGroup(group_id, self)
+            self.groups[group_id] = group
+        return group
+
+    # -- classic protocol --------------------------------------------------------------
+
+    def join_group(self, group_id: str, req: JoinRequest) -> Outcome:
+        """Handle JoinGroup; return the response dict or a future of it."""
+        if not group_id:
+            return join_error(req.member_id, ErrorCode.INVALID_GROUP_ID)
+        low = self._setting("group.min.session.timeout.ms", 6_000)
+        high = self._setting("group.max.session.timeout.ms", 1_800_000)
+        if not low <= req.session_timeout_ms <= high:
+            return join_error(req.member_id, ErrorCode.INVALID_SESSION_TIMEOUT)
+        group = self._classic_for_join(group_id, req.member_id)
+        if isinstance(group, ErrorCode):
+            return join_error(req.member_id, group)
+        return group.join(req)
+
+    def sync_group(
+        self,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        protocol_type: str | None,
+        protocol_name: str | None,
+        assignments: dict[str, bytes],
+    ) -> Outcome:
+        """Handle SyncGroup; return the response dict or a future of it."""
+        group = self.groups.get(group_id)
+        if not group_id:
+            return sync_error(ErrorCode.INVALID_GROUP_ID)
+        if not isinstance(group, ClassicGroup):
+            return sync_error(ErrorCode.UNKNOWN_MEMBER_ID)
+        return group.sync(
+            member_id, instance_id, generation_id, protocol_type, protocol_name, assignments
+        )
+
+    def heartbeat(
+        self, group_id: str, member_id: str, instance_id: str | None, generation_id: int
+    ) -> ErrorCode:
+        """Handle a classic Heartbeat; return its error code."""
+        group = self.groups.get(group_id)
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID
+        if not isinstance(group, ClassicGroup):
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        return group.heartbeat(member_id, instance_id, generation_id)
+
+    def leave_group(
+        self, group_id: str, members: list[tuple[str, str | None]]
+    ) -> tuple[ErrorCode, list[ErrorCode]]:
+        """Handle LeaveGroup; return the top-level error and one error per member."""
+        group = self.groups.get(group_id)
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID, []
+        if not isinstance(group, ClassicGroup):
+            return ErrorCode.UNKNOWN_MEMBER_ID, []
+        return ErrorCode.NONE, [group.leave(m, i) for m, i in members]
+
+    # -- KIP-848 -------------------------------------------------------------------------
+
+    def consumer_group_heartbeat(self, req: HeartbeatRequest) -> dict[str, Any]:
+        """Handle ConsumerGroupHeartbeat; return the response dict."""
+        problem = self._validate_heartbeat(req)
+        if problem is not None:
+            return problem
+        group = self.groups.get(req.group_id)
+        if isinstance(group, ClassicGroup):
+            if not group.is_empty or req.member_epoch != consumer.JOIN_EPOCH:
+                return error_response(
+                    ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
+                )
+            group.shutdown()
+            group = None
+        if group is None:
+            if req.member_epoch != consumer.JOIN_EPOCH:
+                return error_response(
+                    ErrorCode.UNKNOWN_MEMBER_ID,
+                    f"Group {req.group_id} has no member {req.member_id}",
+                )
+            group = ConsumerGroup(req.group_id, self)
+            self.groups[req.group_id] = group
+            self.group_changed(group)
+        return group.heartbeat(req)
+
+    def _validate_heartbeat(self, req: HeartbeatRequest) -> dict[str, Any] | None:
+        def invalid(message: str) -> dict[str, Any]:
+            return error_response(ErrorCode.INVALID_REQUEST, message)
+
+        if not req.group_id:
+            return invalid("GroupId can't be empty.")
+        if req.member_epoch > 0 and not req.member_id:
+            return invalid("MemberId can't be empty.")
+        if req.member_epoch == consumer.JOIN_EPOCH:
+            if req.rebalance_timeout_ms == -1:
+                return invalid("RebalanceTimeoutMs must be provided in first request.")
+            if req.owned is None:
+                return invalid("TopicPartitions must be empty when (re-)joining.")
+            if req.subscribed_topic_names is None and req.subscribed_topic_regex is None:
+                return invalid(
+                    "SubscribedTopicNames or SubscribedTopicRegex must be set in first request."
+                )
+        if req.member_epoch == consumer.STATIC_LEAVE_EPOCH and req.instance_id is None:
+            return invalid("InstanceId can't be null when MemberEpoch is -2.")
+        if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
+            return error_response(
+                ErrorCode.UNSUPPORTED_ASSIGNOR,
+                f"ServerAssignor {req.server_assignor} is not supported. "
+                f"Supported assignors: {', '.join(ASSIGNORS)}.",
+            )
+        if req.subscribed_topic_regex:
+            try:
+                re.compile(req.subscribed_topic_regex)
+            except re.error as exc:
+                return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, str(exc))
+        return None
+
+    # -- offsets ---------------------------------------------------------------------------
+
+    def validate_offset_commit(
+        self,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        api_version: int,
+    ) -> ErrorCode:
+        """Check an OffsetCommit against its group; create a simple group for a
+        standalone commit (generation -1) to a group that does not exist."""
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID
+        group = self.groups.get(group_id)
+        if group is None:
+            if generation_id >= 0:
+                # Kafka: GROUP_ID_NOT_FOUND from v9, ILLEGAL_GENERATION before.
+                return (
+                    ErrorCode.GROUP_ID_NOT_FOUND
+                    if api_version >= 9
+                    else (ErrorCode.ILLEGAL_GENERATION)
+                )
+            group = self.groups[group_id] = ClassicGroup(group_id, self)
+            self.group_changed(group)
+            return ErrorCode.NONE
+        if isinstance(group, ConsumerGroup):
+            return group.validate_offset_commit(member_id, generation_id, api_version)
+        return group.validate_offset_commit(member_id, instance_id, generation_id)
+
+    def commit_offset(
+        self,
+        group_id: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        leader_epoch: int = -1,
+        metadata: str | None = None,
+        expire_timestamp_ms: int | None = None,
+    ) -> ErrorCode:
+        """Store one committed offset (after validation); return its error code."""
+        metadata = metadata or ""
+        if len(metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
+            return ErrorCode.OFFSET_METADATA_TOO_LARGE
+        value = OffsetAndMetadata(offset, leader_epoch, metadata, now_ms(), expire_timestamp_ms)
+        self.offsets.commit(group_id, topic, partition, value)
+        return ErrorCode.NONE
+
+    def validate_txn_offset_commit(
+        self, group_id: str, generation_id: int, member_id: str, instance_id: str | None
+    ) -> ErrorCode:
+        """Check the consumer's generation carried by TxnOffsetCommit v3+ (KIP-447).
+
+        Like :meth:`validate_offset_commit`, except that a group still waiting
+        for SyncGroup accepts it (the offsets apply only when the transaction
+        commits) and a KIP-848 member's stale epoch is ILLEGAL_GENERATION, the
+        error transactional producers understand.
+        """
+        group = self.groups.get(group_id)
+        if group is None:
+            return ErrorCode.NONE if generation_id < 0 else ErrorCode.ILLEGAL_GENERATION
+        if isinstance(group, ConsumerGroup):
+            code = group.validate_offset_commit(member_id, generation_id, 9)
+            return ErrorCode.ILLEGAL_GENERATION if code == ErrorCode.STALE_MEMBER_EPOCH else code
+        return group.validate_offset_commit(
+            member_id, instance_id, generation_id, transactional=True
+        )
+
+    def commit_offsets_from_txn(
+        self, group_id: str, offsets: list[tuple[str, int, int, int, str | None]]
+    ) -> None:
+        """Write offsets committed by a transaction (KIP-98 TxnOffsetCommit) for
+        ``group_id``, without generation checks: the transaction coordinator calls
+        this when the transaction commits. Each item is
+        ``(topic, partition, offset, leader_epoch, metadata)``."""
+        if group_id not in self.groups:
+            self.groups[group_id] = ClassicGroup(group_id, self)
+            self.group_changed(self.groups[group_id])
+        for topic, partition, offset, leader_epoch, metadata in offsets:
+            value = OffsetAndMetadata(offset, leader_epoch, metadata or "", now_ms())
+            self.offsets.commit(group_id, topic, partition, value)
+
+    def committed(self, group_id: str) -> dict[tuple[str, int], int]:
+        """Return ``{(topic, partition): offset}`` committed by ``group_id`` (for tests)."""
+        return {tp: v.offset for tp, v in self.offsets.group_offsets(group_id).items()}
+
+    def validate_offset_fetch(
+        self, group_id: str, member_id: str | None, member_epoch: int
+    ) -> ErrorCode:
+        """Check an OffsetFetch v9+ that names a member of a KIP-848 group."""
+        group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            return group.validate_offset_fetch(member_id, member_epoch)
+        return ErrorCode.NONE
+
+    def expire_offsets(self, now: int | None = None) -> int:
+        """Expire offsets past ``offsets.retention.minutes`` (KIP-211, KIP-496) and
+        delete empty groups left without offsets; return how many offsets expired.
+
+        ``now`` (ms since the epoch) lets tests look into the future.
+        """
+        now = now_ms() if now is None else now
+        retention = self.offsets_retention_ms
+        total = 0
+        for group in list(self.groups.values()):
+            total += self._expire_group(group, now, retention)
+            if group.is_empty and not self.offsets.has_offsets(group.group_id):
+                if getattr(group, "pending_members", None):
+                    continue
+                self._drop_group(group)
+        return total
+
+    def _expire_group(self, group: Group, now: int, retention: int) -> int:
+        if group.is_empty:
+            if group.protocol_type:
+                # Used group management: retention counts from when it became Empty.
+                since = group.state_timestamp_ms
+                return self.offsets.expire(group.group_id, now, retention, lambda tp, v: since)
+            return self.offsets.expire(
+                group.group_id, now, retention, lambda tp, v: v.commit_timestamp_ms
+            )
+        subscribed = group.subscribed_topics()
+        if subscribed is None:
+            return 0
+        # KIP-496: offsets of topics a live group no longer subscribes to.
+        return self.offsets.expire(
+            group.group_id,
+            now,
+            retention,
+            lambda tp, v: None if tp[0] in subscribed else v.commit_timestamp_ms,
+        )
+
+    # -- admin -------------------------------------------------------------------------------
+
+    def list_groups(self, states: set[str], types: set[str]) -> list[dict[str, Any]]:
+        """Return ListGroups entries, filtered by state and type (case-insensitive)."""
+        out = []
+        for group in self.groups.values():
+            state = group.state
+            if state == classic.DEAD:
+                continue
+            if states and state.lower() not in states:
+                continue
+            if types and group.group_type not in types:
+                continue
+            out.append(
+                {
+                    "group_id": group.group_id,
+                    "protocol_type": group.protocol_type or "",
+                    "group_state": state,
+                    "group_type": group.group_type,
+                }
+            )
+        return out
+
+    def delete_group(self, group_id: str) -> ErrorCode:
+        """Delete an empty group and its offsets (DeleteGroups); return the error code."""
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID
+        group = self.groups.get(group_id)
+        if group is None or group.state == classic.DEAD:
+            return ErrorCode.GROUP_ID_NOT_FOUND
+        if not group.is_empty:
+            return ErrorCode.NON_EMPTY_GROUP
+        self._drop_group(group)
+        return ErrorCode.NONE
+
+    def delete_offsets(
+        self, group_id: str, partitions: list[tuple[str, int]]
+    ) -> tuple[ErrorCode, dict[tuple[str, int], ErrorCode]]:
+        """Delete committed offsets of ``partitions`` (OffsetDelete, KIP-496).
+
+        Returns:
+            The group-level error and an error per partition: GROUP_SUBSCRIBED_TO_TOPIC
+            for topics the live group subscribes to.
+        """
+        group = self.groups.get(group_id)
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID, {}
+        if group is None or group.state == classic.DEAD:
+            return ErrorCode.GROUP_ID_NOT_FOUND, {}
+        subscribed = group.subscribed_topics()
+        if subscribed is None:
+            return ErrorCode.NON_EMPTY_GROUP, {}
+        results = {}
+        for topic, partition in partitions:
+            if topic in subscribed:
+                results[(topic, partition)] = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+            else:
+                self.offsets.delete(group_id, topic, partition)
+                results[(topic, partition)] = ErrorCode.NONE
+        return ErrorCode.NONE, results
