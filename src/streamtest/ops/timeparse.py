@@ -146,7 +146,7 @@ def parse_time_spec(text: str) -> TimeSpec:
         return TimeSpec(_NAMED[key])
     if re.fullmatch(r"\d+", key):
         return TimeSpec("timestamp", int(key))
-    if "t" in key:
+    if re.match(r"\d{4}-\d", key):  # looks like a date: report what is wrong with it
         return TimeSpec("timestamp", parse_datetime_ms(text))
     raise InvalidInputError(
         f"invalid time {text!r}: expected earliest, latest, max-timestamp, "

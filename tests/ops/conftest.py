@@ -1,0 +1,194 @@
+"""Fixtures for the ops tools' tests: topics with known records, a CLI runner bound
+to the session broker, group helpers, and snapshot comparison."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from streamtest import EmbeddedKafka
+from streamtest.cli import main
+from streamtest.kit.wait import eventually
+from streamtest.ops import ClientConfig
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+#: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
+BASE_TS = 1_700_000_000_000
+
+# The group APIs the group-dependent tests need from the broker.
+GROUP_API_KEYS = {8: "OffsetCommit", 9: "OffsetFetch", 10: "FindCoordinator",
+                  11: "JoinGroup", 15: "DescribeGroups", 16: "ListGroups", 42: "DeleteGroups"}
+
+
+@pytest.fixture
+def config(bootstrap: str) -> ClientConfig:
+    """A ClientConfig for the session broker with a short timeout."""
+    return ClientConfig(bootstrap, {}, 10.0)
+
+
+@pytest.fixture
+def group_name() -> str:
+    """A consumer group name unique to this test."""
+    return f"g-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def requires_groups(broker: EmbeddedKafka) -> None:
+    """Skip (naming what is missing) while the broker lacks the consumer-group APIs."""
+    from streamtest.broker.dispatch import REGISTRY
+
+    missing = [name for key, name in GROUP_API_KEYS.items() if key not in REGISTRY]
+    if missing:
+        pytest.skip(f"embedded broker lacks group APIs: {', '.join(missing)}")
+
+
+@dataclass
+class Cli:
+    """Runs ``streamtest`` in-process against one broker."""
+
+    bootstrap: str
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        """Invoke ``streamtest ARGS --bootstrap-server <broker>``; return click's Result."""
+        runner = CliRunner()
+        return runner.invoke(main, [*args, "--bootstrap-server", self.bootstrap], input=input)
+
+    def ok(self, *args: str, input: str | None = None) -> Result:
+        """Invoke and assert exit status 0 (showing the output if not)."""
+        res = self(*args, input=input)
+        assert res.exit_code == 0, f"exit {res.exit_code}\nstdout:{res.stdout}\nstderr:{res.stderr}"
+        return res
+
+
+@pytest.fixture
+def cli(bootstrap: str) -> Cli:
+    """The CLI bound to the session broker."""
+    return Cli(bootstrap)
+
+
+def produce(
+    bootstrap: str,
+    topic: str,
+    per_partition: int,
+    partitions: int,
+    *,
+    timestamps: Callable[[int, int], int] | None = None,
+) -> None:
+    """Write ``per_partition`` records to each partition: key ``k<p>-<i>``, value
+    ``v<p>-<i>``, two headers (one repeated name, one null value) and timestamp
+    ``BASE_TS + 1000 * i`` unless ``timestamps(p, i)`` says otherwise."""
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    for part in range(partitions):
+        for i in range(per_partition):
+            p.produce(
+                topic,
+                key=f"k{part}-{i}".encode(),
+                value=f"v{part}-{i}".encode(),
+                headers=[("h", f"{part}:{i}".encode()), ("h", b"again"), ("null", None)],
+                timestamp=timestamps(part, i) if timestamps else BASE_TS + 1000 * i,
+                partition=part,
+            )
+    assert p.flush(10) == 0
+
+
+@pytest.fixture
+def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
+    """Create a topic (default name from ``topic_name``) with ``partitions`` and
+    ``per_partition`` records each; return its name."""
+    made = iter(range(100))
+
+    def make(partitions: int = 3, per_partition: int = 10, *, name: str | None = None,
+             timestamps: Callable[[int, int], int] | None = None) -> str:
+        n = next(made)
+        topic = name or (topic_name if n == 0 else f"{topic_name}-{n}")
+        broker.create_topic(topic, partitions)
+        if per_partition:
+            produce(broker.bootstrap_servers, topic, per_partition, partitions,
+                    timestamps=timestamps)
+        return topic
+
+    return make
+
+
+def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit ``offsets`` for ``group`` as a standalone (non-member) consumer, leaving
+    the group Empty."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                 asynchronous=False)
+    finally:
+        c.close()
+
+
+def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
+    """Return ``{partition: committed offset}`` (-1001 when none) for ``group``."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        return {tp.partition: tp.offset for tp in tps}
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def active_member(bootstrap: str) -> Iterator[Callable[[str, str], Consumer]]:
+    """Start a subscribed consumer in a group and wait until it owns partitions."""
+    consumers: list[Consumer] = []
+
+    def join(group: str, topic: str) -> Consumer:
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                      "enable.auto.commit": False, "session.timeout.ms": 6000,
+                      "client.id": "member-1"})
+        consumers.append(c)
+        c.subscribe([topic])
+
+        def assigned() -> bool:
+            c.poll(0.1)
+            return bool(c.assignment())
+
+        eventually(assigned, timeout=30)
+        return c
+
+    yield join
+    for c in consumers:
+        c.close()
+
+
+# -- snapshots -----------------------------------------------------------------------
+
+
+def normalise(text: str, replacements: dict[str, str]) -> str:
+    """Replace volatile values (topic and group names, addresses) with placeholders;
+    longest first, so a name that extends another is replaced whole."""
+    for old in sorted(replacements, key=len, reverse=True):
+        text = text.replace(old, replacements[old])
+    text = re.sub(r"127\.0\.0\.1:\d+", "<BOOTSTRAP>", text)
+    return text
+
+
+def assert_snapshot(name: str, text: str, replacements: dict[str, str] | None = None) -> None:
+    """Compare ``text`` (normalised) with ``snapshots/<name>``.
+
+    With ``STREAMTEST_UPDATE_SNAPSHOTS=1`` the file is (re)written instead; a missing
+    file is an error otherwise, so a forgotten snapshot cannot pass silently.
+    """
+    got = normalise(text, replacements or {})
+    path = SNAPSHOTS / name
+    if os.environ.get("STREAMTEST_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(got, encoding="utf-8")
+        return
+    assert path.exists(), f"missing snapshot {path}; run with STREAMTEST_UPDATE_SNAPSHOTS=1"
+    expected = path.read_text(encoding="utf-8")
+    assert got == expected, f"snapshot {name} differs:\n--- expected\n{expected}--- got\n{got}"
