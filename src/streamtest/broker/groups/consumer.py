@@ -212,9 +212,11 @@ class ConsumerGroup:
         """Move the group epoch forward (membership or metadata changed)."""
         self.group_epoch += 1
 
-    def maybe_compute_target(self) -> None:
-        """Run the assignor if the group epoch moved past the assignment epoch."""
-        if self._refresh_subscription_metadata():
+    def maybe_compute_target(self, changed: bool = False) -> None:
+        """Move the group epoch once if membership (``changed``) or the subscribed
+        topics' metadata changed, then run the assignor if the group epoch is past
+        the assignment epoch."""
+        if self._refresh_subscription_metadata() or changed:
             self.bump_epoch()
         if self.group_epoch <= self.assignment_epoch:
             return
@@ -318,8 +320,7 @@ class ConsumerGroup:
         self.target.pop(member.member_id, None)
         if member.instance_id and self.static_members.get(member.instance_id) == member.member_id:
             del self.static_members[member.instance_id]
-        self.bump_epoch()
-        self.maybe_compute_target()
+        self.maybe_compute_target(changed=True)
         self._note_state()
         self.coord.group_changed(self)
 
@@ -352,10 +353,8 @@ class ConsumerGroup:
                     f"member epoch {req.member_epoch} is not the current {member.member_epoch}",
                 )
         changed |= self._update_member(member, req)
-        if changed:
-            self.bump_epoch()
         before = (member.member_epoch, _copy(member.assigned))
-        self.maybe_compute_target()
+        self.maybe_compute_target(changed)
         self._reconcile(member, req.owned)
         self._schedule_session(member)
         self._note_state()

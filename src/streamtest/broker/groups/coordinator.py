@@ -325,8 +325,7 @@ class GroupCoordinator:
                     if api_version >= 9
                     else (ErrorCode.ILLEGAL_GENERATION)
                 )
-            group = self.groups[group_id] = ClassicGroup(group_id, self)
-            self.group_changed(group)
+            self._ensure_group(group_id)
             return ErrorCode.NONE
         if isinstance(group, ConsumerGroup):
             return group.validate_offset_commit(member_id, generation_id, api_version)
@@ -347,8 +346,16 @@ class GroupCoordinator:
         if len(metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
             return ErrorCode.OFFSET_METADATA_TOO_LARGE
         value = OffsetAndMetadata(offset, leader_epoch, metadata, now_ms(), expire_timestamp_ms)
+        self._ensure_group(group_id)
         self.offsets.commit(group_id, topic, partition, value)
         return ErrorCode.NONE
+
+    def _ensure_group(self, group_id: str) -> None:
+        # Offsets always belong to a group that ListGroups/DeleteGroups can see;
+        # committing to an unknown group makes a "simple" (memberless) classic group.
+        if group_id not in self.groups:
+            self.groups[group_id] = ClassicGroup(group_id, self)
+            self.group_changed(self.groups[group_id])
 
     def validate_txn_offset_commit(
         self, group_id: str, generation_id: int, member_id: str, instance_id: str | None
@@ -377,9 +384,7 @@ class GroupCoordinator:
         ``group_id``, without generation checks: the transaction coordinator calls
         this when the transaction commits. Each item is
         ``(topic, partition, offset, leader_epoch, metadata)``."""
-        if group_id not in self.groups:
-            self.groups[group_id] = ClassicGroup(group_id, self)
-            self.group_changed(self.groups[group_id])
+        self._ensure_group(group_id)
         for topic, partition, offset, leader_epoch, metadata in offsets:
             value = OffsetAndMetadata(offset, leader_epoch, metadata or "", now_ms())
             self.offsets.commit(group_id, topic, partition, value)
