@@ -24,11 +24,6 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 #: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
 BASE_TS = 1_700_000_000_000
 
-# The group APIs the group-dependent tests need from the broker.
-GROUP_API_KEYS = {8: "OffsetCommit", 9: "OffsetFetch", 10: "FindCoordinator",
-                  11: "JoinGroup", 15: "DescribeGroups", 16: "ListGroups", 42: "DeleteGroups"}
-
-
 @pytest.fixture
 def config(bootstrap: str) -> ClientConfig:
     """A ClientConfig for the session broker with a short timeout."""
@@ -39,16 +34,6 @@ def config(bootstrap: str) -> ClientConfig:
 def group_name() -> str:
     """A consumer group name unique to this test."""
     return f"g-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def requires_groups(broker: EmbeddedKafka) -> None:
-    """Skip (naming what is missing) while the broker lacks the consumer-group APIs."""
-    from streamtest.broker.dispatch import REGISTRY
-
-    missing = [name for key, name in GROUP_API_KEYS.items() if key not in REGISTRY]
-    if missing:
-        pytest.skip(f"embedded broker lacks group APIs: {', '.join(missing)}")
 
 
 @dataclass
@@ -192,3 +177,14 @@ def assert_snapshot(name: str, text: str, replacements: dict[str, str] | None = 
     assert path.exists(), f"missing snapshot {path}; run with STREAMTEST_UPDATE_SNAPSHOTS=1"
     expected = path.read_text(encoding="utf-8")
     assert got == expected, f"snapshot {name} differs:\n--- expected\n{expected}--- got\n{got}"
+
+
+def delete_records_before(bootstrap: str, topic: str, partition: int, offset: int) -> None:
+    """Advance the log start offset of one partition (DeleteRecords)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.delete_records([TopicPartition(topic, partition, offset)],
+                                   request_timeout=10)
+    for f in futures.values():
+        f.result()

@@ -164,10 +164,10 @@ def offsets_reset(
         raise click.UsageError("one of --topic or --all-topics is required")
     selections: list[TopicSelection] = [user_input(lambda t=t: parse_topic_selection(t))
                                         for t in topics]
+    plan = prepare_reset(config, group, spec, selections, all_topics=all_topics)
     if not (dry_run or execute or export):
         warn("No action will be performed as the --execute option is missing. "
              "Add --dry-run to run without this warning.")
-    plan = prepare_reset(config, group, spec, selections, all_topics=all_topics)
     for message in plan.warnings:
         warn(message)
     if execute:
