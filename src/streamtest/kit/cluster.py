@@ -170,6 +170,15 @@ class Cluster(abc.ABC):
         if self._bootstrap is not None:
             raise RuntimeError(f"{self!r} is already running")
         self._bootstrap = self._start()
+        # Make the helpers' clients now, so they connect while the caller gets on
+        # with other work: librdkafka's idempotent producer takes ~500 ms to get its
+        # producer id, which would otherwise land on the first test that sends.
+        try:
+            self._shared_admin()
+            self._shared_producer()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -244,11 +244,10 @@ class KafkaUtils:
             return bool(status.get("isDataAvailable") or status.get("isTriggerActive"))
 
         try:
-            eventually(alive, timeout=timeout, interval=interval)
+            eventually(alive, timeout=timeout, interval=interval, reraise=(_QueryFailed,))
+        except _QueryFailed as failed:
+            raise failed.failure from None
         except AssertionError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, _QueryFailed):
-                raise cause.failure from None
             raise AssertionError(f"Query did not become active within {timeout:g}s.") from exc
 
 

@@ -17,8 +17,17 @@ T = TypeVar("T")
 _MISSING: Any = object()
 
 
-def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+def eventually(
+    fn: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    reraise: tuple[type[BaseException], ...] = (),
+) -> T:
     """Call ``fn`` until it returns a truthy value without raising; return that value.
+
+    ``reraise`` lists exception types that mean waiting longer cannot help (say, the
+    streaming query being waited for has failed): they propagate at once.
 
     Raises:
         AssertionError: ``timeout`` seconds passed. The message carries the last
@@ -33,6 +42,8 @@ def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.0
         attempts += 1
         try:
             value = fn()
+        except reraise:
+            raise
         except Exception as exc:  # the check is allowed to fail until the deadline
             last_exc, last_value = exc, _MISSING
         else:
