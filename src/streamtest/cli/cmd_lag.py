@@ -33,8 +33,9 @@ def _live_view(snap: LagSnapshot, progress: LagProgress) -> Group:
         table.add_column(name, header_style="bold", no_wrap=True)
     for row in _rows(snap):
         table.add_row(*(cell(v) for v in row))
-    return Group(table, ProgressBar(total=100, completed=progress.fraction * 100, width=40),
-                 Text(summary_line(progress)))
+    # The bar goes last: rich renders it without a line break after it.
+    return Group(table, Text(summary_line(progress)),
+                 ProgressBar(total=100, completed=progress.fraction * 100, width=40))
 
 
 @main.command("lag")

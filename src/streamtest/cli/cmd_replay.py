@@ -92,6 +92,7 @@ def replay(
     progress: bool | None,
     idle_timeout: float,
 ) -> None:
+    """Replay a range of a topic (the help text is HELP above)."""
     from ..ops.replay import (
         ExecSink,
         FileSink,
