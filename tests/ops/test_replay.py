@@ -214,3 +214,49 @@ def test_cli_replay_usage_errors(make_topic, cli, tmp_path, args, message):
     assert res.exit_code != 0
     assert message in res.stderr
     assert not (tmp_path / "x").exists()
+
+
+def _txn_producer(bootstrap: str, topic: str):
+    from confluent_kafka import Producer
+
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"tx-{topic}"})
+    p.init_transactions(10)
+    return p
+
+
+def test_replay_finishes_when_the_range_ends_on_transaction_markers(broker, make_topic):
+    """Offsets 0-2 committed data, 3 a commit marker, 4-5 aborted data, 6 an abort
+    marker: the replay sees 0-2 only and ends although offsets 3-6 never arrive."""
+    topic = make_topic(partitions=1, per_partition=0)
+    p = _txn_producer(broker.bootstrap_servers, topic)
+    p.begin_transaction()
+    for i in range(3):
+        p.produce(topic, value=b"ok%d" % i, partition=0)
+    p.commit_transaction(10)
+    p.begin_transaction()
+    for i in range(2):
+        p.produce(topic, value=b"no%d" % i, partition=0)
+    p.flush(10)
+    p.abort_transaction(10)
+    bs = broker.bootstrap_servers
+    seen: list[KafkaRecord] = []
+    result = replay_range(topic, 0, 100, seen.append, bootstrap_servers=bs, idle_timeout=10)
+    assert [r.value for r in seen] == [b"ok0", b"ok1", b"ok2"]
+    assert [(r.start, r.end) for r in result.ranges] == [(0, 7)]
+    assert replay_range(topic, 3, 7, pytest.fail, bootstrap_servers=bs, idle_timeout=10).count == 0
+
+
+def test_replay_stops_at_the_last_stable_offset_of_an_open_transaction(broker, make_topic):
+    topic = make_topic(partitions=1, per_partition=2)
+    p = _txn_producer(broker.bootstrap_servers, topic)
+    p.begin_transaction()
+    p.produce(topic, value=b"pending", partition=0)
+    p.flush(10)
+    try:
+        seen: list[KafkaRecord] = []
+        result = replay_range(topic, 0, 100, seen.append,
+                              bootstrap_servers=broker.bootstrap_servers, idle_timeout=10)
+        assert [r.offset for r in seen] == [0, 1]
+        assert [(r.start, r.end) for r in result.ranges] == [(0, 2)]
+    finally:
+        p.abort_transaction(10)
