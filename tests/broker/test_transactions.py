@@ -479,3 +479,30 @@ def test_an_open_transaction_still_times_out_after_a_restart(tmp_path):
             timeout=10,
         )
         assert _markers(kafka, "t") == [(1, False, txn.epoch + 1)]
+
+
+def test_offset_fetch_require_stable_waits_for_the_open_transaction(broker, client, topic_name):
+    # KIP-447: while a transaction holds offsets for a partition, a consumer asking
+    # for stable offsets is told to retry rather than given the old offset.
+    group = f"g-{topic_name}"
+
+    def offset_fetch(require_stable: bool) -> tuple[int, int]:
+        resp = client.call(
+            req(
+                9,
+                7,
+                group_id=group,
+                topics=[{"name": topic_name, "partition_indexes": [0]}],
+                require_stable=require_stable,
+            )
+        )
+        part = resp.topics[0].partitions[0]
+        return int(part.error_code), part.committed_offset
+
+    txn = Txn(client, topic_name)
+    assert add_offsets(client, txn.txn_id, txn.pid, txn.epoch, group) == 0
+    assert txn_offset_commit(client, txn.txn_id, txn.pid, txn.epoch, group, topic_name, {0: 3})
+    assert offset_fetch(require_stable=True) == (ErrorCode.UNSTABLE_OFFSET_COMMIT, -1)
+    assert offset_fetch(require_stable=False) == (0, -1)
+    assert txn.end(commit=True) == 0
+    assert offset_fetch(require_stable=True) == (0, 3)

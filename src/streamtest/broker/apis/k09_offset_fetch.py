@@ -9,8 +9,10 @@ group that does not exist).
 * v9+ (KIP-848): a member id and epoch; for a consumer group they are checked
   (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
 * v10 names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
-Left out: ``require_stable`` never answers UNSTABLE_OFFSET_COMMIT, because
-transactional offsets reach the group only when their transaction commits.
+* v7+ ``require_stable`` (KIP-447): a partition with offsets staged by an open
+  transaction (TxnOffsetCommit) answers UNSTABLE_OFFSET_COMMIT, and the client
+  retries until the transaction ends, so a consumer taking over a partition does
+  not start from an offset that is about to change.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def fetch_group(
     member_id: str | None,
     member_epoch: int,
     by_id: bool,
+    require_stable: bool = False,
 ) -> dict[str, Any]:
     """Return one group's OffsetFetch result (``topics`` None means all)."""
     groups = ctx.broker.groups
@@ -50,11 +53,18 @@ def fetch_group(
     if error:
         return {"group_id": group_id, "topics": [], "error_code": error}
     committed = groups.offsets.group_offsets(group_id)
+    unstable = (
+        ctx.broker.transactions.pending_offset_partitions(group_id) if require_stable else set()
+    )
     out: list[dict[str, Any]] = []
     if topics is None:
         by_topic: dict[str, list[dict[str, Any]]] = {}
         for (name, index), value in sorted(committed.items()):
-            by_topic.setdefault(name, []).append(_partition(index, value))
+            if (name, index) in unstable:
+                value_part = _partition(index, None, ErrorCode.UNSTABLE_OFFSET_COMMIT)
+            else:
+                value_part = _partition(index, value)
+            by_topic.setdefault(name, []).append(value_part)
         for name, parts in by_topic.items():
             topic = state.topics.get(name)
             if by_id and topic is None:
@@ -71,7 +81,9 @@ def fetch_group(
                 name = t.name
             code = ErrorCode.UNKNOWN_TOPIC_ID if by_id and name is None else ErrorCode.NONE
             parts = [
-                _partition(i, committed.get((name, i)) if name else None, code)
+                _partition(i, None, ErrorCode.UNSTABLE_OFFSET_COMMIT)
+                if (name, i) in unstable
+                else _partition(i, committed.get((name, i)) if name else None, code)
                 for i in t.partition_indexes
             ]
             out.append(
@@ -94,9 +106,13 @@ def handle_offset_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
                     getattr(g, "member_id", None),
                     getattr(g, "member_epoch", -1),
                     ctx.version >= 10,
+                    bool(getattr(request, "require_stable", False)),
                 )
                 for g in request.groups
             ],
         }
-    one = fetch_group(ctx, request.group_id, request.topics, None, -1, False)
+    one = fetch_group(
+        ctx, request.group_id, request.topics, None, -1, False,
+        bool(getattr(request, "require_stable", False)),
+    )
     return {"throttle_time": 0, "topics": one["topics"], "error_code": one["error_code"]}
