@@ -1,0 +1,252 @@
+"""Embedded broker benchmarks (issue 2), each against a peer measured in this run.
+
+* cold start: ``EmbeddedKafka.start()`` until listening (thread and process
+  modes) vs creating librdkafka's mock cluster until it answers Metadata.
+* first round trip: a new confluent-kafka producer and consumer, one record
+  produced and consumed, vs the same against the mock cluster.
+* produce throughput, 100-byte values, 1 and 6 partitions, vs the mock cluster.
+* consume throughput vs mockafka-py (an in-memory fake of confluent-kafka's API).
+* idle broker RSS (process mode, so only the broker is measured).
+
+Run: ``python benchmarks/bench_broker.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+
+from _common import Row, median_ms, mock_cluster, print_table  # type: ignore[import-not-found]
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streamtest import EmbeddedKafka
+
+VALUE = b"x" * 100
+
+
+def cold_start_thread() -> float:
+    kafka = EmbeddedKafka()
+    t = time.perf_counter()
+    kafka.start()
+    elapsed = time.perf_counter() - t
+    kafka.stop()
+    return elapsed
+
+
+def cold_start_process() -> float:
+    kafka = EmbeddedKafka(mode="process")
+    t = time.perf_counter()
+    kafka.start()
+    elapsed = time.perf_counter() - t
+    kafka.stop()
+    return elapsed
+
+
+def cold_start_mock() -> float:
+    t = time.perf_counter()
+    with mock_cluster():
+        elapsed = time.perf_counter() - t
+    return elapsed
+
+
+def first_round_trip(bootstrap: str) -> float:
+    """Seconds from creating a producer and consumer to consuming one record
+    (the topic exists beforehand, as in a test that uses a topic fixture)."""
+    topic = f"rt-{uuid.uuid4().hex[:8]}"
+    ensure_topic(bootstrap, topic)
+    t = time.perf_counter()
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": topic,
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 100,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 1)])
+    producer.produce(topic, value=b"ping", partition=0)
+    producer.flush(10)
+    deadline = time.monotonic() + 10
+    got = None
+    while got is None and time.monotonic() < deadline:
+        msg = consumer.poll(0.01)
+        if msg is not None and not msg.error():
+            got = msg
+    elapsed = time.perf_counter() - t
+    consumer.close()
+    if got is None:
+        raise RuntimeError("round trip did not complete")
+    return elapsed
+
+
+def ensure_topic(bootstrap: str, topic: str, partitions: int | None = None) -> int:
+    """Create ``topic`` and put one record in partition 0; return its partition count.
+
+    librdkafka's mock cluster does not implement CreateTopics: it auto-creates
+    topics (with 4 partitions) on first use, so there ``partitions`` is ignored.
+    """
+    if partitions is not None:
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # keep alive until done
+        try:
+            admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(2)
+        except Exception:
+            pass  # the mock cluster: auto-created below
+    warm = Producer({"bootstrap.servers": bootstrap})
+    warm.produce(topic, value=b"warm-up", partition=0)
+    if warm.flush(10) != 0:
+        raise RuntimeError(f"could not produce to {topic}")
+    return len(warm.list_topics(topic, timeout=10).topics[topic].partitions)
+
+
+def produce_rate(bootstrap: str, topic: str, n: int, partitions: int) -> float:
+    """Records per second for ``n`` 100-byte values through confluent-kafka,
+    spread round-robin over ``partitions`` partitions."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "1"})
+    producer.produce(topic, value=VALUE, partition=0)
+    producer.flush(10)  # warm up: metadata and connections
+    t = time.perf_counter()
+    for i in range(n):
+        while True:
+            try:
+                producer.produce(topic, value=VALUE, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    producer.flush(60)
+    return n / (time.perf_counter() - t)
+
+
+def consume_rate(bootstrap: str, topic: str, partitions: int, n: int) -> float:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": topic, "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    t = time.perf_counter()
+    seen = 0
+    deadline = time.monotonic() + 60
+    while seen < n and time.monotonic() < deadline:
+        seen += sum(1 for m in consumer.consume(10_000, timeout=0.1) if not m.error())
+    elapsed = time.perf_counter() - t
+    consumer.close()
+    return seen / elapsed
+
+
+def mockafka_consume_rate(n: int) -> float:
+    from mockafka import FakeAdminClientImpl, FakeConsumer, FakeProducer
+    from mockafka.admin_client import NewTopic as FakeNewTopic
+
+    topic = f"mk-{uuid.uuid4().hex[:8]}"
+    FakeAdminClientImpl(clean=True).create_topics([FakeNewTopic(topic=topic, num_partitions=1)])
+    producer = FakeProducer()
+    for _ in range(n):
+        producer.produce(topic=topic, value=VALUE, partition=0)
+    consumer = FakeConsumer()
+    consumer.subscribe([topic])
+    t = time.perf_counter()
+    seen = 0
+    while seen < n:
+        seen += len(consumer.consume(1000))
+    return seen / (time.perf_counter() - t)
+
+
+def idle_rss_mb() -> float:
+    with EmbeddedKafka(mode="process") as kafka:
+        pid = kafka._impl.proc.pid  # type: ignore[union-attr]
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer records and runs")
+    args = ap.parse_args()
+    n = 50_000 if args.quick else 200_000
+    runs = 5 if args.quick else 15
+    rows: list[Row] = []
+
+    mock_start = median_ms(cold_start_mock, runs)
+    rows.append(
+        Row(
+            "cold start, thread mode (median)",
+            median_ms(cold_start_thread, runs),
+            mock_start,
+            "ms",
+            "librdkafka mock cluster",
+            False,
+        )
+    )
+    rows.append(
+        Row(
+            "cold start, process mode (median)",
+            median_ms(cold_start_process, 3),
+            mock_start,
+            "ms",
+            "librdkafka mock cluster",
+            False,
+        )
+    )
+
+    with EmbeddedKafka() as kafka, mock_cluster() as mock:
+        ours_rt = median_ms(lambda: first_round_trip(kafka.bootstrap_servers), 5)
+        mock_rt = median_ms(lambda: first_round_trip(mock), 5)
+        rows.append(
+            Row(
+                "first produce->consume round trip (median)",
+                ours_rt,
+                mock_rt,
+                "ms",
+                "librdkafka mock cluster",
+                False,
+            )
+        )
+        mock_rates = {}
+        for partitions in (1, 6):
+            topic = f"mock{partitions}-{uuid.uuid4().hex[:6]}"
+            mock_parts = min(partitions, ensure_topic(mock, topic))
+            mock_rates[partitions] = (produce_rate(mock, topic, n, mock_parts), mock_parts)
+        base_c = mockafka_consume_rate(min(n, 20_000))
+        # Thread mode shares the GIL with this benchmark's own producing loop;
+        # process mode gives the broker its own interpreter, as in a real test run
+        # where the code under test is busy too.
+        for mode in ("thread", "process"):
+            target = kafka if mode == "thread" else EmbeddedKafka(mode="process").start()
+            try:
+                for partitions in (1, 6):
+                    topic = f"tp{partitions}-{uuid.uuid4().hex[:6]}"
+                    ensure_topic(target.bootstrap_servers, topic, partitions)
+                    ours = produce_rate(target.bootstrap_servers, topic, n, partitions)
+                    base, mock_parts = mock_rates[partitions]
+                    label = f"produce 100 B, {partitions} partition(s), {mode}"
+                    if mock_parts != partitions:
+                        label += f" (mock: {mock_parts})"
+                    rows.append(
+                        Row(label, ours / 1000, base / 1000, "k/s", "librdkafka mock cluster", True)
+                    )
+                    if partitions == 1:
+                        rate = consume_rate(target.bootstrap_servers, topic, 1, n + 2)
+                        rows.append(
+                            Row(
+                                f"consume 100 B, 1 partition, {mode}",
+                                rate / 1000,
+                                base_c / 1000,
+                                "k/s",
+                                "mockafka-py",
+                                True,
+                            )
+                        )
+            finally:
+                if target is not kafka:
+                    target.stop()
+    rss = idle_rss_mb()
+    print_table("streamtest embedded broker", rows)
+    print(f"idle broker RSS (process mode): {rss:.1f} MB (target <= 60 MB)")
+
+
+if __name__ == "__main__":
+    main()
