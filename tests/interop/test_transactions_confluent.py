@@ -15,6 +15,7 @@ import confluent_kafka
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from streamtest import EmbeddedKafka
 from streamtest.kit.wait import eventually
 
 pytestmark = pytest.mark.interop
@@ -264,3 +265,23 @@ def test_send_offsets_to_transaction_commits_offsets_with_the_output(
         assert _drain(reader, 5) == [b"%d!" % i for i in range(5)]
     finally:
         reader.close()
+
+
+def test_an_open_transaction_survives_a_broker_restart_and_commits(tmp_path):
+    first = EmbeddedKafka(data_dir=tmp_path).start()
+    port = first.port
+    bootstrap = first.bootstrap_servers
+    first.create_topic("t", 1)
+    producer = _producer(bootstrap, "restart-tx")
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce("t", value=b"across-restart", partition=0)
+    assert producer.flush(10) == 0
+    first.stop()
+    with EmbeddedKafka(data_dir=tmp_path, port=port) as second:
+        producer.commit_transaction(30)  # librdkafka reconnects; EndTxn finds the txn
+        consumer = _consumer(second.bootstrap_servers, "t", 1, "read_committed")
+        try:
+            assert _drain(consumer, 1) == [b"across-restart"]
+        finally:
+            consumer.close()
