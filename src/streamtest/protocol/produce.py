@@ -63,7 +63,10 @@ def _string(buf: memoryview, pos: int, flexible: bool, nullable: bool) -> tuple[
     end = pos + n
     if end > len(buf):
         raise InvalidFrame("string runs past the end of the frame")
-    return bytes(buf[pos:end]).decode("utf-8"), end
+    try:
+        return bytes(buf[pos:end]).decode("utf-8"), end
+    except UnicodeDecodeError as exc:
+        raise InvalidFrame(f"string is not UTF-8: {exc}") from exc
 
 
 def _array_len(buf: memoryview, pos: int, flexible: bool) -> tuple[int, int]:
