@@ -41,4 +41,5 @@ def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
         res["topic_id"] = topic.topic_id
         for log in topic.partitions:
             ctx.broker.producers.forget_partition(log.topic, log.index)
+        ctx.broker.groups.offsets.delete_topic(topic.name)
     return {"throttle_time": 0, "responses": responses}

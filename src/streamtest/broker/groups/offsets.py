@@ -116,6 +116,18 @@ class OffsetStore:
             self.storage.put_meta(NAMESPACE, self._key(group_id, topic, partition), None)
         return True
 
+    def delete_topic(self, topic: str) -> int:
+        """Delete every group's committed offsets for ``topic``; return how many.
+
+        Kafka's group coordinator drops a deleted topic's offsets
+        (``GroupMetadataManager.cleanupGroupMetadata`` on topic deletion), so a topic
+        re-created under the same name starts with no committed position.
+        """
+        doomed = [(g, tp) for g, offs in self._offsets.items() for tp in offs if tp[0] == topic]
+        for group_id, (t, partition) in doomed:
+            self.delete(group_id, t, partition)
+        return len(doomed)
+
     def delete_group(self, group_id: str) -> int:
         """Delete every committed offset of ``group_id``; return how many there were."""
         offs = self._offsets.get(group_id, {})
