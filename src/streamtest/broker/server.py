@@ -15,6 +15,8 @@ import asyncio
 import inspect
 import itertools
 import logging
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.connection import Request, ServerConnection
@@ -138,4 +140,50 @@ class KafkaProtocol(asyncio.Protocol):
             log.exception("encoding the response to api_key=%s failed", request.header.api_key)
             self.close("internal error")
             return
-        self.transport.writelines(self.conn.response_buffers(request, body))
+        write_buffers(self.transport, self.conn.response_buffers(request, body))
+
+
+#: writev(2) takes at most IOV_MAX buffers per call (1024 on Linux).
+_IOV_MAX = 1024
+#: Python 3.12+ transports implement writelines with sendmsg(2) themselves.
+_NATIVE_WRITELINES = sys.version_info >= (3, 12)
+
+
+def write_buffers(transport: asyncio.Transport, buffers: list[Any]) -> None:
+    """Write ``buffers`` in order without joining them into one copy.
+
+    A Fetch response is a small header plus the stored record batches. On Python
+    3.11, ``Transport.writelines`` joins its arguments (one full copy of every
+    batch), so when the transport has nothing queued we hand the buffers to the
+    kernel with ``os.writev`` (scatter-gather) and give only what the socket did
+    not take to the transport, which queues it and finishes the write.
+    """
+    if _NATIVE_WRITELINES or len(buffers) == 1 or transport.get_write_buffer_size():
+        transport.writelines(buffers)
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        transport.writelines(buffers)
+        return
+    views = [memoryview(b) for b in buffers]
+    i = 0
+    while i < len(views):
+        chunk = views[i : i + _IOV_MAX]
+        try:
+            sent = os.writev(sock.fileno(), chunk)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            break  # let the transport hit (and report) the same error
+        while sent and i < len(views):
+            n = len(views[i])
+            if sent >= n:
+                sent -= n
+                i += 1
+            else:
+                views[i] = views[i][sent:]
+                sent = 0
+        if i < len(views) and len(chunk) < _IOV_MAX:
+            break  # the socket buffer is full: queue the rest
+    for view in views[i:]:
+        transport.write(view)
