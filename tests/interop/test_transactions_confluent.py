@@ -285,3 +285,44 @@ def test_an_open_transaction_survives_a_broker_restart_and_commits(tmp_path):
             assert _drain(consumer, 1) == [b"across-restart"]
         finally:
             consumer.close()
+
+
+def _lose_first_produce_response(broker: EmbeddedKafka, topic: str) -> list[int]:
+    """Install a hook that appends the first Produce to ``topic`` and then drops the
+    connection, as if the response were lost: the client must retry the batch."""
+    from streamtest.broker.apis.k00_produce import handle_produce
+    from streamtest.broker.dispatch import Drop
+    from streamtest.protocol.produce import decode_produce_request
+
+    lost: list[int] = []
+
+    def lose_response(ctx: Any, raw: Any) -> Any:
+        request = decode_produce_request(raw[0], raw[1], ctx.version)
+        if lost or all(t.name != topic for t in request.topics):
+            return None
+        handle_produce(ctx, raw)  # appended...
+        lost.append(1)
+        return Drop()  # ...but the answer never reaches the client
+
+    broker.broker.hooks.add(lose_response, api_key=0)
+    return lost
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_a_retry_after_a_lost_response_duplicates_only_without_idempotence(
+    broker, bootstrap, topic_name, idempotent
+):
+    broker.create_topic(topic_name, 1)
+    lost = _lose_first_produce_response(broker, topic_name)
+    producer = _producer(
+        bootstrap, **{"enable.idempotence": idempotent, "acks": "all", "linger.ms": 50}
+    )
+    for i in range(10):
+        producer.produce(topic_name, value=b"%d" % i, partition=0)
+    assert producer.flush(20) == 0
+    assert lost == [1]
+    values = [r.value for r in broker.records(topic_name)]
+    if idempotent:
+        assert values == [b"%d" % i for i in range(10)]  # the retry was recognised
+    else:  # the classic duplicate: the retried batch is appended again
+        assert set(values) == {b"%d" % i for i in range(10)} and len(values) > 10
