@@ -91,11 +91,14 @@ def test_a_session_using_every_fixture_leaks_nothing(pytester: pytest.Pytester, 
     before = snapshot()
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=2)
-    # Each count is back to where it was (destroying clients is synchronous, but give
-    # the kernel's bookkeeping of exiting threads a moment).
+    # No count is above where it was (destroying clients is synchronous, but give the
+    # kernel's bookkeeping of exiting threads a moment). Below is fine: a client of
+    # this outer session may drop a connection meanwhile; that is not our leak.
     def settled() -> bool:
         now = snapshot()
-        assert now == before, f"(threads, sockets, children): before {before}, after {now}"
+        assert all(n <= b for n, b in zip(now, before, strict=True)), (
+            f"(threads, sockets, children): before {before}, after {now}"
+        )
         return True
 
     eventually(settled, timeout=10)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import json
+import os
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..types import KafkaRecord
+from .events import Event
 
 if TYPE_CHECKING:
     from confluent_kafka import Consumer, Producer
@@ -88,8 +90,6 @@ def _split_message(
     anything else is a bare value. (A JSON array must therefore be passed as a list,
     not a 2-tuple.)
     """
-    from .events import Event  # local: events is cheap but keeps this module standalone
-
     if isinstance(message, tuple) and len(message) == 2:
         return encode(message[0]), encode(message[1]), None, None
     if isinstance(message, Event):
@@ -111,8 +111,6 @@ def unique_name(hint: str = "", prefix: str = "st") -> str:
     tells you which test made it; the random suffix makes the name unique even when
     many sessions share one external cluster.
     """
-    import os
-
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     parts = [prefix, _ILLEGAL.sub("-", hint).strip("-.")[:60], worker, uuid.uuid4().hex[:10]]
     return "-".join(p for p in parts if p)
