@@ -124,14 +124,19 @@ class EmbeddedKafka:
         """Return the names of all topics, sorted."""
         return self._require().topics()
 
-    def records(self, topic: str, partition: int | None = None) -> list[KafkaRecord]:
+    def records(
+        self, topic: str, partition: int | None = None, *, read_committed: bool = False
+    ) -> list[KafkaRecord]:
         """Return every readable record of ``topic`` (or of one partition), ordered by
         partition then offset, with key, value, headers and timestamp.
+
+        ``read_committed=True`` shows what a read_committed consumer would see: no
+        records of aborted or still-open transactions.
 
         Raises:
             KeyError: the topic (or partition) does not exist.
         """
-        return self._require().records(topic, partition)
+        return self._require().records(topic, partition, read_committed)
 
     def create_topic(
         self, name: str, partitions: int | None = None, config: dict[str, str] | None = None
@@ -204,7 +209,9 @@ def inspect_topics(broker: Any) -> list[str]:
     return sorted(broker.state.topics)
 
 
-def inspect_records(broker: Any, topic: str, partition: int | None) -> list[KafkaRecord]:
+def inspect_records(
+    broker: Any, topic: str, partition: int | None, read_committed: bool = False
+) -> list[KafkaRecord]:
     """Return decoded records of ``topic`` from ``broker``.
 
     Raises:
@@ -220,7 +227,7 @@ def inspect_records(broker: Any, topic: str, partition: int | None) -> list[Kafk
         logs = [logs[partition]]
     out = []
     for log in logs:
-        for r in log.records():
+        for r in log.records(read_committed):
             out.append(
                 KafkaRecord(
                     topic, log.index, r.offset, r.timestamp, r.key, r.value, list(r.headers)
@@ -333,8 +340,8 @@ class _ThreadRunner:
     def topics(self) -> list[str]:
         return self.call(lambda: inspect_topics(self.broker))
 
-    def records(self, topic: str, partition: int | None) -> list[KafkaRecord]:
-        return self.call(lambda: inspect_records(self.broker, topic, partition))
+    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
+        return self.call(lambda: inspect_records(self.broker, topic, partition, read_committed))
 
     def create_topic(
         self, name: str, partitions: int | None, config: dict[str, str] | None
@@ -409,8 +416,15 @@ class _ProcessRunner:
     def topics(self) -> list[str]:
         return list(self._rpc({"op": "topics"}))
 
-    def records(self, topic: str, partition: int | None) -> list[KafkaRecord]:
-        rows = self._rpc({"op": "records", "topic": topic, "partition": partition})
+    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
+        rows = self._rpc(
+            {
+                "op": "records",
+                "topic": topic,
+                "partition": partition,
+                "read_committed": read_committed,
+            }
+        )
         return [KafkaRecord.from_json(r) for r in rows]
 
     def create_topic(

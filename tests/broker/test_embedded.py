@@ -97,3 +97,32 @@ def test_process_mode_leaves_no_orphan_when_parent_is_sigkilled(tmp_path):
     parent.send_signal(signal.SIGKILL)
     parent.wait(10)
     eventually(lambda: not _alive(child_pid), timeout=10)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_records_read_committed_hides_aborted_and_open_transactions(mode, topic_name):
+    from confluent_kafka import Producer as P
+
+    with EmbeddedKafka(mode=mode) as kafka:
+        bs = kafka.bootstrap_servers
+        kafka.create_topic(topic_name)
+        plain = P({"bootstrap.servers": bs})
+        plain.produce(topic_name, value=b"plain")
+        plain.flush(10)
+        txn = P({"bootstrap.servers": bs, "transactional.id": f"tx-{topic_name}"})
+        txn.init_transactions(10)
+        txn.begin_transaction()
+        txn.produce(topic_name, value=b"aborted")
+        txn.flush(10)
+        txn.abort_transaction(10)
+        txn.begin_transaction()
+        txn.produce(topic_name, value=b"committed")
+        txn.commit_transaction(10)
+        txn.begin_transaction()
+        txn.produce(topic_name, value=b"open")
+        txn.flush(10)
+        everything = [r.value for r in kafka.records(topic_name)]
+        committed = [r.value for r in kafka.records(topic_name, read_committed=True)]
+        assert everything == [b"plain", b"aborted", b"committed", b"open"]
+        assert committed == [b"plain", b"committed"]
+        txn.abort_transaction(10)

@@ -69,7 +69,10 @@ def _handle(broker: Broker, req: dict[str, Any]) -> Any:
     if op == "topics":
         return inspect_topics(broker)
     if op == "records":
-        return [r.to_json() for r in inspect_records(broker, req["topic"], req.get("partition"))]
+        rows = inspect_records(
+            broker, req["topic"], req.get("partition"), bool(req.get("read_committed"))
+        )
+        return [r.to_json() for r in rows]
     if op == "create_topic":
         create_topic_direct(broker, req["name"], req.get("partitions"), req.get("config"))
         return None

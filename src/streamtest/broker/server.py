@@ -94,12 +94,8 @@ class KafkaProtocol(asyncio.Protocol):
             ctx = RequestContext(self.broker, request.header, self.peer, self.connection_id)
             try:
                 result = dispatch(ctx, request, self.broker.hooks)
-            except (CloseConnection, RemoteProtocolError) as exc:
-                self.close(str(exc))
-                return
-            except Exception:
-                log.exception("handler for api_key=%s failed", request.header.api_key)
-                self.close("internal error")
+            except Exception as exc:
+                self._failed(request, exc)
                 return
             if inspect.isawaitable(result):
                 self._busy = True
@@ -114,18 +110,30 @@ class KafkaProtocol(asyncio.Protocol):
             result = await pending
         except asyncio.CancelledError:
             return
-        except (CloseConnection, RemoteProtocolError) as exc:
-            self.close(str(exc))
-            return
-        except Exception:
-            log.exception("handler for api_key=%s failed", request.header.api_key)
-            self.close("internal error")
+        except Exception as exc:
+            self._failed(request, exc)
             return
         self._send(request, ctx, result)
         self._busy = False
         self._task = None
         if self.conn_has_data():
             self._process()
+
+    def _failed(self, request: Request, exc: Exception) -> None:
+        """Close the connection after a handler raised.
+
+        Errors travel on two channels (as in kfake): a Kafka failure is an error
+        code inside a response; an exception means "close this connection". A
+        protocol error or a deliberate close is logged briefly; anything else is
+        a broker bug and is logged with its traceback.
+        """
+        if isinstance(exc, CloseConnection | RemoteProtocolError):
+            self.close(str(exc))
+            return
+        log.error(
+            "handler for api_key=%s failed", request.header.api_key, exc_info=exc
+        )
+        self.close("internal error")
 
     def conn_has_data(self) -> bool:
         """Return whether bytes are buffered that may hold another request."""

@@ -133,15 +133,33 @@ class PartitionLog:
             del self.base_offsets[:drop]
             del self.max_timestamps[:drop]
 
-    def records(self) -> list[Record]:
-        """Decode every readable record (skipping control batches)."""
+    def records(self, read_committed: bool = False) -> list[Record]:
+        """Decode every readable record, skipping control batches.
+
+        With ``read_committed``, stop at the last stable offset and leave out the
+        records of aborted transactions, as a read_committed consumer sees them
+        (KIP-98).
+        """
         out: list[Record] = []
+        end = self.last_stable_offset if read_committed else self.log_end_offset
         for batch in self.batches:
             header = parse_header(batch)
+            if header.base_offset >= end:
+                break
             if header.is_control:
                 continue
-            out.extend(r for r in iter_records(batch) if r.offset >= self.log_start_offset)
+            if read_committed and header.is_transactional and self._aborted(header):
+                continue
+            out.extend(
+                r for r in iter_records(batch) if self.log_start_offset <= r.offset < end
+            )
         return out
+
+    def _aborted(self, header: BatchHeader) -> bool:
+        return any(
+            pid == header.producer_id and first <= header.base_offset <= last
+            for pid, first, last in self.aborted_transactions
+        )
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """Return ``(offset, timestamp)`` of the first record with a timestamp at or
