@@ -18,7 +18,8 @@ differs:
   why ``Cluster.records`` keeps one long-lived reader instead;
 * ``empty test``: pytest's own per-test cost, the floor.
 
-Run: ``python benchmarks/bench_plugin.py [--tests N] [--rounds R]``. The goal
+Run: ``python benchmarks/bench_plugin.py [--tests N] [--rounds R] [--quick]``
+(``--quick``: 30 tests, one round). The goal
 (issue 5) is <= 25 ms per test for ``streamtest`` on the embedded backend.
 """
 
@@ -191,7 +192,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tests", type=int, default=100, help="tests per run (default 100)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each variant")
+    parser.add_argument("--quick", action="store_true", help="30 tests, one round")
     args = parser.parse_args()
+    if args.quick:
+        args.tests, args.rounds = 30, 1
 
     per_test: dict[str, list[float]] = {name: [] for name in VARIANTS}
     first: dict[str, list[float]] = {name: [] for name in VARIANTS}

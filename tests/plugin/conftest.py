@@ -10,6 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
+# Import the broker here, in the outer session, so that pytester's in-process runs
+# (which drop modules first imported during the run) reuse it instead of importing
+# and compiling it again for every inner session: a second or more each here, where
+# PYTHONDONTWRITEBYTECODE=1 means nothing is ever cached.
+import streamtest.broker.apis  # noqa: F401
+import streamtest.broker.core  # noqa: F401
 from streamtest import EmbeddedKafka
 
 

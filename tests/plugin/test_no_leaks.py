@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from plugin_support import groups_supported
 
 from streamtest import eventually
 
@@ -34,10 +33,9 @@ def test_everything(kafka, kafka_topic, kafka_topic_factory, kafka_producer, kaf
     assert eventually(lambda: kafka.records(other))
     assert kafka.records(kafka_topic, isolation_level="read_committed")
     assert kafka_topic in kafka_admin.list_topics(timeout=10).topics
-    if SUBSCRIBE:
-        kafka_consumer.subscribe([kafka_topic])
-        msg = kafka_consumer.poll(15)
-        assert msg is not None and msg.error() is None
+    kafka_consumer.subscribe([kafka_topic])
+    msg = kafka_consumer.poll(15)
+    assert msg is not None and msg.error() is None
 
 def test_kafka_utils_too():
     utils = KafkaUtils()
@@ -87,7 +85,7 @@ def test_a_session_using_every_fixture_leaks_nothing(pytester: pytest.Pytester, 
     pytester.makeconftest(
         f"from streamtest import factories\nkafka = factories.kafka_cluster(mode={mode!r})\n"
     )
-    pytester.makepyfile(EVERY_FIXTURE.replace("SUBSCRIBE", str(groups_supported())))
+    pytester.makepyfile(EVERY_FIXTURE)
     before = snapshot()
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from plugin_support import needs_groups
 
 
 def test_kafka_is_one_cluster_for_the_session(pytester: pytest.Pytester):
@@ -238,7 +237,6 @@ def test_kafka_consumer_has_a_unique_group_and_its_own_client(pytester: pytest.P
     pytester.runpytest_inprocess().assert_outcomes(passed=1)
 
 
-@needs_groups
 def test_kafka_consumer_subscribes_from_earliest_in_a_fresh_group(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
