@@ -36,7 +36,7 @@ from pathlib import Path
 
 GOAL_MS = 25.0
 
-RECORDER = '''
+RECORDER = """
 import json, os
 _times = {}
 
@@ -47,20 +47,20 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     with open(os.environ["BENCH_OUT"], "w") as f:
         json.dump(list(_times.values()), f)
-'''
+"""
 
-STREAMTEST = '''
+STREAMTEST = """
 import pytest
 
 @pytest.mark.parametrize("i", range({n}))
 def test_roundtrip(kafka, kafka_topic, i):
     kafka.send(kafka_topic, [("key", "value")])
     assert [r.value for r in kafka.records(kafka_topic)] == [b"value"]
-'''
+"""
 
 # The seeds' fixtures (000_*.txt, "pytest Fixtures with testcontainers-kafka"),
 # pointed at the embedded broker, with the futures awaited so the test is correct.
-SEED_FIXTURES = '''
+SEED_FIXTURES = """
 import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
@@ -103,9 +103,9 @@ def test_roundtrip(seed_topic, seed_producer, seed_consumer, i):
     seed_consumer.subscribe([seed_topic])
     msg = seed_consumer.poll(timeout=10.0)
     assert msg is not None and msg.error() is None and msg.value() == b"value"
-'''
+"""
 
-HAND_ASSIGN = '''
+HAND_ASSIGN = """
 import uuid
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
@@ -142,15 +142,15 @@ def test_roundtrip(bootstrap, topic, i):
     msg = consumer.poll(10)
     consumer.close()
     assert msg is not None and msg.error() is None and msg.value() == b"value"
-'''
+"""
 
-EMPTY = '''
+EMPTY = """
 import pytest
 
 @pytest.mark.parametrize("i", range({n}))
 def test_nothing(i):
     pass
-'''
+"""
 
 VARIANTS = {
     "streamtest": STREAMTEST,
@@ -166,8 +166,18 @@ def run_variant(source: str, n: int, workdir: Path) -> list[float]:
     (workdir / "test_bench.py").write_text(textwrap.dedent(source.format(n=n)))
     out = workdir / "times.json"
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         "-x", str(workdir / "test_bench.py")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-x",
+            str(workdir / "test_bench.py"),
+        ],
         cwd=workdir,
         env={**_env(), "BENCH_OUT": str(out)},
         check=True,
@@ -211,21 +221,27 @@ def main() -> None:
                 per_test[name].extend(t * 1000 for t in times[1:])
 
     ours = statistics.median(per_test["streamtest"])
-    print(f"\nper-test overhead: fresh topic + send + read back, {args.tests} tests x "
-          f"{args.rounds} rounds (setup + call + teardown; first test excluded)")
+    print(
+        f"\nper-test overhead: fresh topic + send + read back, {args.tests} tests x "
+        f"{args.rounds} rounds (setup + call + teardown; first test excluded)"
+    )
     print(f"{'variant':26} {'median':>9} {'p90':>9} {'first test':>11}  {'ratio':>7}")
     for name in VARIANTS:
         values = sorted(per_test[name])
         median = statistics.median(values)
         p90 = values[int(0.9 * (len(values) - 1))]
         ratio = "" if name in ("streamtest", "empty test") else f"{median / ours:6.2f}x"
-        print(f"{name:26} {median:7.2f}ms {p90:7.2f}ms {statistics.median(first[name]):9.1f}ms"
-              f"  {ratio:>7}")
+        print(
+            f"{name:26} {median:7.2f}ms {p90:7.2f}ms {statistics.median(first[name]):9.1f}ms"
+            f"  {ratio:>7}"
+        )
     print("(ratio = baseline median / streamtest median: > 1 means streamtest is faster)")
     floor = statistics.median(per_test["empty test"])
     verdict = "meets" if ours <= GOAL_MS else "MISSES"
-    print(f"streamtest: {ours:.2f} ms/test ({ours - floor:.2f} ms above an empty test) "
-          f"{verdict} the {GOAL_MS:g} ms goal")
+    print(
+        f"streamtest: {ours:.2f} ms/test ({ours - floor:.2f} ms above an empty test) "
+        f"{verdict} the {GOAL_MS:g} ms goal"
+    )
 
 
 if __name__ == "__main__":

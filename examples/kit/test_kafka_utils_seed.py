@@ -48,11 +48,14 @@ class MyKafkaTest(unittest.TestCase):
 
     def test_kafka_multi_partition(self) -> None:
         self.kafka_utils.create_topics(["multi-partition-topic"], num_partitions=3)
-        self.kafka_utils.send_messages("multi-partition-topic", [
-            ("user1", "login"),
-            ("user2", "logout"),
-            ("user1", "purchase"),
-        ])
+        self.kafka_utils.send_messages(
+            "multi-partition-topic",
+            [
+                ("user1", "login"),
+                ("user2", "logout"),
+                ("user1", "purchase"),
+            ],
+        )
         records = self.kafka_utils.get_all_records(self.spark, "multi-partition-topic")
         assert records == {"user1": "purchase", "user2": "logout"}
 

@@ -18,8 +18,9 @@ from streamtest import Cluster, EmbeddedCluster, factories
 kafka_proc = factories.kafka_cluster("embedded", mode="process", partitions=4)
 
 # Topics and clients bound to that cluster, by fixture name.
-orders_topic = factories.kafka_topic("kafka_proc", partitions=6,
-                                     config={"cleanup.policy": "compact"})
+orders_topic = factories.kafka_topic(
+    "kafka_proc", partitions=6, config={"cleanup.policy": "compact"}
+)
 orders_producer = factories.kafka_producer("kafka_proc", acks="all", linger_ms=0)
 
 # To point a suite at an existing cluster instead (like postgresql_noproc):

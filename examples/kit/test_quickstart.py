@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streamtest import Cluster, eventually
+from streamtest import Cluster, TopicFactory, eventually
 
 
 def test_send_and_read_back(kafka: Cluster, kafka_topic: str) -> None:
@@ -45,7 +45,7 @@ def test_a_topic_with_three_partitions(kafka: Cluster, kafka_topic: str) -> None
     assert len(kafka.records(kafka_topic)) == 30
 
 
-def test_more_topics_from_the_factory(kafka: Cluster, kafka_topic_factory) -> None:  # noqa: ANN001
+def test_more_topics_from_the_factory(kafka: Cluster, kafka_topic_factory: TopicFactory) -> None:
     orders = kafka_topic_factory(partitions=2)
     audit = kafka_topic_factory("audit-log", config={"cleanup.policy": "compact"})
     kafka.send(orders, ["o-1"])
@@ -56,8 +56,9 @@ def test_more_topics_from_the_factory(kafka: Cluster, kafka_topic_factory) -> No
 # -- a small pipeline under test ----------------------------------------------------------
 
 
-def uppercase_pipeline(consumer: Consumer, producer: Producer, sink: str,
-                       stop: threading.Event) -> None:
+def uppercase_pipeline(
+    consumer: Consumer, producer: Producer, sink: str, stop: threading.Event
+) -> None:
     """The code under test: read the source, write upper-cased values to ``sink``."""
     while not stop.is_set():
         msg = consumer.poll(0.05)
@@ -69,7 +70,10 @@ def uppercase_pipeline(consumer: Consumer, producer: Producer, sink: str,
 
 @pytest.fixture
 def running_pipeline(
-    kafka: Cluster, kafka_topic: str, kafka_topic_factory, kafka_consumer: Consumer,  # noqa: ANN001
+    kafka: Cluster,
+    kafka_topic: str,
+    kafka_topic_factory: TopicFactory,
+    kafka_consumer: Consumer,
     kafka_producer: Producer,
 ) -> Iterator[tuple[str, str]]:
     """Start the pipeline in a thread; stop and join it after the test (no leaks)."""
@@ -92,5 +96,4 @@ def test_pipeline_output_without_sleeping(
     kafka.send(source, [("k1", "hello"), ("k2", "world")])
 
     # Poll the sink until the pipeline has caught up; fail with the last value seen.
-    eventually(lambda: [r.value for r in kafka.records(sink)] == [b"HELLO", b"WORLD"],
-               timeout=30)
+    eventually(lambda: [r.value for r in kafka.records(sink)] == [b"HELLO", b"WORLD"], timeout=30)

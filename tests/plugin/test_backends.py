@@ -19,9 +19,7 @@ def no_docker(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("flavor", ["kafka", "redpanda"])
-def test_container_backend_without_docker_says_so_and_names_the_other_backends(
-    no_docker, flavor
-):
+def test_container_backend_without_docker_says_so_and_names_the_other_backends(no_docker, flavor):
     cluster = make_cluster(flavor)
     with pytest.raises(BackendUnavailable) as info:
         cluster.start()
@@ -38,8 +36,10 @@ def test_plugin_reports_missing_docker_as_one_clear_failure(pytester: pytest.Pyt
     result = pytester.runpytest_inprocess("--kafka-backend", "redpanda")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*streamtest (backend=redpanda (command line)): The 'redpanda' backend runs *"
-         "no Docker engine is reachable*'embedded'*'external'*"]
+        [
+            "*streamtest (backend=redpanda (command line)): The 'redpanda' backend runs *"
+            "no Docker engine is reachable*'embedded'*'external'*"
+        ]
     )
     # pytrace=False: the message, not a traceback from inside the plugin.
     assert "def cluster_fixture" not in result.stdout.str()

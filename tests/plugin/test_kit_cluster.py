@@ -63,7 +63,10 @@ def test_send_uses_event_time_of_events_and_copies_records(kafka, kafka_topic):
     kafka.send(kafka_topic, [copy])
     last = kafka.records(kafka_topic)[-1]
     assert (last.key, last.value, last.headers, last.timestamp) == (
-        b"k", b"v", [("h", b"1")], 1_600_000_000_000
+        b"k",
+        b"v",
+        [("h", b"1")],
+        1_600_000_000_000,
     )
 
 
@@ -120,9 +123,7 @@ def test_records_read_committed_skips_aborted_transactions(kafka, kafka_topic):
     assert everything == [b"committed", b"aborted"]
 
 
-def test_create_topic_takes_python_config_values_and_refuses_duplicates(
-    kafka, kafka_admin
-):
+def test_create_topic_takes_python_config_values_and_refuses_duplicates(kafka, kafka_admin):
     from confluent_kafka.admin import ConfigResource
 
     name = kafka.create_topic(unique_name("cfg"), 2, {"retention.ms": 1000, "preallocate": True})
@@ -151,7 +152,9 @@ def test_clients_take_underscored_settings(kafka, kafka_topic):
     assert producer.flush(10) == 0
     producer.close()
     assert _dotted({"group_id": "g", "error_cb": 1, "a.b_c": 2}) == {
-        "group.id": "g", "error_cb": 1, "a.b_c": 2,
+        "group.id": "g",
+        "error_cb": 1,
+        "a.b_c": 2,
     }
 
 

@@ -68,12 +68,23 @@ def test_classify_follows_the_definitions():
     def ev(i: int, ts: int) -> Event:
         return Event(f"e{i}", "k", ts, 1)
 
-    stream = [ev(0, 10_000), ev(1, 12_000), ev(2, 11_000), ev(3, 6_000), ev(1, 12_000),
-              ev(4, 7_000)]
+    stream = [
+        ev(0, 10_000),
+        ev(1, 12_000),
+        ev(2, 11_000),
+        ev(3, 6_000),
+        ev(1, 12_000),
+        ev(4, 7_000),
+    ]
     # max seen 12_000, lateness 5_000: 11_000 is out of order, 6_000 is late (6 s
     # behind), the repeat of e1 is a duplicate, and 7_000 is exactly 5 s behind: not late.
     assert classify(stream, 5_000) == [
-        "in_order", "in_order", "out_of_order", "late", "duplicate", "out_of_order"
+        "in_order",
+        "in_order",
+        "out_of_order",
+        "late",
+        "duplicate",
+        "out_of_order",
     ]
 
 

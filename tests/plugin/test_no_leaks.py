@@ -89,6 +89,7 @@ def test_a_session_using_every_fixture_leaks_nothing(pytester: pytest.Pytester, 
     before = snapshot()
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=2)
+
     # No count is above where it was (destroying clients is synchronous, but give the
     # kernel's bookkeeping of exiting threads a moment). Below is fine: a client of
     # this outer session may drop a connection meanwhile; that is not our leak.

@@ -82,8 +82,10 @@ def test_bootstrap_servers_in_environment_select_external(
     )
     result = pytester.runpytest_inprocess()
     result.stdout.fnmatch_lines(
-        [f"streamtest: backend=external (environment: bootstrap servers given), "
-         f"bootstrap_servers={address} (environment)"]
+        [
+            f"streamtest: backend=external (environment: bootstrap servers given), "
+            f"bootstrap_servers={address} (environment)"
+        ]
     )
     result.assert_outcomes(passed=1)
     # The topic was made on the existing cluster, and deleted from it afterwards.

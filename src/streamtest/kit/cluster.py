@@ -212,8 +212,11 @@ class Cluster(abc.ABC):
 
     def client_config(self, **overrides: Any) -> dict[str, Any]:
         """Return librdkafka settings for a client of this cluster, plus ``overrides``."""
-        return {"bootstrap.servers": self.bootstrap_servers, **self.client_config_overrides,
-                **overrides}
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            **self.client_config_overrides,
+            **overrides,
+        }
 
     def __repr__(self) -> str:
         where = self._bootstrap or "stopped"
@@ -290,8 +293,9 @@ class Cluster(abc.ABC):
             config={k: _config_value(v) for k, v in (config or {}).items()},
         )
         admin = self._shared_admin()
-        for future in admin.create_topics([new], operation_timeout=timeout,
-                                          request_timeout=timeout).values():
+        for future in admin.create_topics(
+            [new], operation_timeout=timeout, request_timeout=timeout
+        ).values():
             future.result()
         # On a multi-broker cluster, CreateTopics returns before every broker knows the
         # topic; wait until metadata shows every partition with a leader, so the
@@ -317,8 +321,7 @@ class Cluster(abc.ABC):
         try:
             eventually(ready, timeout=timeout, interval=0.02)
         except AssertionError as exc:
-            raise TimeoutError(f"topic {name!r} was created but is not in metadata: {exc}") \
-                from exc
+            raise TimeoutError(f"topic {name!r} was created but is not in metadata: {exc}") from exc
 
     def delete_topic(self, name: str, *, missing_ok: bool = False, timeout: float = 10.0) -> None:
         """Delete topic ``name``.
@@ -330,8 +333,9 @@ class Cluster(abc.ABC):
         from confluent_kafka import KafkaError, KafkaException
 
         admin = self._shared_admin()
-        for future in admin.delete_topics([name], operation_timeout=timeout,
-                                          request_timeout=timeout).values():
+        for future in admin.delete_topics(
+            [name], operation_timeout=timeout, request_timeout=timeout
+        ).values():
             try:
                 future.result()
             except KafkaException as exc:
@@ -514,14 +518,16 @@ class Cluster(abc.ABC):
     def _shared_producer(self) -> Producer:
         with self._lock:
             if self._producer is None:
-                self._producer = self.producer(**{
-                    # A test helper wants each send() acknowledged as soon as possible,
-                    # in order, exactly once: no lingering, idempotence on.
-                    "linger.ms": 0,
-                    "enable.idempotence": True,
-                    # Java's partitioner, so keys land where Java clients put them.
-                    "partitioner": "murmur2_random",
-                })
+                self._producer = self.producer(
+                    **{
+                        # A test helper wants each send() acknowledged as soon as possible,
+                        # in order, exactly once: no lingering, idempotence on.
+                        "linger.ms": 0,
+                        "enable.idempotence": True,
+                        # Java's partitioner, so keys land where Java clients put them.
+                        "partitioner": "murmur2_random",
+                    }
+                )
             return self._producer
 
     def _reader(self, isolation_level: IsolationLevel) -> Consumer:

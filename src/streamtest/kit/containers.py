@@ -59,9 +59,9 @@ def probe_docker(timeout: float = 1.0) -> tuple[bool, str]:
             if address.startswith("unix://"):
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                     sock.settimeout(timeout)
-                    sock.connect(address[len("unix://"):])
+                    sock.connect(address[len("unix://") :])
             elif address.startswith("tcp://"):
-                host, _, port = address[len("tcp://"):].rstrip("/").rpartition(":")
+                host, _, port = address[len("tcp://") :].rstrip("/").rpartition(":")
                 socket.create_connection((host, int(port)), timeout=timeout).close()
             else:
                 return True, address

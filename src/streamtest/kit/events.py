@@ -71,8 +71,9 @@ class Event:
         import json
 
         data = value if isinstance(value, dict) else json.loads(value)
-        return cls(str(data["event_id"]), str(data["key"]), int(data["timestamp"]),
-                   int(data["amount"]))
+        return cls(
+            str(data["event_id"]), str(data["key"]), int(data["timestamp"]), int(data["amount"])
+        )
 
 
 def classify(events: Sequence[Event], allowed_lateness_ms: int) -> list[Kind]:
@@ -157,7 +158,8 @@ def build_stream(
         if kind == "duplicate" and originals:
             assert max_seen is not None
             candidates = [
-                e for e in originals
+                e
+                for e in originals
                 if (may_disorder or max_seen - e.timestamp <= 0)
                 and (may_be_late or max_seen - e.timestamp <= lateness)
             ]

@@ -49,19 +49,33 @@ def settings_for(
     try:
         ini_keep = config.getini("streamtest_keep_topics")
         levels = [
-            ("factory argument",
-             {"backend": backend, "bootstrap_servers": bootstrap_servers,
-              "keep_topics": keep_topics}),
-            ("command line",
-             {"backend": config.getoption("kafka_backend"),
-              "bootstrap_servers": config.getoption("kafka_bootstrap_servers"),
-              # store_true cannot say "unset", so only a given flag counts.
-              "keep_topics": True if config.getoption("kafka_keep_topics") else None}),
-            ("ini file",
-             {"backend": config.getini("streamtest_backend") or None,
-              "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
-              "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
-              if ini_keep not in (None, "") else None}),
+            (
+                "factory argument",
+                {
+                    "backend": backend,
+                    "bootstrap_servers": bootstrap_servers,
+                    "keep_topics": keep_topics,
+                },
+            ),
+            (
+                "command line",
+                {
+                    "backend": config.getoption("kafka_backend"),
+                    "bootstrap_servers": config.getoption("kafka_bootstrap_servers"),
+                    # store_true cannot say "unset", so only a given flag counts.
+                    "keep_topics": True if config.getoption("kafka_keep_topics") else None,
+                },
+            ),
+            (
+                "ini file",
+                {
+                    "backend": config.getini("streamtest_backend") or None,
+                    "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
+                    "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
+                    if ini_keep not in (None, "")
+                    else None,
+                },
+            ),
             ("environment", env_level()),
         ]
         return resolve_settings(levels)
@@ -119,9 +133,7 @@ def kafka_external(
     ``postgresql_noproc``): ``kafka_cluster("external", bootstrap_servers)``. When
     ``bootstrap_servers`` is ``None`` they come from the command line, ini file or
     environment."""
-    return kafka_cluster(
-        "external", bootstrap_servers, scope=scope, client_config=client_config
-    )
+    return kafka_cluster("external", bootstrap_servers, scope=scope, client_config=client_config)
 
 
 def _keep(request: pytest.FixtureRequest, keep: bool | None) -> bool:
@@ -149,8 +161,12 @@ def kafka_topic(
     @pytest.fixture
     def topic_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
-        shape: dict[str, Any] = {"partitions": partitions, "config": config, "name": None,
-                                 "keep": keep}
+        shape: dict[str, Any] = {
+            "partitions": partitions,
+            "config": config,
+            "name": None,
+            "keep": keep,
+        }
         found = request.node.get_closest_marker(marker) if marker else None
         if found is not None:
             unknown = set(found.kwargs) - set(shape)
@@ -228,8 +244,9 @@ def kafka_consumer(
     @pytest.fixture
     def consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
-        consumer = cluster.consumer(group_id or unique_name(request.node.name, "st-group"),
-                                    **config)
+        consumer = cluster.consumer(
+            group_id or unique_name(request.node.name, "st-group"), **config
+        )
         try:
             yield consumer
         finally:

@@ -72,8 +72,10 @@ class KafkaUtils:
             return
         settings = resolve_settings(
             [
-                ("KafkaUtils argument",
-                 {"backend": self.backend, "bootstrap_servers": self.bootstrap_servers}),
+                (
+                    "KafkaUtils argument",
+                    {"backend": self.backend, "bootstrap_servers": self.bootstrap_servers},
+                ),
                 ("environment", env_level()),
             ]
         )
@@ -159,8 +161,9 @@ class KafkaUtils:
                 cluster.create_topic(name, num_partitions, replication_factor=replication_factor)
             except KafkaException as exc:
                 err = exc.args[0] if exc.args else None
-                if not (isinstance(err, KafkaError)
-                        and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                if not (
+                    isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS
+                ):
                     raise
 
     def delete_topics(self, topic_names: Sequence[str]) -> None:
@@ -266,9 +269,7 @@ def _decoder(name: str) -> Callable[[bytes | None], Any]:
         return lambda b: None if b is None else b.decode("utf-8", errors="replace")
     if kind == "BINARY":
         return lambda b: b
-    raise ValueError(
-        f"without a SparkSession, deserializer must be STRING or BINARY, not {name!r}"
-    )
+    raise ValueError(f"without a SparkSession, deserializer must be STRING or BINARY, not {name!r}")
 
 
 def _read_with_spark(
