@@ -1,0 +1,148 @@
+"""Fixtures of the churn scenario suite.
+
+The suite runs on the streamtest plugin's ``kafka`` cluster (the embedded broker
+unless ``--kafka-backend`` says otherwise), or on an existing Kafka given with
+``--bootstrap-servers HOST:PORT``, which is how ``streamtest demo`` runs it.
+
+Every test gets its own three topics (``telco.raw.customers.<unique>`` ...), its own
+consumer group and its own SQLite file, so tests never see each other's records:
+they can share one cluster, run under pytest-xdist, or run against a cluster that
+other people use.
+
+The pipeline always runs as a real process (``python -m churn run``), started by
+:class:`PipelineProcess`: the scenarios stop it with SIGTERM, kill it with
+SIGKILL and restart it, as an operator would.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamtest import Cluster, ExternalCluster, eventually
+from streamtest.kit.cluster import unique_name
+
+#: examples/churn: the pipeline is a program, not an installed package, so the
+#: tests import it (and start it) from here.
+CHURN_DIR = Path(__file__).resolve().parents[1]
+if str(CHURN_DIR) not in sys.path:
+    sys.path.insert(0, str(CHURN_DIR))
+
+from churn.testing import DEADLINE, PipelineProcess  # noqa: E402
+from churn.topics import Topics, create_topics, delete_topics  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--bootstrap-servers`` and ``--churn-reports``."""
+    group = parser.getgroup("churn", "churn scenario suite")
+    group.addoption("--bootstrap-servers", default=None, metavar="HOST:PORT",
+                    help="Run the churn scenarios against this Kafka instead of the "
+                         "plugin's cluster.")
+    group.addoption("--churn-reports", default=None, metavar="DIR",
+                    help="Keep pipeline logs and metrics snapshots in DIR.")
+
+
+# -- the cluster and per-test resources ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def churn_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The Kafka the scenarios run on."""
+    servers = request.config.getoption("bootstrap_servers", default=None)
+    if not servers:
+        yield request.getfixturevalue("kafka")
+        return
+    cluster = ExternalCluster(servers)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def reports_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where pipeline logs and metrics snapshots go (a temporary directory unless
+    ``--churn-reports`` names one)."""
+    given = request.config.getoption("churn_reports", default=None)
+    path = Path(given) if given else tmp_path_factory.mktemp("churn-reports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def topics(churn_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Topics]:
+    """The pipeline's three topics, created for this test (with the pipeline's own
+    partitions and configs) and deleted after it."""
+    names = Topics.with_suffix(unique_name(request.node.name, prefix="t"))
+    admin = churn_cluster.admin()
+    create_topics(admin, names)
+    # Wait until metadata shows every partition with a leader (immediate on one
+    # broker; on a real cluster creation propagates asynchronously).
+    expected = {names.input: 3, names.output: 3, names.deadletter: 1}
+
+    def visible() -> bool:
+        md = admin.list_topics(timeout=5).topics
+        return all(name in md and len(md[name].partitions) == n and md[name].error is None
+                   for name, n in expected.items())
+
+    eventually(visible, timeout=DEADLINE, interval=0.02)
+    try:
+        yield names
+    finally:
+        delete_topics(admin, names)
+
+
+@pytest.fixture
+def group_id(request: pytest.FixtureRequest) -> str:
+    """A consumer group no other test uses."""
+    return unique_name(request.node.name, prefix="churn")
+
+
+# -- the pipeline as a process ------------------------------------------------------------
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """The SQLite sink of this test's pipeline runs."""
+    return tmp_path / "churn.db"
+
+
+@pytest.fixture
+def pipeline(
+    churn_cluster: Cluster, topics: Topics, group_id: str, db_path: Path, reports_dir: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """A factory ``pipeline(*extra_args) -> PipelineProcess`` starting the pipeline
+    on this test's topics, group and database. Processes still running after the
+    test are killed; every run's log is kept in the reports directory."""
+    started: list[PipelineProcess] = []
+    name = request.node.name.replace("[", "-").replace("]", "")
+
+    def start(*extra: str) -> PipelineProcess:
+        run = f"{name}-run{len(started) + 1}"
+        log_path = reports_dir / "pipeline" / f"{run}.log"
+        metrics_path = reports_dir / "metrics" / f"{run}.prom"
+        for path in (log_path, metrics_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+        args = [
+            "--bootstrap-servers", churn_cluster.bootstrap_servers,
+            "--topic-suffix", topics.input.removeprefix(Topics().input + "."),
+            "--group-id", group_id,
+            "--db", str(db_path),
+            "--metrics-port", "0",
+            *extra,
+        ]
+        proc = PipelineProcess(args, log_path, metrics_path)
+        started.append(proc)
+        return proc.start()
+
+    yield start
+    for proc in started:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.kill()
