@@ -46,6 +46,9 @@ class Broker:
             self.producers.rebuild_from_log(log_)
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._warmup: asyncio.Task[None] | None = None
+        #: ``time.monotonic()`` of the latest request (the warm-up waits for quiet).
+        self.last_activity = 0.0
         #: Called with a connection id when that connection closes (groups use it).
         self.close_listeners: list[Callable[[int], None]] = []
         #: Consumer groups and committed offsets (issue 3).
@@ -81,10 +84,15 @@ class Broker:
         self.state.advertised_port = sock.getsockname()[1]
         self.groups.start()
         self.transactions.start()
+        from .warmup import warm_up
+
+        self._warmup = loop.create_task(warm_up(lambda: self.last_activity))
         log.info("broker listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening, close every connection and flush storage."""
+        if self._warmup is not None:
+            self._warmup.cancel()
         self.transactions.close()
         self.groups.stop()
         if self._server is not None:

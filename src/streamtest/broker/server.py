@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.connection import Request, ServerConnection
@@ -91,6 +92,7 @@ class KafkaProtocol(asyncio.Protocol):
                 return
             if request is None:
                 return
+            self.broker.last_activity = time.monotonic()
             ctx = RequestContext(self.broker, request.header, self.peer, self.connection_id)
             try:
                 result = dispatch(ctx, request, self.broker.hooks)

@@ -111,6 +111,19 @@ def decode(cls: type, buf: bytes | bytearray | memoryview, offset: int = 0) -> t
         raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
 
 
+def warm(api_key: int, version: int) -> None:
+    """Load and cache everything needed to decode the request and build the
+    response of ``api_key`` at ``version`` (see ``broker.warmup``).
+
+    Raises:
+        LookupError: kio has no schema for that key and version.
+    """
+    _tolerant_reader(request_schema(api_key, version))
+    response = response_schema(api_key, version)
+    _build_plan(response)
+    _writer(response)
+
+
 def encode(entity: Any) -> bytes:
     """Serialise a kio entity (request, response or header) to bytes."""
     buf = io.BytesIO()
