@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.process_collector import ProcessCollector
 
 #: Latency buckets in seconds: a batch on a local broker takes milliseconds; the
@@ -73,7 +75,14 @@ class PipelineMetrics:
         Raises:
             OSError: the port cannot be bound.
         """
-        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        # prometheus_client's start_http_server would do, but its serve_forever()
+        # checks for shutdown every 0.5 s, which every clean stop would then wait out.
+        self._server = make_server(host, port, make_wsgi_app(self.registry),
+                                   ThreadingWSGIServer, handler_class=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="churn-metrics", daemon=True)
+        self._thread.start()
         return int(self._server.server_port)
 
     def close(self) -> None:
@@ -96,3 +105,10 @@ class PipelineMetrics:
             self.lag.remove(topic, str(partition))
         except KeyError:
             pass
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Serves requests without logging each one to stderr (our logs are JSON)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Log nothing."""

@@ -302,6 +302,10 @@ class ChurnPipeline:
                 log.info("topics created", extra={"topics": created})
         self._sink = PredictionStore(cfg.db_path)
         self._producer = Producer(self._producer_config())
+        # An idempotent producer asks for its producer id once a broker connection is
+        # up; created cold, librdkafka retries that on a 500 ms timer, which the first
+        # batch would wait out. A metadata request brings the connection up now.
+        self._producer.list_topics(cfg.topics.output, timeout=30)
         if cfg.exactly_once:
             # Fences any earlier instance with this transactional id and aborts the
             # transaction it left open (a crash mid-batch).
@@ -333,6 +337,11 @@ class ChurnPipeline:
             # balloon the process: backpressure reaches the broker instead.
             "queued.max.messages.kbytes": 2048,
             "queued.min.messages": 1000,
+            # A partition that is newly assigned, resumed or rewound joins the fetch
+            # only after the long poll in flight returns: 100 ms instead of the
+            # default 500 keeps restarts and resumes prompt, at the cost of ten
+            # empty fetches a second when idle.
+            "fetch.wait.max.ms": 100,
         }
         if cfg.instance_id:
             conf["group.instance.id"] = cfg.instance_id
@@ -395,9 +404,25 @@ class ChurnPipeline:
     # -- the batch -------------------------------------------------------------------
 
     def _poll(self, wanted: int) -> list[Message]:
-        assert self._consumer is not None
+        """Return up to ``wanted`` records: what is queued now, or else the first to
+        arrive within ``poll_timeout`` plus whatever came with it.
+
+        ``consume(n, timeout)`` alone would wait out the whole timeout for a partial
+        batch; this takes what is there, so a trickle is processed at once and a
+        backlog still goes in full batches.
+        """
+        consumer = self._consumer
+        assert consumer is not None
+        msgs = consumer.consume(num_messages=wanted, timeout=0)
+        if not msgs:
+            first = consumer.poll(self.config.poll_timeout)
+            if first is None:
+                return []
+            msgs = [first]
+            if wanted > 1:
+                msgs += consumer.consume(num_messages=wanted - 1, timeout=0)
         out = []
-        for msg in self._consumer.consume(num_messages=wanted, timeout=self.config.poll_timeout):
+        for msg in msgs:
             err = msg.error()
             if err is None:
                 out.append(msg)

@@ -14,16 +14,23 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from streamtest import eventually
+from streamtest import Cluster, KafkaRecord, eventually
+from streamtest.ops.client import ClientConfig
+from streamtest.ops.lag import lag_snapshot
 
 #: examples/churn, the directory that holds the ``churn`` package.
 CHURN_DIR = Path(__file__).resolve().parents[1]
 
 #: Seconds any single wait may take before the test fails.
 DEADLINE = 30.0
+
+
+class ProcessExited(AssertionError):
+    """The pipeline process ended while a test was waiting for it."""
 
 
 class PipelineProcess:
@@ -145,6 +152,52 @@ class PipelineProcess:
         assert self.proc is not None
         return self.proc.wait(timeout=timeout)
 
+    def peak_rss_kib(self) -> int | None:
+        """Return the process's peak resident set size so far (``VmHWM``), in KiB, or
+        ``None`` where ``/proc`` does not say (not Linux)."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return None
 
-class ProcessExited(AssertionError):
-    """The pipeline process ended while a test was waiting for it."""
+
+#: The ``pipeline`` fixture: ``pipeline(*args) -> PipelineProcess``.
+StartPipeline = Callable[..., PipelineProcess]
+
+
+# -- reading what the pipeline wrote --------------------------------------------------------
+
+
+def values(records: Sequence[KafkaRecord]) -> list[dict[str, Any]]:
+    """Return the JSON values of ``records``."""
+    return [json.loads(r.value) for r in records if r.value is not None]
+
+
+def wait_records(
+    cluster: Cluster, topic: str, count: int, *,
+    isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted",
+) -> list[KafkaRecord]:
+    """Wait until ``topic`` holds at least ``count`` records; return them all."""
+    seen: list[KafkaRecord] = []
+
+    def enough() -> bool:
+        seen[:] = cluster.records(topic, isolation_level=isolation_level)
+        return len(seen) >= count
+
+    eventually(enough, timeout=DEADLINE)
+    return seen
+
+
+def group_lag(cluster: Cluster, group: str, topic: str) -> int:
+    """Return the group's total lag on ``topic``, from its committed offsets.
+
+    A partition without a committed offset counts in full: the pipeline starts there
+    from the beginning (``auto.offset.reset=earliest``), and these topics are never
+    truncated, so the log start is 0.
+    """
+    snap = lag_snapshot(ClientConfig(cluster.bootstrap_servers), group, [topic])
+    return sum(p.log_end_offset if p.committed is None else p.lag or 0 for p in snap.partitions)

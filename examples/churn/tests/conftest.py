@@ -17,7 +17,7 @@ SIGKILL and restart it, as an operator would.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,10 @@ CHURN_DIR = Path(__file__).resolve().parents[1]
 if str(CHURN_DIR) not in sys.path:
     sys.path.insert(0, str(CHURN_DIR))
 
+from churn.publisher import Delivery, producer_config, publish  # noqa: E402
 from churn.testing import DEADLINE, PipelineProcess  # noqa: E402
 from churn.topics import Topics, create_topics, delete_topics  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +97,21 @@ def topics(churn_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[T
         yield names
     finally:
         delete_topics(admin, names)
+
+
+@pytest.fixture(scope="module")
+def publish_to(churn_cluster: Cluster) -> Any:
+    """``publish_to(topic, records) -> [Delivery]`` with the pipeline's own publisher.
+
+    One producer serves the module, so the producer id is fetched once."""
+    producer = Producer(producer_config(churn_cluster.bootstrap_servers))
+    producer.list_topics(timeout=DEADLINE)  # connect now, so the producer id comes at once
+
+    def send(topic: str, records: Sequence[Any]) -> list[Delivery]:
+        return publish(producer, topic, records, timeout=DEADLINE)
+
+    yield send
+    producer.flush(10)
 
 
 @pytest.fixture
