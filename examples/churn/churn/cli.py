@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -127,6 +128,7 @@ def _run(args: argparse.Namespace, topics: Topics, extra: dict[str, str]) -> int
         create_topics=args.create_topics,
         client_config=extra,
     )
+    log.info("pipeline starting", extra={"pid": os.getpid(), "argv": sys.argv[1:]})
     pipeline = ChurnPipeline(config)
 
     def on_stop(signum: int, _frame: FrameType | None) -> None:

@@ -101,8 +101,9 @@ class Prediction:
 
 # -- validation ---------------------------------------------------------------------------
 
-# (field, accepted types, check, description of the valid range). ``bool`` is a
-# subclass of ``int`` in Python, so integer fields reject it explicitly.
+# (field, accepted types, check, description of the valid range). Types are
+# compared exactly, so ``True`` is no integer and a subclass of str is refused.
+# The range checks are false for NaN, and infinities are out of every range.
 _INT = (int,)
 _NUMBER = (int, float)
 
@@ -152,19 +153,17 @@ def parse_customer(raw: bytes | None) -> Customer:
         raise InvalidRecord("invalid_json", f"expected a JSON object, got {type(data).__name__}")
     values: dict[str, Any] = {}
     for name, types, check, valid in _FIELDS:
-        if name not in data or data[name] is None:
+        value = data.get(name)
+        if value is None:
             raise InvalidRecord("missing_field", f"field {name!r} is missing", name)
-        value = data[name]
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+        # bool is a subclass of int: only the boolean field may hold one.
+        if type(value) not in types:
             raise InvalidRecord(
                 "wrong_type",
                 f"field {name!r} must be a {_type_name(types)}, got {type(value).__name__} "
                 f"{value!r}",
                 name,
             )
-        # NaN and infinities pass isinstance(float) but are never valid amounts.
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidRecord("out_of_range", f"field {name!r} is {value!r}", name)
         if not check(value):
             raise InvalidRecord(
                 "out_of_range", f"field {name!r} is {value!r}, expected {valid}", name

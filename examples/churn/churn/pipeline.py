@@ -469,9 +469,12 @@ class ChurnPipeline:
         m.batch_size.observe(len(batch))
         m.upserts.labels(result="applied").inc(applied)
         m.upserts.labels(result="stale").inc(len(rows) - applied)
+        dead = sum(o.status == "deadletter" for o in outcomes)
+        m.processed.labels(status="success").inc(len(outcomes) - dead)
+        m.processed.labels(status="deadletter").inc(dead)
+        latency = acked - taken_at  # the same for every record of the batch
         for o in outcomes:
-            m.processed.labels(status=o.status).inc()
-            m.latency.observe(acked - taken_at)
+            m.latency.observe(latency)
             if o.status == "deadletter":
                 log.warning("dead-lettered", extra={
                     "event_id": o.event_id, "error_type": o.error_type,

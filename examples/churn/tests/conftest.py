@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Keep pipeline logs and metrics snapshots in DIR.")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``scenario`` marker, which ``streamtest demo`` selects with ``-m``."""
+    config.addinivalue_line("markers", "scenario: one of the churn pipeline's scenarios")
+
+
 # -- the cluster and per-test resources ---------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from churn.model import MODEL_VERSION
 from churn.pipeline import HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC
 from churn.publisher import invalid_samples, sample_customers
@@ -26,6 +27,8 @@ from churn.topics import CONFIGS, Topics
 from confluent_kafka.admin import ConfigResource
 
 from streamtest import Cluster
+
+pytestmark = pytest.mark.scenario
 
 PREDICTION_FIELDS = {"customer_id", "churn_probability", "prediction", "model_version",
                      "processed_at", "version", "event_id"}

@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from churn.publisher import sample_customers
 from churn.sink import read_predictions
 from churn.testing import DEADLINE, StartPipeline, group_lag
@@ -19,6 +20,8 @@ from streamtest import Cluster, eventually
 from streamtest.ops.client import ClientConfig
 from streamtest.ops.offsets import commit_offsets
 from streamtest.ops.plan import TP
+
+pytestmark = pytest.mark.scenario
 
 
 def test_09_backpressure(churn_cluster: Cluster, topics: Topics, publish_to: Any,

@@ -20,6 +20,8 @@ from churn.topics import Topics
 
 from streamtest import Cluster, eventually
 
+pytestmark = pytest.mark.scenario
+
 
 def test_06_consumer_resilience(churn_cluster: Cluster, topics: Topics, publish_to: Any,
                                 pipeline: StartPipeline, group_id: str) -> None:
