@@ -87,11 +87,14 @@ async def warm_up(last_activity: Callable[[], float]) -> None:
 
     ``last_activity`` returns the ``time.monotonic()`` of the latest request.
     """
-    for key, version in pairs_to_warm():
+    # Request and response are separate steps: the longer a step, the longer a
+    # request that arrives during it waits.
+    steps = [(k, v, response) for k, v in pairs_to_warm() for response in (False, True)]
+    for key, version, response in steps:
         while (quiet := time.monotonic() - last_activity()) < IDLE_SECONDS:
             await asyncio.sleep(IDLE_SECONDS - quiet)
         try:
-            codec.warm(key, version)
+            codec.warm(key, version, response)
         except LookupError:
             log.debug("no kio schema for api_key=%s v%s", key, version)
         await asyncio.sleep(0)

@@ -111,17 +111,20 @@ def decode(cls: type, buf: bytes | bytearray | memoryview, offset: int = 0) -> t
         raise InvalidFrame(f"cannot decode {cls.__name__}: {exc}") from exc
 
 
-def warm(api_key: int, version: int) -> None:
-    """Load and cache everything needed to decode the request and build the
-    response of ``api_key`` at ``version`` (see ``broker.warmup``).
+def warm(api_key: int, version: int, response: bool) -> None:
+    """Load and cache what decoding the request (or, with ``response``, building
+    and encoding the response) of ``api_key`` at ``version`` needs (see
+    ``broker.warmup``).
 
     Raises:
         LookupError: kio has no schema for that key and version.
     """
-    _tolerant_reader(request_schema(api_key, version))
-    response = response_schema(api_key, version)
-    _build_plan(response)
-    _writer(response)
+    if not response:
+        _tolerant_reader(request_schema(api_key, version))
+        return
+    cls = response_schema(api_key, version)
+    _build_plan(cls)
+    _writer(cls)
 
 
 def encode(entity: Any) -> bytes:
