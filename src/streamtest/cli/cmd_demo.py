@@ -319,10 +319,15 @@ def _keep_running(console: Console, suite: Path, bootstrap_servers: str, reports
   pipeline log       tail -f {log_path}
 Press Ctrl-C to stop.""")
         stop = threading.Event()
-        # Wake up now and then to notice a pipeline that died on its own.
-        while pipeline.poll() is None:
-            stop.wait(0.5)
-        console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
+        try:
+            # Wake up now and then to notice a pipeline that died on its own.
+            while pipeline.poll() is None:
+                stop.wait(0.5)
+            console.print(f"[red]the pipeline exited with {pipeline.returncode}; "
+                          f"see {log_path}[/]")
+        except KeyboardInterrupt:
+            # Ctrl-C is how --keep is meant to end: the exit status stays the suite's.
+            console.print("stopping the pipeline and the broker")
     finally:
         if pipeline.poll() is None:
             pipeline.send_signal(signal.SIGTERM)
