@@ -71,6 +71,9 @@ def pytest_command(
         "--junitxml", str(reports / "junit.xml"),
         "-o", "junit_family=xunit2",
         "-p", "no:cacheprovider",
+        # Hypothesis's plugin costs ~0.9 s of imports in every pytest process, and
+        # the scenarios do not use it.
+        "-p", "no:hypothesispytest",
         # -v prints one line per test, which the demo reads to show progress.
         "-v" if not verbose else "-vv",
         "--color", "no",
