@@ -455,7 +455,7 @@ class ChurnPipeline:
         rows = [o.row for o in outcomes if o.row is not None]
         applied = self._sink.upsert(rows)
         if cfg.hang_before_commit is not None and self.batches == cfg.hang_before_commit:
-            self._hang()
+            self._hang(len(batch), len(rows))
         offsets = [TopicPartition(t, p, o) for (t, p), o in commit.items()]
         if cfg.exactly_once:
             if not self._commit_transaction(offsets, first):
@@ -549,8 +549,10 @@ class ChurnPipeline:
                 consumer.seek(TopicPartition(t, p, o))
             return False
 
-    def _hang(self) -> None:
-        log.warning("fault injection: hanging before commit", extra={"batch": self.batches})
+    def _hang(self, records: int, rows: int) -> None:
+        log.warning("fault injection: hanging before commit", extra={
+            "batch": self.batches, "batch_records": records, "batch_sink_rows": rows,
+            "committed_records": self.processed})
         # Wait for the kill the test is about to send; a stop request ends the process
         # without committing, which is what a crash here would do.
         while not self._stop:

@@ -98,9 +98,9 @@ def test_04_end_to_end(churn_cluster: Cluster, topics: Topics, publish_to: Any,
     run.wait_processed(50)
     assert run.metric("messages_processed_total", status="success") == 50
     assert set(read_predictions(db_path)) == {c.customer_id for c in customers}
+    assert run.terminate() == 0  # the log is complete once the process has exited
     logged = {e.get("event_id") for e in run.log_events() if e.get("message") == "predicted"}
     assert logged == {c.event_id for c in customers}
-    assert run.terminate() == 0
 
 
 def test_05_deadletter(churn_cluster: Cluster, topics: Topics, publish_to: Any,
@@ -140,7 +140,7 @@ def test_05_deadletter(churn_cluster: Cluster, topics: Topics, publish_to: Any,
     run.wait_processed(len(good) + len(bad))
     assert run.metric("messages_processed_total", status="deadletter") == len(bad)
     assert run.metric("messages_processed_total", status="success") == len(good)
+    assert run.terminate() == 0  # the log is complete once the process has exited
     warned = [e for e in run.log_events() if e.get("message") == "dead-lettered"]
     assert len(warned) == len(bad) and all(e["event_id"] for e in warned)
     assert {"bad-type", "bad-range"} <= {e["event_id"] for e in warned}
-    assert run.terminate() == 0

@@ -49,7 +49,7 @@ def test_08_out_of_order_updates(churn_cluster: Cluster, topics: Topics, publish
     """An older version that arrives late, in the same batch or long after the newer
     one was stored, never overwrites the newer one in the sink."""
     run = pipeline()
-    # Same batch: version 3, then version 2 right behind it.
+    # Version 3, then version 2 right behind it (usually in the same batch).
     publish_to(topics.input, sample_customers(10, version=3) + sample_customers(10, version=2))
     run.wait_processed(20)
     assert {row["version"] for row in read_predictions(db_path).values()} == {3}
