@@ -35,14 +35,29 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bootstrap-servers", default="localhost:9092", metavar="HOST:PORT",
-                        help="Kafka cluster (default: %(default)s).")
-    parser.add_argument("--topic-suffix", default="", metavar="SUFFIX",
-                        help="Append .SUFFIX to the three topic names (test isolation).")
-    parser.add_argument("--kafka-config", action="append", type=_key_value, default=[],
-                        metavar="KEY=VALUE", help="Extra librdkafka setting; repeatable.")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--bootstrap-servers",
+        default="localhost:9092",
+        metavar="HOST:PORT",
+        help="Kafka cluster (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--topic-suffix",
+        default="",
+        metavar="SUFFIX",
+        help="Append .SUFFIX to the three topic names (test isolation).",
+    )
+    parser.add_argument(
+        "--kafka-config",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="Extra librdkafka setting; repeatable.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,20 +70,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--group-id", default="churn-pipeline")
     run.add_argument("--db", type=Path, default=Path("churn.db"), help="SQLite sink file.")
     run.add_argument("--batch-size", type=int, default=100)
-    run.add_argument("--exactly-once", action="store_true",
-                     help="Use Kafka transactions instead of at-least-once commits.")
-    run.add_argument("--instance-id", default=None,
-                     help="Static group membership id: a restart takes over at once.")
+    run.add_argument(
+        "--exactly-once",
+        action="store_true",
+        help="Use Kafka transactions instead of at-least-once commits.",
+    )
+    run.add_argument(
+        "--instance-id",
+        default=None,
+        help="Static group membership id: a restart takes over at once.",
+    )
     run.add_argument("--transactional-id", default=None)
-    run.add_argument("--metrics-port", type=int, default=8000,
-                     help="Port for /metrics (0: any free port; -1: none).")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=8000,
+        help="Port for /metrics (0: any free port; -1: none).",
+    )
     run.add_argument("--metrics-host", default="127.0.0.1")
-    run.add_argument("--max-messages", type=int, default=None,
-                     help="Stop cleanly after processing this many records.")
-    run.add_argument("--start-paused", action="store_true",
-                     help="Join the group and report lag; process after SIGUSR1.")
-    run.add_argument("--hang-before-commit", type=int, default=None, metavar="BATCH",
-                     help="Fault injection: hang before committing batch BATCH (1-based).")
+    run.add_argument(
+        "--max-messages",
+        type=int,
+        default=None,
+        help="Stop cleanly after processing this many records.",
+    )
+    run.add_argument(
+        "--start-paused",
+        action="store_true",
+        help="Join the group and report lag; process after SIGUSR1.",
+    )
+    run.add_argument(
+        "--hang-before-commit",
+        type=int,
+        default=None,
+        metavar="BATCH",
+        help="Fault injection: hang before committing batch BATCH (1-based).",
+    )
     run.add_argument("--create-topics", action="store_true", help="Create missing topics.")
 
     pub = sub.add_parser("publish", help="Publish sample customer records.")
@@ -77,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--start", type=int, default=0, help="First customer number.")
     pub.add_argument("--version", type=int, default=1)
     pub.add_argument("--seed", type=int, default=0)
-    pub.add_argument("--invalid", action="store_true",
-                     help="Also publish one invalid record of each kind.")
+    pub.add_argument(
+        "--invalid", action="store_true", help="Also publish one invalid record of each kind."
+    )
 
     topics = sub.add_parser("create-topics", help="Create the pipeline's topics.")
     _common(topics)
@@ -92,16 +130,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     topics = Topics.with_suffix(args.topic_suffix)
     extra = dict(args.kafka_config)
     if args.command == "create-topics":
-        created = create_topics(AdminClient({"bootstrap.servers": args.bootstrap_servers,
-                                             **extra}), topics)
+        created = create_topics(
+            AdminClient({"bootstrap.servers": args.bootstrap_servers, **extra}), topics
+        )
         log.info("topics created", extra={"topics": created})
         return 0
     if args.command == "publish":
         from confluent_kafka import Producer
 
         producer = Producer(producer_config(args.bootstrap_servers, **extra))
-        records: list = list(sample_customers(args.count, seed=args.seed, start=args.start,
-                                              version=args.version))
+        records: list = list(
+            sample_customers(args.count, seed=args.seed, start=args.start, version=args.version)
+        )
         if args.invalid:
             records += [(b"invalid", raw) for _, raw in invalid_samples()]
         deliveries = publish(producer, topics.input, records)

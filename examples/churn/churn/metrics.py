@@ -40,26 +40,34 @@ class PipelineMetrics:
         # process_resident_memory_bytes and friends (Linux only; a no-op elsewhere).
         ProcessCollector(registry=self.registry)
         self.processed = Counter(
-            "messages_processed", "Records handled, by outcome.", ["status"],
+            "messages_processed",
+            "Records handled, by outcome.",
+            ["status"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "message_processing_latency_seconds",
             "Seconds from taking a record off the consumer to its output being acknowledged.",
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.lag = Gauge(
             "consumer_lag_messages",
             "Log end offset minus the committed offset, per assigned input partition.",
-            ["topic", "partition"], registry=self.registry,
+            ["topic", "partition"],
+            registry=self.registry,
         )
         self.batch_size = Histogram(
-            "churn_batch_size", "Records per processed batch.", buckets=BATCH_BUCKETS,
+            "churn_batch_size",
+            "Records per processed batch.",
+            buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.upserts = Counter(
-            "sink_upserts", "Sink writes: applied, or stale (an equal or newer version held).",
-            ["result"], registry=self.registry,
+            "sink_upserts",
+            "Sink writes: applied, or stale (an equal or newer version held).",
+            ["result"],
+            registry=self.registry,
         )
         # Export zeros from the start, so a scrape before the first record shows them.
         for status in ("success", "deadletter"):
@@ -77,11 +85,19 @@ class PipelineMetrics:
         """
         # prometheus_client's start_http_server would do, but its serve_forever()
         # checks for shutdown every 0.5 s, which every clean stop would then wait out.
-        self._server = make_server(host, port, make_wsgi_app(self.registry),
-                                   ThreadingWSGIServer, handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="churn-metrics", daemon=True)
+        self._server = make_server(
+            host,
+            port,
+            make_wsgi_app(self.registry),
+            ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="churn-metrics",
+            daemon=True,
+        )
         self._thread.start()
         return int(self._server.server_port)
 

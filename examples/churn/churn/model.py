@@ -119,8 +119,12 @@ _FIELDS: tuple[tuple[str, tuple[type, ...], Any, str], ...] = (
     ("monthly_charges", _NUMBER, _in(0.0, 10_000.0), "0 to 10000"),
     ("total_charges", _NUMBER, _in(0.0, 10_000_000.0), "0 to 10000000"),
     ("contract", (str,), lambda v: v in CONTRACTS, f"one of {', '.join(CONTRACTS)}"),
-    ("internet_service", (str,), lambda v: v in INTERNET_SERVICES,
-     f"one of {', '.join(INTERNET_SERVICES)}"),
+    (
+        "internet_service",
+        (str,),
+        lambda v: v in INTERNET_SERVICES,
+        f"one of {', '.join(INTERNET_SERVICES)}",
+    ),
     ("support_calls", _INT, _in(0, 1000), "0 to 1000"),
     ("paperless_billing", (bool,), lambda v: True, "true or false"),
 )

@@ -193,9 +193,15 @@ def transform(
             (HEADER_SOURCE_OFFSET, str(offset).encode()),
             (HEADER_ERROR_TYPE, exc.error_type.encode()),
         ]
-        return Outcome("deadletter", event_id, topics.deadletter, key,
-                       json.dumps(dead, separators=(",", ":")).encode(), headers,
-                       error_type=exc.error_type)
+        return Outcome(
+            "deadletter",
+            event_id,
+            topics.deadletter,
+            key,
+            json.dumps(dead, separators=(",", ":")).encode(),
+            headers,
+            error_type=exc.error_type,
+        )
     result = predict(customer)
     event_id = customer.event_id or f"{topic}:{partition}:{offset}"
     out = {
@@ -207,13 +213,28 @@ def transform(
         "version": result.version,
         "event_id": event_id,
     }
-    row = SinkRow(result.customer_id, result.version, result.churn_probability,
-                  result.prediction, result.model_version, processed_at, event_id,
-                  partition, offset)
+    row = SinkRow(
+        result.customer_id,
+        result.version,
+        result.churn_probability,
+        result.prediction,
+        result.model_version,
+        processed_at,
+        event_id,
+        partition,
+        offset,
+    )
     # Keyed by customer, so every prediction for a customer lands in one output
     # partition, in the order its inputs were read: per-key order is preserved.
-    return Outcome("success", event_id, topics.output, result.customer_id.encode(),
-                   json.dumps(out, separators=(",", ":")).encode(), [], row)
+    return Outcome(
+        "success",
+        event_id,
+        topics.output,
+        result.customer_id.encode(),
+        json.dumps(out, separators=(",", ":")).encode(),
+        [],
+        row,
+    )
 
 
 class DeliveryFailed(RuntimeError):
@@ -311,16 +332,25 @@ class ChurnPipeline:
             # transaction it left open (a crash mid-batch).
             self._producer.init_transactions(30)
         self._consumer = Consumer(self._consumer_config())
-        self._consumer.subscribe([cfg.topics.input], on_assign=self._on_assign,
-                                 on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        self._consumer.subscribe(
+            [cfg.topics.input],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
         if cfg.metrics_port is not None:
             self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
-        log.info("pipeline started", extra={
-            "metrics_port": self.metrics_port, "group_id": cfg.group_id,
-            "input_topic": cfg.topics.input, "mode":
-                "exactly-once" if cfg.exactly_once else "at-least-once",
-            "batch_size": cfg.batch_size, "paused": self._paused,
-        })
+        log.info(
+            "pipeline started",
+            extra={
+                "metrics_port": self.metrics_port,
+                "group_id": cfg.group_id,
+                "input_topic": cfg.topics.input,
+                "mode": "exactly-once" if cfg.exactly_once else "at-least-once",
+                "batch_size": cfg.batch_size,
+                "paused": self._paused,
+            },
+        )
 
     def _consumer_config(self) -> dict[str, Any]:
         cfg = self.config
@@ -387,8 +417,7 @@ class ChurnPipeline:
         for tp in partitions:
             self._assigned.add((tp.topic, tp.partition))
         self._last_lag_refresh = 0.0  # report the new partitions' lag promptly
-        log.info("partitions assigned",
-                 extra={"partitions": sorted(p for _, p in self._assigned)})
+        log.info("partitions assigned", extra={"partitions": sorted(p for _, p in self._assigned)})
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Batches are committed before the next consume(), where callbacks run, so
@@ -398,8 +427,9 @@ class ChurnPipeline:
             self._assigned.discard(key)
             self._committed.pop(key, None)
             self.metrics.forget_lag(tp.topic, tp.partition)
-        log.info("partitions revoked", extra={"partitions": sorted(tp.partition
-                                                                  for tp in partitions)})
+        log.info(
+            "partitions revoked", extra={"partitions": sorted(tp.partition for tp in partitions)}
+        )
 
     # -- the batch -------------------------------------------------------------------
 
@@ -476,15 +506,27 @@ class ChurnPipeline:
         for o in outcomes:
             m.latency.observe(latency)
             if o.status == "deadletter":
-                log.warning("dead-lettered", extra={
-                    "event_id": o.event_id, "error_type": o.error_type,
-                    "deadletter_topic": o.topic})
+                log.warning(
+                    "dead-lettered",
+                    extra={
+                        "event_id": o.event_id,
+                        "error_type": o.error_type,
+                        "deadletter_topic": o.topic,
+                    },
+                )
             else:
                 log.debug("predicted", extra={"event_id": o.event_id})
-        log.info("batch committed", extra={
-            "batch": self.batches, "records": len(batch), "sink_applied": applied,
-            "first_event_id": outcomes[0].event_id, "last_event_id": outcomes[-1].event_id,
-            "offsets": {f"{t}:{p}": o for (t, p), o in commit.items()}})
+        log.info(
+            "batch committed",
+            extra={
+                "batch": self.batches,
+                "records": len(batch),
+                "sink_applied": applied,
+                "first_event_id": outcomes[0].event_id,
+                "last_event_id": outcomes[-1].event_id,
+                "offsets": {f"{t}:{p}": o for (t, p), o in commit.items()},
+            },
+        )
 
     def _produce(self, outcomes: Sequence[Outcome]) -> None:
         """Produce every outcome and wait until all are acknowledged.
@@ -503,8 +545,9 @@ class ChurnPipeline:
         for o in outcomes:
             while True:
                 try:
-                    producer.produce(o.topic, o.value, o.key, headers=o.headers or None,
-                                     on_delivery=on_delivery)
+                    producer.produce(
+                        o.topic, o.value, o.key, headers=o.headers or None, on_delivery=on_delivery
+                    )
                     break
                 except BufferError:
                     producer.poll(0.05)  # the local queue is full: let deliveries drain
@@ -512,7 +555,8 @@ class ChurnPipeline:
         if errors or remaining:
             raise DeliveryFailed(
                 f"{len(errors)} outputs refused ({errors[0].str() if errors else ''}), "
-                f"{remaining} unacknowledged; the batch was not committed")
+                f"{remaining} unacknowledged; the batch was not committed"
+            )
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -550,9 +594,15 @@ class ChurnPipeline:
             return False
 
     def _hang(self, records: int, rows: int) -> None:
-        log.warning("fault injection: hanging before commit", extra={
-            "batch": self.batches, "batch_records": records, "batch_sink_rows": rows,
-            "committed_records": self.processed})
+        log.warning(
+            "fault injection: hanging before commit",
+            extra={
+                "batch": self.batches,
+                "batch_records": records,
+                "batch_sink_rows": rows,
+                "committed_records": self.processed,
+            },
+        )
         # Wait for the kill the test is about to send; a stop request ends the process
         # without committing, which is what a crash here would do.
         while not self._stop:
@@ -570,8 +620,7 @@ class ChurnPipeline:
         consumer = self._consumer
         assert consumer is not None
         self._last_lag_refresh = time.monotonic()
-        unknown = [TopicPartition(t, p) for t, p in self._assigned
-                   if (t, p) not in self._committed]
+        unknown = [TopicPartition(t, p) for t, p in self._assigned if (t, p) not in self._committed]
         try:
             if unknown:
                 for tp in consumer.committed(unknown, timeout=5):

@@ -29,18 +29,20 @@ def sample_customers(
         tenure = rng.randint(0, 72)
         monthly = round(rng.uniform(18.0, 120.0), 2)
         cid = f"{prefix}{i:06d}"
-        out.append(Customer(
-            customer_id=cid,
-            version=version,
-            tenure_months=tenure,
-            monthly_charges=monthly,
-            total_charges=round(monthly * tenure, 2),
-            contract=rng.choice(CONTRACTS),
-            internet_service=rng.choice(INTERNET_SERVICES),
-            support_calls=rng.randint(0, 9),
-            paperless_billing=rng.random() < 0.6,
-            event_id=f"{cid}-v{version}",
-        ))
+        out.append(
+            Customer(
+                customer_id=cid,
+                version=version,
+                tenure_months=tenure,
+                monthly_charges=monthly,
+                total_charges=round(monthly * tenure, 2),
+                contract=rng.choice(CONTRACTS),
+                internet_service=rng.choice(INTERNET_SERVICES),
+                support_calls=rng.randint(0, 9),
+                paperless_billing=rng.random() < 0.6,
+                event_id=f"{cid}-v{version}",
+            )
+        )
     return out
 
 
@@ -103,6 +105,7 @@ def publish(
                 errors.append(err)
             else:
                 results[index] = Delivery(msg.partition(), msg.offset())
+
         return on_delivery
 
     for record in records:
@@ -119,8 +122,9 @@ def publish(
     if errors:
         raise KafkaException(errors[0])
     if remaining:
-        raise TimeoutError(f"{remaining} of {len(results)} records unacknowledged after "
-                           f"{timeout:g}s")
+        raise TimeoutError(
+            f"{remaining} of {len(results)} records unacknowledged after {timeout:g}s"
+        )
     return [r for r in results if r is not None]
 
 
@@ -128,5 +132,10 @@ def producer_config(bootstrap_servers: str, **extra: Any) -> dict[str, Any]:
     """Return settings for a publisher: idempotent (ordered, no duplicates on retry),
     murmur2 partitioning like Java clients, so keys land where Kafka Streams would
     put them."""
-    return {"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-            "linger.ms": 5, "partitioner": "murmur2_random", **extra}
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "partitioner": "murmur2_random",
+        **extra,
+    }

@@ -93,11 +93,23 @@ class PredictionStore:
         cur = self._db.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            cur.executemany(_UPSERT, [
-                (r.customer_id, r.version, r.churn_probability, r.prediction, r.model_version,
-                 r.processed_at, r.event_id, r.source_partition, r.source_offset)
-                for r in rows
-            ])
+            cur.executemany(
+                _UPSERT,
+                [
+                    (
+                        r.customer_id,
+                        r.version,
+                        r.churn_probability,
+                        r.prediction,
+                        r.model_version,
+                        r.processed_at,
+                        r.event_id,
+                        r.source_partition,
+                        r.source_offset,
+                    )
+                    for r in rows
+                ],
+            )
             changed = cur.rowcount
             cur.execute("COMMIT")
         except BaseException:

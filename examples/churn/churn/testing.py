@@ -52,12 +52,20 @@ class PipelineProcess:
     def start(self) -> PipelineProcess:
         """Start the process and return once its metrics endpoint is up."""
         # The pipeline is not installed: it runs from its directory, on PYTHONPATH.
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(CHURN_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(
+                [str(CHURN_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "churn", "run", *self.args],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=CHURN_DIR,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=CHURN_DIR,
             )
         started = self.wait_for_log("pipeline started")
         self._port = started.get("metrics_port")
@@ -95,8 +103,10 @@ class PipelineProcess:
                 if event.get("message") == message:
                     return event
             if self.proc is not None and self.proc.poll() is not None:
-                raise ProcessExited(f"pipeline exited ({self.proc.returncode}) before "
-                                    f"logging {message!r}; log: {self.log_path}")
+                raise ProcessExited(
+                    f"pipeline exited ({self.proc.returncode}) before "
+                    f"logging {message!r}; log: {self.log_path}"
+                )
             return None
 
         return eventually(logged, timeout=timeout, reraise=(ProcessExited,))
@@ -178,7 +188,10 @@ def values(records: Sequence[KafkaRecord]) -> list[dict[str, Any]]:
 
 
 def wait_records(
-    cluster: Cluster, topic: str, count: int, *,
+    cluster: Cluster,
+    topic: str,
+    count: int,
+    *,
     isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted",
 ) -> list[KafkaRecord]:
     """Wait until ``topic`` holds at least ``count`` records; return them all."""

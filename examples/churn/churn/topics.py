@@ -48,8 +48,9 @@ class Topics:
         standard names)."""
         if not suffix:
             return cls()
-        return cls(f"{INPUT_TOPIC}.{suffix}", f"{OUTPUT_TOPIC}.{suffix}",
-                   f"{DEADLETTER_TOPIC}.{suffix}")
+        return cls(
+            f"{INPUT_TOPIC}.{suffix}", f"{OUTPUT_TOPIC}.{suffix}", f"{DEADLETTER_TOPIC}.{suffix}"
+        )
 
     def by_role(self) -> dict[str, str]:
         """Return ``{"input": name, "output": name, "deadletter": name}``."""
@@ -64,8 +65,9 @@ def create_topics(admin: AdminClient, topics: Topics, timeout: float = 10.0) -> 
         confluent_kafka.KafkaException: the cluster refused to create one.
     """
     new = [
-        NewTopic(name, num_partitions=PARTITIONS[role], replication_factor=-1,
-                 config=dict(CONFIGS[role]))
+        NewTopic(
+            name, num_partitions=PARTITIONS[role], replication_factor=-1, config=dict(CONFIGS[role])
+        )
         for role, name in topics.by_role().items()
     ]
     created = []
@@ -87,13 +89,13 @@ def delete_topics(admin: AdminClient, topics: Topics, timeout: float = 10.0) -> 
     Raises:
         confluent_kafka.KafkaException: the cluster refused for another reason.
     """
-    futures = admin.delete_topics(list(topics.by_role().values()), operation_timeout=timeout,
-                                  request_timeout=timeout)
+    futures = admin.delete_topics(
+        list(topics.by_role().values()), operation_timeout=timeout, request_timeout=timeout
+    )
     for future in futures.values():
         try:
             future.result()
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
-            if not (isinstance(err, KafkaError)
-                    and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
+            if not (isinstance(err, KafkaError) and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
                 raise

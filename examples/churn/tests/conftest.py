@@ -41,11 +41,18 @@ from confluent_kafka import Producer  # noqa: E402
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--bootstrap-servers`` and ``--churn-reports``."""
     group = parser.getgroup("churn", "churn scenario suite")
-    group.addoption("--bootstrap-servers", default=None, metavar="HOST:PORT",
-                    help="Run the churn scenarios against this Kafka instead of the "
-                         "plugin's cluster.")
-    group.addoption("--churn-reports", default=None, metavar="DIR",
-                    help="Keep pipeline logs and metrics snapshots in DIR.")
+    group.addoption(
+        "--bootstrap-servers",
+        default=None,
+        metavar="HOST:PORT",
+        help="Run the churn scenarios against this Kafka instead of the plugin's cluster.",
+    )
+    group.addoption(
+        "--churn-reports",
+        default=None,
+        metavar="DIR",
+        help="Keep pipeline logs and metrics snapshots in DIR.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,8 +101,10 @@ def topics(churn_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[T
 
     def visible() -> bool:
         md = admin.list_topics(timeout=5).topics
-        return all(name in md and len(md[name].partitions) == n and md[name].error is None
-                   for name, n in expected.items())
+        return all(
+            name in md and len(md[name].partitions) == n and md[name].error is None
+            for name, n in expected.items()
+        )
 
     eventually(visible, timeout=DEADLINE, interval=0.02)
     try:
@@ -136,7 +145,11 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pipeline(
-    churn_cluster: Cluster, topics: Topics, group_id: str, db_path: Path, reports_dir: Path,
+    churn_cluster: Cluster,
+    topics: Topics,
+    group_id: str,
+    db_path: Path,
+    reports_dir: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[Any]:
     """A factory ``pipeline(*extra_args) -> PipelineProcess`` starting the pipeline
@@ -153,11 +166,16 @@ def pipeline(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.unlink(missing_ok=True)
         args = [
-            "--bootstrap-servers", churn_cluster.bootstrap_servers,
-            "--topic-suffix", topics.input.removeprefix(Topics().input + "."),
-            "--group-id", group_id,
-            "--db", str(db_path),
-            "--metrics-port", "0",
+            "--bootstrap-servers",
+            churn_cluster.bootstrap_servers,
+            "--topic-suffix",
+            topics.input.removeprefix(Topics().input + "."),
+            "--group-id",
+            group_id,
+            "--db",
+            str(db_path),
+            "--metrics-port",
+            "0",
             *extra,
         ]
         proc = PipelineProcess(args, log_path, metrics_path)

@@ -27,9 +27,15 @@ pytestmark = pytest.mark.scenario
 
 
 @pytest.mark.parametrize("mode", ["at-least-once", "exactly-once"])
-def test_11_crash_mid_batch(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                            pipeline: StartPipeline, group_id: str, db_path: Path,
-                            mode: str) -> None:
+def test_11_crash_mid_batch(
+    churn_cluster: Cluster,
+    topics: Topics,
+    publish_to: Any,
+    pipeline: StartPipeline,
+    group_id: str,
+    db_path: Path,
+    mode: str,
+) -> None:
     """SIGKILL the pipeline after a batch's outputs and sink write, before its commit;
     restart it. Nothing is lost and the sink has no duplicates; with --exactly-once,
     a read_committed reader of the output sees no duplicates either."""
@@ -66,6 +72,8 @@ def test_11_crash_mid_batch(churn_cluster: Cluster, topics: Topics, publish_to: 
     # transactions the first copy belongs to an aborted transaction.
     assert sum(everything.values()) == 600 + in_flight
     if mode == "exactly-once":
-        read_committed = Counter(p["customer_id"] for p in values(
-            churn_cluster.records(topics.output, isolation_level="read_committed")))
+        read_committed = Counter(
+            p["customer_id"]
+            for p in values(churn_cluster.records(topics.output, isolation_level="read_committed"))
+        )
         assert read_committed == Counter(expected)  # each exactly once

@@ -35,9 +35,22 @@ def demo_env() -> dict[str, str]:
 def test_demo_runs_the_selected_scenarios_and_writes_reports(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     result = subprocess.run(
-        demo_command("-k", "broker_connectivity or topic_creation", "-j", "1",
-                     "--reports", str(reports), "--suite", str(CHURN_DIR)),
-        capture_output=True, text=True, timeout=120, env=demo_env(), cwd=tmp_path)
+        demo_command(
+            "-k",
+            "broker_connectivity or topic_creation",
+            "-j",
+            "1",
+            "--reports",
+            str(reports),
+            "--suite",
+            str(CHURN_DIR),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"1 .*broker connectivity .*PASSED", result.stdout)
@@ -53,19 +66,26 @@ def test_demo_runs_the_selected_scenarios_and_writes_reports(tmp_path: Path) -> 
 def test_demo_exits_non_zero_when_a_scenario_fails(tmp_path: Path) -> None:
     # A copy of the suite with one scenario that always fails.
     suite = tmp_path / "churn"
-    shutil.copytree(CHURN_DIR / "churn", suite / "churn",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        CHURN_DIR / "churn", suite / "churn", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (suite / "tests").mkdir()
     shutil.copy(CHURN_DIR / "tests" / "conftest.py", suite / "tests" / "conftest.py")
     (suite / "tests" / "test_broken.py").write_text(
         "import pytest\n\n\n"
         "@pytest.mark.scenario\n"
         "def test_01_always_fails(churn_cluster):\n"
-        "    assert churn_cluster.topics() is None, 'deliberately broken'\n")
+        "    assert churn_cluster.topics() is None, 'deliberately broken'\n"
+    )
 
     result = subprocess.run(
         demo_command("-j", "1", "--reports", str(tmp_path / "reports"), "--suite", str(suite)),
-        capture_output=True, text=True, timeout=120, env=demo_env(), cwd=tmp_path)
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(r"1 .*always fails .*FAILED", result.stdout)
@@ -74,24 +94,43 @@ def test_demo_exits_non_zero_when_a_scenario_fails(tmp_path: Path) -> None:
 
 def test_demo_keep_leaves_a_pipeline_running_until_interrupted(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        demo_command("--keep", "-k", "broker_connectivity", "-j", "1",
-                     "--reports", str(tmp_path / "reports"), "--suite", str(CHURN_DIR)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=demo_env(),
-        cwd=tmp_path)
+        demo_command(
+            "--keep",
+            "-k",
+            "broker_connectivity",
+            "-j",
+            "1",
+            "--reports",
+            str(tmp_path / "reports"),
+            "--suite",
+            str(CHURN_DIR),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
     lines: list[str] = []
     assert proc.stdout is not None
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
         eventually(lambda: any("Press Ctrl-C" in line for line in lines), timeout=DEADLINE)
-        url = next(re.search(r"http://\S+/metrics", line)[0]  # type: ignore[index]
-                   for line in lines if "/metrics" in line)
+        url = next(
+            re.search(r"http://\S+/metrics", line)[0]  # type: ignore[index]
+            for line in lines
+            if "/metrics" in line
+        )
 
         def processed() -> float:
             with urllib.request.urlopen(url, timeout=5) as response:
                 text = response.read().decode()
-            return sum(float(line.split()[-1]) for line in text.splitlines()
-                       if line.startswith("messages_processed_total"))
+            return sum(
+                float(line.split()[-1])
+                for line in text.splitlines()
+                if line.startswith("messages_processed_total")
+            )
 
         # The demo feeds the kept pipeline 20 valid and 8 invalid records.
         eventually(lambda: processed() == 28, timeout=DEADLINE)

@@ -30,9 +30,15 @@ from streamtest import Cluster
 
 pytestmark = pytest.mark.scenario
 
-PREDICTION_FIELDS = {"customer_id", "churn_probability", "prediction", "model_version",
-                     "processed_at", "version", "event_id"}
-
+PREDICTION_FIELDS = {
+    "customer_id",
+    "churn_probability",
+    "prediction",
+    "model_version",
+    "processed_at",
+    "version",
+    "event_id",
+}
 
 
 def test_01_broker_connectivity(churn_cluster: Cluster) -> None:
@@ -51,9 +57,14 @@ def test_02_topic_creation(churn_cluster: Cluster, topics: Topics) -> None:
     admin = churn_cluster.admin()
     md = admin.list_topics(timeout=DEADLINE).topics
     assert {name: len(md[name].partitions) for name in topics.by_role().values()} == {
-        topics.input: 3, topics.output: 3, topics.deadletter: 1}
-    resources = {role: ConfigResource(ConfigResource.Type.TOPIC, name)
-                 for role, name in topics.by_role().items()}
+        topics.input: 3,
+        topics.output: 3,
+        topics.deadletter: 1,
+    }
+    resources = {
+        role: ConfigResource(ConfigResource.Type.TOPIC, name)
+        for role, name in topics.by_role().items()
+    }
     futures = admin.describe_configs(list(resources.values()), request_timeout=DEADLINE)
     by_name = {res.name: fut.result() for res, fut in futures.items()}
     for role, name in topics.by_role().items():
@@ -70,12 +81,14 @@ def test_03_batch_publish(churn_cluster: Cluster, topics: Topics, publish_to: An
     assert len({(d.partition, d.offset) for d in deliveries}) == 50
     stored = churn_cluster.records(topics.input)
     assert sorted(r.key for r in stored if r.key) == sorted(
-        c.customer_id.encode() for c in customers)
+        c.customer_id.encode() for c in customers
+    )
     assert {r.partition for r in stored} == {0, 1, 2}  # keys spread over the partitions
 
 
-def test_04_end_to_end(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                       pipeline: StartPipeline, db_path: Path) -> None:
+def test_04_end_to_end(
+    churn_cluster: Cluster, topics: Topics, publish_to: Any, pipeline: StartPipeline, db_path: Path
+) -> None:
     """50 in, 50 predictions out (100%), with a valid schema and matching ids; the
     sink holds all 50, and the pipeline's logs carry every event id."""
     run = pipeline("--log-level", "DEBUG")
@@ -103,8 +116,9 @@ def test_04_end_to_end(churn_cluster: Cluster, topics: Topics, publish_to: Any,
     assert logged == {c.event_id for c in customers}
 
 
-def test_05_deadletter(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                       pipeline: StartPipeline) -> None:
+def test_05_deadletter(
+    churn_cluster: Cluster, topics: Topics, publish_to: Any, pipeline: StartPipeline
+) -> None:
     """Invalid records land in the dead-letter topic with their error and the original
     message, and headers pointing back at the input record; valid ones still flow."""
     run = pipeline()
@@ -132,8 +146,7 @@ def test_05_deadletter(churn_cluster: Cluster, topics: Topics, publish_to: Any,
         assert body["error_type"] == error_type
         assert body["error_message"]
         assert headers[HEADER_SOURCE_TOPIC] == topics.input.encode()
-        source = inputs[(int(headers[HEADER_SOURCE_PARTITION]),
-                         int(headers[HEADER_SOURCE_OFFSET]))]
+        source = inputs[(int(headers[HEADER_SOURCE_PARTITION]), int(headers[HEADER_SOURCE_OFFSET]))]
         assert source.value == raw  # the headers name the very record that failed
         if body["original_encoding"] == "utf-8":
             assert body["original_message"].encode() == raw

@@ -24,8 +24,14 @@ from streamtest.ops.plan import TP
 pytestmark = pytest.mark.scenario
 
 
-def test_09_backpressure(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                         pipeline: StartPipeline, group_id: str, db_path: Path) -> None:
+def test_09_backpressure(
+    churn_cluster: Cluster,
+    topics: Topics,
+    publish_to: Any,
+    pipeline: StartPipeline,
+    group_id: str,
+    db_path: Path,
+) -> None:
     """A backlog of 10,000 records drains in batches of at most 100, with memory that
     stays bounded: the pipeline never holds more than a batch plus a capped prefetch."""
     publish_to(topics.input, sample_customers(10_000, seed=9))
@@ -39,8 +45,9 @@ def test_09_backpressure(churn_cluster: Cluster, topics: Topics, publish_to: Any
     run.wait_processed(10_000, timeout=60)
 
     metrics = run.metrics()
-    batches = {dict(ls).get("le"): v for (n, ls), v in metrics.items()
-               if n == "churn_batch_size_bucket"}
+    batches = {
+        dict(ls).get("le"): v for (n, ls), v in metrics.items() if n == "churn_batch_size_bucket"
+    }
     assert batches["100.0"] == batches["+Inf"]  # no batch above 100
     assert metrics[("churn_batch_size_sum", frozenset())] == 10_000
     assert metrics[("churn_batch_size_count", frozenset())] >= 100
@@ -56,15 +63,24 @@ def test_09_backpressure(churn_cluster: Cluster, topics: Topics, publish_to: Any
         assert grown < 16 * 1024, f"peak RSS grew by {grown} KiB while draining"
 
 
-def test_10_lag_monitoring(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                           pipeline: StartPipeline, group_id: str, reports_dir: Path) -> None:
+def test_10_lag_monitoring(
+    churn_cluster: Cluster,
+    topics: Topics,
+    publish_to: Any,
+    pipeline: StartPipeline,
+    group_id: str,
+    reports_dir: Path,
+) -> None:
     """Lag is 1,000 before processing and 0 after, both from the group's committed
     offsets and from the pipeline's metrics endpoint."""
     publish_to(topics.input, sample_customers(1000, seed=10))
     # Point the group at the start of the log, as `streamtest offsets reset
     # --to-earliest` would before a backfill: its lag is now the whole backlog.
-    commit_offsets(ClientConfig(churn_cluster.bootstrap_servers), group_id,
-                   {TP(topics.input, p): 0 for p in range(3)})
+    commit_offsets(
+        ClientConfig(churn_cluster.bootstrap_servers),
+        group_id,
+        {TP(topics.input, p): 0 for p in range(3)},
+    )
     assert group_lag(churn_cluster, group_id, topics.input) == 1000
 
     run = pipeline("--start-paused")

@@ -20,8 +20,9 @@ from streamtest import Cluster
 pytestmark = pytest.mark.scenario
 
 
-def test_07_ordering(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                     pipeline: StartPipeline, db_path: Path) -> None:
+def test_07_ordering(
+    churn_cluster: Cluster, topics: Topics, publish_to: Any, pipeline: StartPipeline, db_path: Path
+) -> None:
     """Ten versions of each of 20 customers, interleaved: every customer's predictions
     come out in version order, in one partition, and the sink ends at version 10."""
     versions = range(1, 11)
@@ -33,19 +34,22 @@ def test_07_ordering(churn_cluster: Cluster, topics: Topics, publish_to: Any,
 
     seen: dict[str, list[tuple[int, int, int]]] = {}
     for record, p in zip(out, values(out), strict=True):  # partition, then offset order
-        seen.setdefault(p["customer_id"], []).append((record.partition, record.offset,
-                                                      p["version"]))
+        seen.setdefault(p["customer_id"], []).append(
+            (record.partition, record.offset, p["version"])
+        )
     assert len(seen) == 20
     for customer_id, rows in seen.items():
         assert len({partition for partition, _, _ in rows}) == 1, customer_id
         assert [v for _, _, v in sorted(rows)] == list(versions), customer_id
     assert {cid: row["version"] for cid, row in read_predictions(db_path).items()} == {
-        cid: 10 for cid in seen}
+        cid: 10 for cid in seen
+    }
     assert run.terminate() == 0
 
 
-def test_08_out_of_order_updates(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                                 pipeline: StartPipeline, db_path: Path) -> None:
+def test_08_out_of_order_updates(
+    churn_cluster: Cluster, topics: Topics, publish_to: Any, pipeline: StartPipeline, db_path: Path
+) -> None:
     """An older version that arrives late, in the same batch or long after the newer
     one was stored, never overwrites the newer one in the sink."""
     run = pipeline()

@@ -19,8 +19,9 @@ from streamtest import Cluster
 pytestmark = pytest.mark.scenario
 
 
-def test_06_consumer_resilience(churn_cluster: Cluster, topics: Topics, publish_to: Any,
-                                pipeline: StartPipeline, group_id: str) -> None:
+def test_06_consumer_resilience(
+    churn_cluster: Cluster, topics: Topics, publish_to: Any, pipeline: StartPipeline, group_id: str
+) -> None:
     """25 records; the first run processes 10 and stops; a restart in the same group
     processes exactly the other 15: nothing twice, nothing skipped."""
     customers = sample_customers(25, seed=6)

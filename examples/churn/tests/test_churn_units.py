@@ -57,8 +57,10 @@ def test_predictions_are_probabilities_consistent_with_the_threshold() -> None:
 
 def test_more_support_calls_never_lower_the_churn_probability() -> None:
     base = sample_customers(1, seed=3)[0]
-    probabilities = [predict(base.__class__(**{**base.to_json(), "support_calls": n}))
-                     .churn_probability for n in range(0, 30)]
+    probabilities = [
+        predict(base.__class__(**{**base.to_json(), "support_calls": n})).churn_probability
+        for n in range(0, 30)
+    ]
     assert probabilities == sorted(probabilities)
 
 
@@ -93,8 +95,17 @@ def test_a_valid_record_becomes_a_prediction_keyed_by_customer() -> None:
 
 
 def _row(customer_id: str, version: int, probability: float = 0.5) -> SinkRow:
-    return SinkRow(customer_id, version, probability, int(probability >= 0.5), "m",
-                   "2025-01-01T00:00:00Z", f"{customer_id}-v{version}", 0, version)
+    return SinkRow(
+        customer_id,
+        version,
+        probability,
+        int(probability >= 0.5),
+        "m",
+        "2025-01-01T00:00:00Z",
+        f"{customer_id}-v{version}",
+        0,
+        version,
+    )
 
 
 def test_the_sink_keeps_the_newest_version(tmp_path: Path) -> None:
@@ -108,7 +119,9 @@ def test_the_sink_keeps_the_newest_version(tmp_path: Path) -> None:
         store.close()
     rows = read_predictions(tmp_path / "s.db")
     assert {k: (r["version"], r["churn_probability"]) for k, r in rows.items()} == {
-        "a": (3, 0.7), "b": (1, 0.5)}
+        "a": (3, 0.7),
+        "b": (1, 0.5),
+    }
 
 
 # -- the demo's report reading ----------------------------------------------------------------
@@ -120,13 +133,21 @@ def test_scenario_titles_come_from_test_names() -> None:
     assert ScenarioResult("test_other", "passed", 0).title == "test_other"
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("examples/churn/tests/test_churn_flow.py::test_04_end_to_end PASSED        [ 33%]",
-     ("test_04_end_to_end", "PASSED")),
-    ("[gw1] [ 50%] FAILED examples/churn/tests/test_churn_recovery.py::"
-     "test_11_crash_mid_batch[exactly-once] ", ("test_11_crash_mid_batch[exactly-once]", "FAILED")),
-    ("collected 12 items", None),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "examples/churn/tests/test_churn_flow.py::test_04_end_to_end PASSED        [ 33%]",
+            ("test_04_end_to_end", "PASSED"),
+        ),
+        (
+            "[gw1] [ 50%] FAILED examples/churn/tests/test_churn_recovery.py::"
+            "test_11_crash_mid_batch[exactly-once] ",
+            ("test_11_crash_mid_batch[exactly-once]", "FAILED"),
+        ),
+        ("collected 12 items", None),
+    ],
+)
 def test_result_lines_of_pytest_verbose_are_recognised(line: str, expected: object) -> None:
     assert parse_result_line(line) == expected
 
@@ -142,4 +163,7 @@ def test_junit_reports_are_read_in_scenario_order(tmp_path: Path) -> None:
     </testsuite></testsuites>""")
     results = read_junit(path)
     assert [(r.number, r.outcome, r.message) for r in results] == [
-        (2, "failed", "assert 1 == 3"), (3, "skipped", "no"), (10, "passed", "")]
+        (2, "failed", "assert 1 == 3"),
+        (3, "skipped", "no"),
+        (10, "passed", ""),
+    ]

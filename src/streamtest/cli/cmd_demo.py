@@ -42,23 +42,51 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 
 
 @main.command()
-@click.option("--keep", is_flag=True,
-              help="Afterwards, leave the broker and a pipeline running, print how to "
-                   "inspect them, and wait for Ctrl-C.")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Stream pytest's output and log broker requests.")
-@click.option("--bootstrap-servers", metavar="HOST:PORT", default=None,
-              help="Run the suite against this Kafka instead of the embedded broker.")
-@click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("reports"), show_default=True,
-              help="Where JUnit XML, logs and metrics go.")
-@click.option("-k", "select", metavar="EXPR", default=None,
-              help="Only the scenarios matching this pytest -k expression.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 8), default=None,
-              help="Run the scenario files in this many pytest-xdist workers "
-                   "(default: 2 when pytest-xdist is installed, else 1).")
-@click.option("--suite", "suite_dir", type=click.Path(file_okay=False, exists=True),
-              default=None, help="The reference pipeline (default: ./examples/churn).")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Afterwards, leave the broker and a pipeline running, print how to "
+    "inspect them, and wait for Ctrl-C.",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Stream pytest's output and log broker requests."
+)
+@click.option(
+    "--bootstrap-servers",
+    metavar="HOST:PORT",
+    default=None,
+    help="Run the suite against this Kafka instead of the embedded broker.",
+)
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where JUnit XML, logs and metrics go.",
+)
+@click.option(
+    "-k",
+    "select",
+    metavar="EXPR",
+    default=None,
+    help="Only the scenarios matching this pytest -k expression.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Run the scenario files in this many pytest-xdist workers "
+    "(default: 2 when pytest-xdist is installed, else 1).",
+)
+@click.option(
+    "--suite",
+    "suite_dir",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="The reference pipeline (default: ./examples/churn).",
+)
 def demo(
     keep: bool,
     verbose: bool,
@@ -99,7 +127,8 @@ def demo(
         console.print(f"embedded broker on [bold]{bootstrap_servers}[/]")
     else:
         (reports / "broker.log").write_text(
-            f"The suite ran against {bootstrap_servers}; its broker logs are its own.\n")
+            f"The suite ran against {bootstrap_servers}; its broker logs are its own.\n"
+        )
         console.print(f"using the Kafka at [bold]{bootstrap_servers}[/]")
 
     # SIGTERM ends the demo as Ctrl-C does, stopping the suite and the broker.
@@ -109,8 +138,7 @@ def demo(
         code = _run_suite(console, suite, bootstrap_servers, reports, verbose, select, jobs)
         suite_seconds = time.perf_counter() - suite_started
         results = _report(console, reports, started, suite_seconds, jobs, code)
-        failed = code != 0 or not results or any(r.outcome in ("failed", "error")
-                                                 for r in results)
+        failed = code != 0 or not results or any(r.outcome in ("failed", "error") for r in results)
         if keep:
             _keep_running(console, suite, bootstrap_servers, reports, broker is not None)
     except KeyboardInterrupt:
@@ -143,20 +171,33 @@ def _clear_reports(reports: Path) -> None:
 
 
 def _run_suite(
-    console: Console, suite: Path, bootstrap_servers: str, reports: Path, verbose: bool,
-    select: str | None, jobs: int,
+    console: Console,
+    suite: Path,
+    bootstrap_servers: str,
+    reports: Path,
+    verbose: bool,
+    select: str | None,
+    jobs: int,
 ) -> int:
     """Run the scenario suite in a child pytest; return its exit status."""
-    cmd = pytest_command(suite, bootstrap_servers, reports, verbose=verbose, select=select,
-                         jobs=jobs)
+    cmd = pytest_command(
+        suite, bootstrap_servers, reports, verbose=verbose, select=select, jobs=jobs
+    )
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     done: Counter[str] = Counter()
     with open(reports / "pytest.log", "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
-        proc = subprocess.Popen(cmd, cwd=suite.parents[1], env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace")
+        proc = subprocess.Popen(
+            cmd,
+            cwd=suite.parents[1],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         try:
             with console.status("running the scenarios") as status:
                 assert proc.stdout is not None
@@ -167,8 +208,10 @@ def _run_suite(
                     parsed = parse_result_line(line)
                     if parsed:
                         done[parsed[1]] += 1
-                        status.update(f"running the scenarios: {sum(done.values())} done, "
-                                      f"last {parsed[0]} {parsed[1]}")
+                        status.update(
+                            f"running the scenarios: {sum(done.values())} done, "
+                            f"last {parsed[0]} {parsed[1]}"
+                        )
             return proc.wait()
         except BaseException:
             _stop_child(proc)
@@ -186,15 +229,18 @@ def _stop_child(proc: subprocess.Popen[Any]) -> None:
             proc.wait(timeout=15)
 
 
-def _report(console: Console, reports: Path, started: float, suite_seconds: float, jobs: int,
-            code: int) -> list[Any]:
+def _report(
+    console: Console, reports: Path, started: float, suite_seconds: float, jobs: int, code: int
+) -> list[Any]:
     """Print the results table and the total; return the results."""
     junit = reports / "junit.xml"
     try:
         results = read_junit(junit)
     except (OSError, SyntaxError) as exc:
-        console.print(f"[bold red]no test report ({exc}); pytest exited with {code}; "
-                      f"see {reports / 'pytest.log'}[/]")
+        console.print(
+            f"[bold red]no test report ({exc}); pytest exited with {code}; "
+            f"see {reports / 'pytest.log'}[/]"
+        )
         return []
     table = Table(title="churn pipeline scenarios", title_justify="left")
     table.add_column("#", justify="right")
@@ -202,8 +248,12 @@ def _report(console: Console, reports: Path, started: float, suite_seconds: floa
     table.add_column("result")
     table.add_column("duration", justify="right")
     for r in results:
-        table.add_row(str(r.number or ""), r.title, Text(r.outcome.upper(), _STYLE[r.outcome]),
-                      f"{r.seconds:.2f} s")
+        table.add_row(
+            str(r.number or ""),
+            r.title,
+            Text(r.outcome.upper(), _STYLE[r.outcome]),
+            f"{r.seconds:.2f} s",
+        )
     console.print(table)
     counts = Counter(r.outcome for r in results)
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
@@ -211,7 +261,8 @@ def _report(console: Console, reports: Path, started: float, suite_seconds: floa
     console.print(
         f"[bold]{summary}[/] in {suite_seconds:.2f} s ({workers}; scenario durations add up "
         f"to {sum(r.seconds for r in results):.2f} s); the demo took "
-        f"{time.perf_counter() - started:.2f} s in all, broker start included")
+        f"{time.perf_counter() - started:.2f} s in all, broker start included"
+    )
     for r in results:
         if r.outcome in ("failed", "error"):
             first = r.message.splitlines()[0] if r.message else ""
@@ -242,8 +293,9 @@ class _DemoBroker:
         from ..embedded import EmbeddedKafka
 
         self._handler = logging.FileHandler(self.log_path)
-        self._handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
         logger = logging.getLogger("streamtest.broker")
         logger.addHandler(self._handler)
         logger.setLevel(logging.DEBUG if self.verbose else logging.INFO)
@@ -255,8 +307,13 @@ class _DemoBroker:
             name = spec.name if spec else f"api-{ctx.header.api_key}"
             self.requests[name] += 1
             if self.verbose:
-                request_log.debug("%s v%d from %s (%s)", name, ctx.header.api_version,
-                                  ctx.client_host, getattr(ctx.header, "client_id", ""))
+                request_log.debug(
+                    "%s v%d from %s (%s)",
+                    name,
+                    ctx.header.api_version,
+                    ctx.client_host,
+                    getattr(ctx.header, "client_id", ""),
+                )
             return None  # let every request through
 
         # A control hook that never answers: it only watches, on the broker's loop.
@@ -270,8 +327,11 @@ class _DemoBroker:
             kafka.stop()
         if self._handler is not None:
             stream: IO[str] = self._handler.stream
-            stream.write("requests served: " + ", ".join(
-                f"{name} {n}" for name, n in self.requests.most_common()) + "\n")
+            stream.write(
+                "requests served: "
+                + ", ".join(f"{name} {n}" for name, n in self.requests.most_common())
+                + "\n"
+            )
             logging.getLogger("streamtest.broker").removeHandler(self._handler)
             self._handler.close()
             self._handler = None
@@ -280,8 +340,9 @@ class _DemoBroker:
 # -- --keep ------------------------------------------------------------------------------
 
 
-def _keep_running(console: Console, suite: Path, bootstrap_servers: str, reports: Path,
-                  own_broker: bool) -> None:
+def _keep_running(
+    console: Console, suite: Path, bootstrap_servers: str, reports: Path, own_broker: bool
+) -> None:
     """Start the pipeline on the standard topics, feed it a few records, print how
     to look at everything, and wait for Ctrl-C (or SIGTERM); then stop the pipeline.
     """
@@ -289,24 +350,52 @@ def _keep_running(console: Console, suite: Path, bootstrap_servers: str, reports
     keep_dir.mkdir(parents=True, exist_ok=True)
     log_path = reports / "pipeline" / "keep.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(suite), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(suite), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
     churn = [sys.executable, "-m", "churn"]
     common = ["--bootstrap-servers", bootstrap_servers]
-    subprocess.run([*churn, "create-topics", *common], env=env, cwd=suite, check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*churn, "create-topics", *common],
+        env=env,
+        cwd=suite,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     with open(log_path, "ab") as log:
         pipeline = subprocess.Popen(
-            [*churn, "run", *common, "--group-id", "churn-demo", "--db",
-             str(keep_dir / "churn.db"), "--metrics-port", "0", "--log-level", "DEBUG"],
-            env=env, cwd=suite, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            [
+                *churn,
+                "run",
+                *common,
+                "--group-id",
+                "churn-demo",
+                "--db",
+                str(keep_dir / "churn.db"),
+                "--metrics-port",
+                "0",
+                "--log-level",
+                "DEBUG",
+            ],
+            env=env,
+            cwd=suite,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
     try:
         port = _wait_for_metrics_port(log_path, pipeline)
-        subprocess.run([*churn, "publish", *common, "--count", "20", "--invalid"], env=env,
-                       cwd=suite, check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*churn, "publish", *common, "--count", "20", "--invalid"],
+            env=env,
+            cwd=suite,
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         py = f"PYTHONPATH={suite} {Path(sys.executable).name} -m churn"
         console.print(f"""
-[bold]Left running[/] ({'embedded broker and ' if own_broker else ''}pipeline pid {pipeline.pid}):
+[bold]Left running[/] ({"embedded broker and " if own_broker else ""}pipeline pid {pipeline.pid}):
   bootstrap servers  {bootstrap_servers}
   metrics            curl -s http://127.0.0.1:{port}/metrics | grep -E '^(messages|consumer_lag)'
   predictions        streamtest consume -t telco.churn.predictions -o beginning -e \
@@ -315,7 +404,7 @@ def _keep_running(console: Console, suite: Path, bootstrap_servers: str, reports
 --bootstrap-server {bootstrap_servers}
   lag                streamtest lag --group churn-demo --bootstrap-server {bootstrap_servers}
   publish more       {py} publish --bootstrap-servers {bootstrap_servers} --count 100 --start 100
-  sink               sqlite3 {keep_dir / 'churn.db'} 'select * from predictions limit 5'
+  sink               sqlite3 {keep_dir / "churn.db"} 'select * from predictions limit 5'
   pipeline log       tail -f {log_path}
 Press Ctrl-C to stop.""")
         stop = threading.Event()
@@ -323,8 +412,7 @@ Press Ctrl-C to stop.""")
             # Wake up now and then to notice a pipeline that died on its own.
             while pipeline.poll() is None:
                 stop.wait(0.5)
-            console.print(f"[red]the pipeline exited with {pipeline.returncode}; "
-                          f"see {log_path}[/]")
+            console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
         except KeyboardInterrupt:
             # Ctrl-C is how --keep is meant to end: the exit status stays the suite's.
             console.print("stopping the pipeline and the broker")
@@ -350,8 +438,9 @@ def _wait_for_metrics_port(log_path: Path, pipeline: subprocess.Popen[bytes]) ->
 
     def started() -> int | None:
         if pipeline.poll() is not None:
-            raise click.ClickException(f"the pipeline exited with {pipeline.returncode}; "
-                                       f"see {log_path}")
+            raise click.ClickException(
+                f"the pipeline exited with {pipeline.returncode}; see {log_path}"
+            )
         for line in log_path.read_text(errors="replace").splitlines():
             if '"pipeline started"' in line:
                 return int(json.loads(line)["metrics_port"])

@@ -20,8 +20,15 @@ from pathlib import Path
 SCENARIO_MARKER = "scenario"
 
 #: Files and directories of ``reports/`` that a demo run rewrites.
-REPORT_ENTRIES = ("junit.xml", "pytest.log", "broker.log", "metrics.prom", "pipeline",
-                  "metrics", "keep")
+REPORT_ENTRIES = (
+    "junit.xml",
+    "pytest.log",
+    "broker.log",
+    "metrics.prom",
+    "pipeline",
+    "metrics",
+    "keep",
+)
 
 
 class SuiteNotFound(RuntimeError):
@@ -36,10 +43,14 @@ def find_suite(explicit: str | os.PathLike[str] | None = None) -> Path:
     Raises:
         SuiteNotFound: none of those holds the pipeline; the message says what to do.
     """
-    candidates = [Path(explicit)] if explicit else [
-        Path.cwd() / "examples" / "churn",
-        Path(__file__).resolve().parents[3] / "examples" / "churn",
-    ]
+    candidates = (
+        [Path(explicit)]
+        if explicit
+        else [
+            Path.cwd() / "examples" / "churn",
+            Path(__file__).resolve().parents[3] / "examples" / "churn",
+        ]
+    )
     for path in candidates:
         if (path / "churn" / "pipeline.py").is_file() and (path / "tests").is_dir():
             return path.resolve()
@@ -64,19 +75,30 @@ def pytest_command(
     ``bootstrap_servers``, writing ``reports/junit.xml`` and the pipelines' logs
     and metrics snapshots under ``reports``."""
     cmd = [
-        sys.executable, "-m", "pytest", str(suite / "tests"),
-        "-m", SCENARIO_MARKER,
-        "--bootstrap-servers", bootstrap_servers,
-        "--churn-reports", str(reports),
-        "--junitxml", str(reports / "junit.xml"),
-        "-o", "junit_family=xunit2",
-        "-p", "no:cacheprovider",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite / "tests"),
+        "-m",
+        SCENARIO_MARKER,
+        "--bootstrap-servers",
+        bootstrap_servers,
+        "--churn-reports",
+        str(reports),
+        "--junitxml",
+        str(reports / "junit.xml"),
+        "-o",
+        "junit_family=xunit2",
+        "-p",
+        "no:cacheprovider",
         # Hypothesis's plugin costs ~0.9 s of imports in every pytest process, and
         # the scenarios do not use it.
-        "-p", "no:hypothesispytest",
+        "-p",
+        "no:hypothesispytest",
         # -v prints one line per test, which the demo reads to show progress.
         "-v" if not verbose else "-vv",
-        "--color", "no",
+        "--color",
+        "no",
     ]
     if select:
         cmd += ["-k", select]
@@ -88,9 +110,11 @@ def pytest_command(
 #: ``test_04_end_to_end[exactly-once]`` -> number, words, parameter.
 _TEST_NAME = re.compile(r"^test_(?P<number>\d+)_(?P<words>[^\[]+)(?:\[(?P<param>[^\]]*)\])?$")
 #: A result line of ``pytest -v`` (with or without pytest-xdist).
-_RESULT_LINE = re.compile(r"::(?P<name>test_\w+(?:\[[^\]]*\])?)\s.*?\b(?P<outcome>PASSED|FAILED|"
-                          r"ERROR|SKIPPED|XFAIL|XPASS)\b|\b(?P<outcome2>PASSED|FAILED|ERROR|"
-                          r"SKIPPED|XFAIL|XPASS)\b.*::(?P<name2>test_\w+(?:\[[^\]]*\])?)")
+_RESULT_LINE = re.compile(
+    r"::(?P<name>test_\w+(?:\[[^\]]*\])?)\s.*?\b(?P<outcome>PASSED|FAILED|"
+    r"ERROR|SKIPPED|XFAIL|XPASS)\b|\b(?P<outcome2>PASSED|FAILED|ERROR|"
+    r"SKIPPED|XFAIL|XPASS)\b.*::(?P<name2>test_\w+(?:\[[^\]]*\])?)"
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,7 @@ def read_junit(path: Path) -> list[ScenarioResult]:
                 outcome = {"failure": "failed"}.get(child.tag, child.tag)
                 message = (child.get("message") or child.text or "").strip()
                 break
-        results.append(ScenarioResult(case.get("name", "?"), outcome,
-                                      float(case.get("time") or 0.0), message))
+        results.append(
+            ScenarioResult(case.get("name", "?"), outcome, float(case.get("time") or 0.0), message)
+        )
     return sorted(results, key=lambda r: (r.number, r.name))
