@@ -68,6 +68,18 @@ def print_table(title: str, rows: list[Row]) -> None:
     print("(ratio > 1 means streamtest is better: faster, or more per second)")
 
 
+def produce_all(producer: Producer, topic: str, value: bytes, n: int, partitions: int) -> None:
+    """Produce ``n`` copies of ``value`` round-robin over ``partitions`` partitions,
+    waiting for room whenever librdkafka's local queue is full (BufferError)."""
+    for i in range(n):
+        while True:
+            try:
+                producer.produce(topic, value=value, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.01)
+
+
 def timed(fn: Callable[[], object]) -> float:
     """Return the seconds ``fn()`` took."""
     t = time.perf_counter()

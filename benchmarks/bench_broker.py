@@ -17,7 +17,13 @@ import argparse
 import time
 import uuid
 
-from _common import Row, median_ms, mock_cluster, print_table  # type: ignore[import-not-found]
+from _common import (  # type: ignore[import-not-found]
+    Row,
+    median_ms,
+    mock_cluster,
+    print_table,
+    produce_all,
+)
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -108,13 +114,7 @@ def produce_rate(bootstrap: str, topic: str, n: int, partitions: int) -> float:
     producer.produce(topic, value=VALUE, partition=0)
     producer.flush(10)  # warm up: metadata and connections
     t = time.perf_counter()
-    for i in range(n):
-        while True:
-            try:
-                producer.produce(topic, value=VALUE, partition=i % partitions)
-                break
-            except BufferError:
-                producer.poll(0.01)
+    produce_all(producer, topic, VALUE, n, partitions)
     producer.flush(60)
     return n / (time.perf_counter() - t)
 

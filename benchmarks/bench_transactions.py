@@ -18,7 +18,12 @@ import argparse
 import time
 import uuid
 
-from _common import Row, mock_cluster, print_table  # type: ignore[import-not-found]
+from _common import (  # type: ignore[import-not-found]
+    Row,
+    mock_cluster,
+    print_table,
+    produce_all,
+)
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -56,13 +61,7 @@ def plain_rate(bootstrap: str, records: int) -> float:
     producer.produce(topic, value=VALUE)  # connect and fetch metadata outside the clock
     producer.flush(10)
     t = time.perf_counter()
-    for i in range(records):
-        while True:
-            try:
-                producer.produce(topic, value=VALUE, partition=i % PARTITIONS)
-                break
-            except BufferError:
-                producer.poll(0.01)
+    produce_all(producer, topic, VALUE, records, PARTITIONS)
     if producer.flush(60):
         raise RuntimeError("records left unsent")
     return records / (time.perf_counter() - t)
