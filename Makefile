@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/streamtest demo
 
-test: $(STAMP)
+# kafkajs for the Node.js interop test (skipped when node/npm are missing).
+NODE_DEPS := tests/interop/node/node_modules/kafkajs
+
+$(NODE_DEPS): tests/interop/node/package.json
+	-command -v npm >/dev/null && npm install --prefix tests/interop/node --no-audit --no-fund --no-package-lock --silent
+
+test: $(STAMP) $(NODE_DEPS)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
