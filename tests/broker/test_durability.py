@@ -100,3 +100,33 @@ def test_topic_configs_and_deletes_persist(tmp_path):
         assert kafka.topics() == ["keep"]
         topic = kafka.call(lambda b: b.state.topics["keep"])
         assert len(topic.partitions) == 2 and topic.configs == {"retention.ms": "1234"}
+
+
+def test_committed_offsets_and_transactions_survive_sigkill(tmp_path):
+    from confluent_kafka import Consumer, TopicPartition
+
+    proc, address = _start_broker(tmp_path)
+    producer = Producer({"bootstrap.servers": address})
+    for i in range(10):
+        producer.produce("offsets-topic", value=str(i).encode(), partition=0)
+    assert producer.flush(10) == 0
+    consumer = Consumer({"bootstrap.servers": address, "group.id": "survivor"})
+    consumer.commit(offsets=[TopicPartition("offsets-topic", 0, 7)], asynchronous=False)
+    consumer.close()
+    txn = Producer({"bootstrap.servers": address, "transactional.id": "survivor-tx"})
+    txn.init_transactions(10)
+    txn.begin_transaction()
+    txn.produce("offsets-topic", value=b"in-flight", partition=0)
+    txn.flush(10)  # the transaction is open and its record is in the log
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+    with EmbeddedKafka(data_dir=tmp_path) as kafka:
+        assert kafka.call(lambda b: b.groups.committed("survivor")) == {("offsets-topic", 0): 7}
+        # The open transaction is still open: read_committed stops before it.
+        committed = [r.value for r in kafka.records("offsets-topic", read_committed=True)]
+        assert committed == [str(i).encode() for i in range(10)]
+        assert kafka.records("offsets-topic")[-1].value == b"in-flight"
