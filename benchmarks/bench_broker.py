@@ -14,8 +14,11 @@ Run: ``python benchmarks/bench_broker.py [--quick]``.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from _common import (  # type: ignore[import-not-found]
     Row,
@@ -30,6 +33,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from streamtest import EmbeddedKafka
 
 VALUE = b"x" * 100
+
+
+def median_of(repeats: int, fn: Callable[..., float], *args: Any) -> float:
+    """Return the median of ``repeats`` calls of ``fn(*args)``."""
+    return statistics.median(fn(*args) for _ in range(repeats))
 
 
 def cold_start_thread() -> float:
@@ -125,8 +133,12 @@ def consume_rate(bootstrap: str, topic: str, partitions: int, n: int) -> float:
     # the measurement depends on thread timing, which made runs swing 4x. Lowering
     # it measures the broker rather than that client heuristic.
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": topic, "enable.auto.commit": False,
-         "fetch.queue.backoff.ms": 10}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": topic,
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 10,
+        }
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     t = time.perf_counter()
@@ -173,6 +185,9 @@ def main() -> None:
     args = ap.parse_args()
     n = 50_000 if args.quick else 200_000
     runs = 5 if args.quick else 15
+    # Throughput figures are the median of a few runs: single runs on a shared
+    # 2-core machine swung by +-20%.
+    repeats = 1 if args.quick else 3
     rows: list[Row] = []
 
     mock_start = median_ms(cold_start_mock, runs)
@@ -214,8 +229,9 @@ def main() -> None:
         for partitions in (1, 6):
             topic = f"mock{partitions}-{uuid.uuid4().hex[:6]}"
             mock_parts = min(partitions, ensure_topic(mock, topic))
-            mock_rates[partitions] = (produce_rate(mock, topic, n, mock_parts), mock_parts)
-        base_c = mockafka_consume_rate(min(n, 20_000))
+            rate = median_of(repeats, produce_rate, mock, topic, n, mock_parts)
+            mock_rates[partitions] = (rate, mock_parts)
+        base_c = median_of(repeats, mockafka_consume_rate, min(n, 20_000))
         # Thread mode shares the GIL with this benchmark's own producing loop;
         # process mode gives the broker its own interpreter, as in a real test run
         # where the code under test is busy too.
@@ -225,7 +241,9 @@ def main() -> None:
                 for partitions in (1, 6):
                     topic = f"tp{partitions}-{uuid.uuid4().hex[:6]}"
                     ensure_topic(target.bootstrap_servers, topic, partitions)
-                    ours = produce_rate(target.bootstrap_servers, topic, n, partitions)
+                    ours = median_of(
+                        repeats, produce_rate, target.bootstrap_servers, topic, n, partitions
+                    )
                     base, mock_parts = mock_rates[partitions]
                     label = f"produce 100 B, {partitions} partition(s), {mode}"
                     if mock_parts != partitions:
@@ -234,7 +252,11 @@ def main() -> None:
                         Row(label, ours / 1000, base / 1000, "k/s", "librdkafka mock cluster", True)
                     )
                     if partitions == 1:
-                        rate = consume_rate(target.bootstrap_servers, topic, 1, n + 2)
+                        # Each run reads the whole topic again with a new consumer.
+                        total = n * repeats + 1 + repeats
+                        rate = median_of(
+                            repeats, consume_rate, target.bootstrap_servers, topic, 1, total
+                        )
                         rows.append(
                             Row(
                                 f"consume 100 B, 1 partition, {mode}",
