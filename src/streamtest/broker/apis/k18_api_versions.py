@@ -8,9 +8,11 @@ client can retry with a version we speak. The response header is always v0.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any
 
+from ...protocol import codec
 from ...protocol.errors import ErrorCode
 from ..dispatch import REGISTRY, RequestContext, api
 
@@ -23,16 +25,33 @@ def _api_keys() -> list[dict[str, int]]:
 
 
 @api(18, "ApiVersions", 0, 4)
-def handle_api_versions(ctx: RequestContext, request: Any) -> dict[str, Any]:
+def handle_api_versions(ctx: RequestContext, request: Any) -> bytes:
     """Return the supported version range of every registered API."""
-    return {
-        "error_code": ErrorCode.NONE,
-        "api_keys": _api_keys(),
-        "throttle_time": 0,
-        "supported_features": [],
-        "finalized_features_epoch": -1,
-        "finalized_features": [],
-    }
+    return _encoded(ctx.version, len(REGISTRY))
+
+
+@functools.cache
+def _encoded(version: int, _registered: int) -> bytes:
+    """Encode the ApiVersions response once per version.
+
+    Every client sends ApiVersions on every new connection, and encoding ~60
+    entries through kio took ~0.4 ms; the answer only changes if APIs are
+    registered, hence ``_registered`` in the cache key.
+    """
+    cls = codec.response_schema(18, version)
+    return codec.encode(
+        codec.build(
+            cls,
+            {
+                "error_code": ErrorCode.NONE,
+                "api_keys": _api_keys(),
+                "throttle_time": 0,
+                "supported_features": [],
+                "finalized_features_epoch": -1,
+                "finalized_features": [],
+            },
+        )
+    )
 
 
 def unsupported_version_response() -> bytes:
