@@ -22,6 +22,7 @@ Left out: quotas (throttle_time_ms is always 0), v12+ (KIP-890 part 2).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ...protocol.errors import ErrorCode
@@ -116,7 +117,13 @@ def _produce_partition(
         set_base_offset(batch, base)
         if append_time >= 0:
             set_log_append_time(batch, append_time)
-        header = type(header)(base, *_rest(header, append_time))
+        # Keep the in-memory header in step with the bytes: the new base offset and,
+        # for LogAppendTime, the stamped max timestamp (the time index uses it).
+        header = dataclasses.replace(
+            header,
+            base_offset=base,
+            max_timestamp=append_time if append_time >= 0 else header.max_timestamp,
+        )
         log.append(batch, header)
         state.persist_append(log, batch)
         if header.producer_id >= 0:
@@ -127,23 +134,3 @@ def _produce_partition(
     result.base_offset = first_offset
     result.log_append_time_ms = append_time
     return result
-
-
-def _rest(header: Any, append_time: int) -> tuple[Any, ...]:
-    # The header fields after base_offset, with max_timestamp updated for
-    # LogAppendTime batches so the in-memory time index matches the bytes.
-    fields = (
-        header.batch_length,
-        header.partition_leader_epoch,
-        header.magic,
-        header.crc,
-        header.attributes,
-        header.last_offset_delta,
-        header.base_timestamp,
-        append_time if append_time >= 0 else header.max_timestamp,
-        header.producer_id,
-        header.producer_epoch,
-        header.base_sequence,
-        header.records_count,
-    )
-    return fields
