@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -183,10 +183,6 @@ def flexible_lookup(api_key: int, version: int) -> bool | None:
             return version >= 3
         return None
     return codec.is_flexible(api_key, version)
-
-
-async def _finish_async(result: Awaitable[Any]) -> Any:
-    return await result
 
 
 def dispatch(ctx: RequestContext, request: Request, hooks: ControlHooks) -> Any:

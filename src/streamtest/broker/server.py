@@ -139,7 +139,7 @@ class KafkaProtocol(asyncio.Protocol):
 
     def conn_has_data(self) -> bool:
         """Return whether bytes are buffered that may hold another request."""
-        return self.conn._frames.buffered > 0
+        return self.conn.buffered > 0
 
     def _send(self, request: Request, ctx: RequestContext, result: Any) -> None:
         if result is NO_RESPONSE or self._closed or self.transport is None:

@@ -154,11 +154,6 @@ class ResetSpec:
         return self
 
     @property
-    def needs_committed(self) -> bool:
-        """Return whether planning needs the group's committed offsets."""
-        return self.kind in ("to-current", "shift-by")
-
-    @property
     def needs_timestamp_lookup(self) -> bool:
         """Return whether planning needs offsets looked up by timestamp."""
         return self.kind in ("to-datetime", "by-duration")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from typing import Any, cast
 
 from kio._kio_native import get_field_reader, get_reader
@@ -223,11 +223,6 @@ def _array_of(inner: Reader, flexible: bool) -> Reader:
         return tuple(items), offset
 
     return read
-
-
-def is_entity(value: object) -> bool:
-    """Return whether ``value`` is a kio entity instance."""
-    return is_dataclass(value) and hasattr(type(value), "__api_key__")
 
 
 # ---------------------------------------------------------------------------

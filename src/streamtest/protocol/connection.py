@@ -58,6 +58,11 @@ class ServerConnection:
         """Buffer bytes received from the client."""
         self._frames.receive_data(data)
 
+    @property
+    def buffered(self) -> int:
+        """Return how many received bytes are not yet returned as requests."""
+        return self._frames.buffered
+
     def next_request(self) -> Request | None:
         """Return the next whole request, or ``None`` if more bytes are needed.
 

@@ -102,22 +102,6 @@ def decode_subscription(data: bytes) -> Subscription:
         raise ValueError(f"malformed consumer subscription: {exc}") from exc
 
 
-def decode_assignment(data: bytes) -> dict[str, list[int]]:
-    """Decode a SyncGroup assignment of the consumer protocol; empty bytes mean none.
-
-    Raises:
-        ValueError: the bytes are not a valid assignment.
-    """
-    if not data:
-        return {}
-    try:
-        r = _Reader(data)
-        r.int16()
-        return r.topic_partitions()
-    except struct.error as exc:
-        raise ValueError(f"malformed consumer assignment: {exc}") from exc
-
-
 def _string(s: str) -> bytes:
     raw = s.encode()
     return struct.pack(">h", len(raw)) + raw
@@ -129,11 +113,3 @@ def encode_subscription(topics: list[str], user_data: bytes | None = None) -> by
     if user_data is None:
         return out + struct.pack(">i", -1)
     return out + struct.pack(">i", len(user_data)) + user_data
-
-
-def encode_assignment(partitions: dict[str, list[int]]) -> bytes:
-    """Encode a v0 ConsumerProtocolAssignment (used by tests)."""
-    out = struct.pack(">hi", 0, len(partitions))
-    for topic, parts in partitions.items():
-        out += _string(topic) + struct.pack(f">i{len(parts)}i", len(parts), *parts)
-    return out + struct.pack(">i", -1)

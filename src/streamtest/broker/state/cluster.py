@@ -132,13 +132,6 @@ class ClusterState:
         if self.storage is not None:
             self.storage.topic_changed(topic)
 
-    def get_or_autocreate(self, name: str) -> Topic | None:
-        """Return ``name``, creating it when auto-creation is on; else ``None``."""
-        topic = self.topics.get(name)
-        if topic is None and self.config.auto_create_topics and is_valid_topic_name(name) is None:
-            topic = self.create_topic(name)
-        return topic
-
     def partition(self, topic: str, index: int) -> PartitionLog | None:
         """Return the log of ``topic``/``index``, or ``None``."""
         t = self.topics.get(topic)

@@ -39,7 +39,6 @@ class PartitionLog:
     batches: list[Buffer] = field(default_factory=list)
     base_offsets: list[int] = field(default_factory=list)
     max_timestamps: list[int] = field(default_factory=list)
-    size_bytes: int = 0
     leader_epoch: int = 0
     waiters: set[asyncio.Future[None]] = field(default_factory=set)
     #: First offset of each producer's open transaction (KIP-98), by producer id.
@@ -72,7 +71,6 @@ class PartitionLog:
         self.batches.append(batch)
         self.base_offsets.append(header.base_offset)
         self.max_timestamps.append(header.max_timestamp)
-        self.size_bytes += len(batch)
         self.log_end_offset = header.base_offset + header.last_offset_delta + 1
         return header.base_offset
 
@@ -128,7 +126,6 @@ class PartitionLog:
             else:
                 break
         if drop:
-            self.size_bytes -= sum(len(b) for b in self.batches[:drop])
             del self.batches[:drop]
             del self.base_offsets[:drop]
             del self.max_timestamps[:drop]
