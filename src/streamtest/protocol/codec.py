@@ -42,10 +42,10 @@ from kio.serial._introspect import (
 from kio.serial.readers import (
     read_compact_array_length,
     read_legacy_array_length,
-    read_unsigned_varint,
 )
 
 from .exceptions import InvalidFrame
+from .headers import read_uvarint
 
 Reader = Callable[[Any, int], tuple[Any, int]]
 
@@ -164,10 +164,10 @@ def _tolerant_reader(cls: type) -> Reader:
         for name, reader in plain:
             values[name], offset = reader(buf, offset)
         if flexible:
-            count, offset = _uvarint(buf, offset)
+            count, offset = read_uvarint(buf, offset)
             for _ in range(count):
-                tag, offset = _uvarint(buf, offset)
-                size, offset = _uvarint(buf, offset)
+                tag, offset = read_uvarint(buf, offset)
+                size, offset = read_uvarint(buf, offset)
                 if tag in tagged:
                     name, reader = tagged[tag]
                     values[name], _ = reader(buf, offset)
@@ -175,11 +175,6 @@ def _tolerant_reader(cls: type) -> Reader:
         return cls(**values), offset
 
     return read
-
-
-def _uvarint(buf: Any, offset: int) -> tuple[int, int]:
-    value, size = read_unsigned_varint(buf, offset)
-    return int(value), offset + size
 
 
 def _sized(native: Callable[[Any, int], tuple[Any, int]]) -> Reader:

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .produce import _put_array_len, _put_string, _put_uvarint
+from .headers import write_array_len, write_string, write_uvarint
 
 _TOP = struct.Struct(">ihi")
 _PART = struct.Struct(">ihqq")
@@ -77,13 +77,13 @@ def encode_fetch_response(
         head += _TOP.pack(throttle_time_ms, error_code, session_id)
     else:
         head += _I32.pack(throttle_time_ms)
-    _put_array_len(head, len(topics), flexible)
+    write_array_len(head, len(topics), flexible)
     for topic in topics:
         if version >= 13:
             head += topic.topic_id.bytes
         else:
-            _put_string(head, topic.name, flexible)
-        _put_array_len(head, len(topic.partitions), flexible)
+            write_string(head, topic.name, flexible)
+        write_array_len(head, len(topic.partitions), flexible)
         for p in topic.partitions:
             head += _PART.pack(
                 p.partition_index, p.error_code, p.high_watermark, p.last_stable_offset
@@ -92,9 +92,9 @@ def encode_fetch_response(
                 head += _I64.pack(p.log_start_offset)
             aborted = p.aborted_transactions
             if aborted is None:
-                _put_array_len(head, -1, flexible)
+                write_array_len(head, -1, flexible)
             else:
-                _put_array_len(head, len(aborted), flexible)
+                write_array_len(head, len(aborted), flexible)
                 for producer_id, first_offset in aborted:
                     head += _ABORTED.pack(producer_id, first_offset)
                     if flexible:
@@ -103,7 +103,7 @@ def encode_fetch_response(
                 head += _I32.pack(-1)  # preferred_read_replica: none (KIP-392)
             size = p.records_size
             if flexible:
-                _put_uvarint(head, size + 1)
+                write_uvarint(head, size + 1)
             else:
                 head += _I32.pack(size)
             if size:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .exceptions import InvalidFrame
 
 _HEADER_FIXED = struct.Struct(">hhih")
+_INT16 = struct.Struct(">h")
 _INT32 = struct.Struct(">i")
 
 
@@ -94,6 +95,36 @@ def skip_tagged_fields(buf: bytes | bytearray | memoryview, offset: int) -> int:
         if offset > len(buf):
             raise InvalidFrame("tagged field runs past the end of the frame")
     return offset
+
+
+def write_uvarint(out: bytearray, n: int) -> None:
+    """Append an unsigned varint (KIP-482 lengths and tag counts) to ``out``."""
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def write_string(out: bytearray, s: str | None, flexible: bool) -> None:
+    """Append a nullable string: compact (uvarint length + 1) when ``flexible``,
+    else INT16 length; ``None`` is encoded as null."""
+    if s is None:
+        out += b"\x00" if flexible else b"\xff\xff"
+        return
+    data = s.encode()
+    if flexible:
+        write_uvarint(out, len(data) + 1)
+    else:
+        out += _INT16.pack(len(data))
+    out += data
+
+
+def write_array_len(out: bytearray, n: int, flexible: bool) -> None:
+    """Append an array length (``n`` = -1 for null): compact when ``flexible``."""
+    if flexible:
+        write_uvarint(out, n + 1)
+    else:
+        out += _INT32.pack(n)
 
 
 def response_header(correlation_id: int, flexible: bool) -> bytes:

@@ -15,7 +15,12 @@ import struct
 from dataclasses import dataclass
 
 from .exceptions import InvalidFrame
-from .headers import read_uvarint, skip_tagged_fields
+from .headers import (
+    read_uvarint,
+    skip_tagged_fields,
+    write_array_len,
+    write_string,
+)
 
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
@@ -128,49 +133,23 @@ class PartitionResult:
     error_message: str | None = None
 
 
-def _put_string(out: bytearray, s: str | None, flexible: bool) -> None:
-    if s is None:
-        out += b"\x00" if flexible else b"\xff\xff"
-        return
-    data = s.encode()
-    if flexible:
-        _put_uvarint(out, len(data) + 1)
-    else:
-        out += _I16.pack(len(data))
-    out += data
-
-
-def _put_uvarint(out: bytearray, n: int) -> None:
-    while n & ~0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-
-
-def _put_array_len(out: bytearray, n: int, flexible: bool) -> None:
-    if flexible:
-        _put_uvarint(out, n + 1)
-    else:
-        out += _I32.pack(n)
-
-
 def encode_produce_response(
     version: int, results: list[tuple[str, list[PartitionResult]]], throttle_time_ms: int = 0
 ) -> bytes:
     """Encode a Produce response body for ``version`` (3-11)."""
     flexible = version >= 9
     out = bytearray()
-    _put_array_len(out, len(results), flexible)
+    write_array_len(out, len(results), flexible)
     for name, parts in results:
-        _put_string(out, name, flexible)
-        _put_array_len(out, len(parts), flexible)
+        write_string(out, name, flexible)
+        write_array_len(out, len(parts), flexible)
         for p in parts:
             out += _PART_V0.pack(p.index, p.error_code, p.base_offset, p.log_append_time_ms)
             if version >= 5:
                 out += struct.pack(">q", p.log_start_offset)
             if version >= 8:
-                _put_array_len(out, 0, flexible)  # record_errors
-                _put_string(out, p.error_message, flexible)
+                write_array_len(out, 0, flexible)  # record_errors
+                write_string(out, p.error_message, flexible)
             if flexible:
                 out.append(0)
         if flexible:
