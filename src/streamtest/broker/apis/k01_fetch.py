@@ -93,7 +93,8 @@ def _collect(
             parts.append(data)
             if topic is None or not 0 <= p.partition < len(topic.partitions):
                 data.error_code = (
-                    ErrorCode.UNKNOWN_TOPIC_ID if by_id and topic is None
+                    ErrorCode.UNKNOWN_TOPIC_ID
+                    if by_id and topic is None
                     else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 )
                 errored = True
@@ -111,18 +112,11 @@ def _collect(
             limit = min(p.partition_max_bytes, budget - total)
             if limit <= 0 and total > 0:
                 continue
-            batches = log.read(offset, max(limit, 0), at_least_one=total == 0)
+            end = log.last_stable_offset if read_committed else log.log_end_offset
+            batches = log.read(offset, max(limit, 0), at_least_one=total == 0, end=end)
             if read_committed:
-                lso = log.last_stable_offset
-                batches = [b for b in batches if _base_offset(b) < lso]
-                data.aborted_transactions = (
-                    log.aborted_in_range(offset, lso) if batches else []
-                )
+                data.aborted_transactions = log.aborted_in_range(offset, end) if batches else []
             data.records = batches
             total += data.records_size
         out.append(FetchTopicData(name, topic_id, parts))  # type: ignore[arg-type]
     return out, total, logs, errored
-
-
-def _base_offset(batch: Any) -> int:
-    return int.from_bytes(batch[0:8], "big", signed=True)

@@ -57,7 +57,8 @@ class PartitionLog:
         """Return ``(producer_id, first_offset)`` of aborted transactions that overlap
         ``[start, end)``, for read_committed fetches (KIP-98)."""
         return [
-            (pid, first) for pid, first, last in self.aborted_transactions
+            (pid, first)
+            for pid, first, last in self.aborted_transactions
             if first < end and last >= start
         ]
 
@@ -92,19 +93,24 @@ class PartitionLog:
             return i + 1
         return i
 
-    def read(self, offset: int, max_bytes: int, at_least_one: bool) -> list[Buffer]:
-        """Return whole batches from ``offset`` on, up to ``max_bytes`` in total.
+    def read(
+        self, offset: int, max_bytes: int, at_least_one: bool, end: int | None = None
+    ) -> list[Buffer]:
+        """Return whole batches from ``offset`` on, up to ``max_bytes`` in total,
+        and only batches that start before ``end`` (default: the log end offset;
+        read_committed fetches pass the last stable offset).
 
         ``at_least_one`` returns the first batch even when it alone is larger than
         ``max_bytes``, so that a consumer can always make progress (KIP-74).
         """
         out: list[Buffer] = []
-        if offset >= self.log_end_offset:
+        end = self.log_end_offset if end is None else end
+        if offset >= end:
             return out
         i = self.batch_index_for(offset)
         total = 0
         batches = self.batches
-        n = len(batches)
+        n = bisect.bisect_left(self.base_offsets, end)
         while i < n:
             b = batches[i]
             size = len(b)
@@ -147,9 +153,7 @@ class PartitionLog:
                 continue
             if read_committed and header.is_transactional and self._aborted(header):
                 continue
-            out.extend(
-                r for r in iter_records(batch) if self.log_start_offset <= r.offset < end
-            )
+            out.extend(r for r in iter_records(batch) if self.log_start_offset <= r.offset < end)
         return out
 
     def _aborted(self, header: BatchHeader) -> bool:
