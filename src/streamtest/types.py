@@ -22,6 +22,20 @@ class KafkaRecord:
     value: bytes | None
     headers: list[tuple[str, bytes | None]] = field(default_factory=list)
 
+    @classmethod
+    def from_message(cls, msg: Any) -> KafkaRecord:
+        """Return a confluent-kafka ``Message`` (one without an error) as a record."""
+        _, timestamp = msg.timestamp()
+        return cls(
+            msg.topic(),
+            msg.partition(),
+            msg.offset(),
+            timestamp,
+            msg.key(),
+            msg.value(),
+            list(msg.headers() or []),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (bytes as latin-1-safe base64 strings)."""
         import base64

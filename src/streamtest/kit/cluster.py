@@ -499,7 +499,7 @@ class Cluster(abc.ABC):
                         offset = msg.offset()
                         if msg.topic() != topic or p not in end or offset >= end[p]:
                             continue  # beyond the snapshot, or left over from elsewhere
-                        out.append(_to_record(msg))
+                        out.append(KafkaRecord.from_message(msg))
                         if offset >= end[p] - 1:
                             pending.discard(p)
             finally:
@@ -561,19 +561,6 @@ class Cluster(abc.ABC):
             producer.close()
         for reader in readers:
             reader.close()
-
-
-def _to_record(msg: Any) -> KafkaRecord:
-    _, ts = msg.timestamp()
-    return KafkaRecord(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
-        timestamp=ts,
-        key=msg.key(),
-        value=msg.value(),
-        headers=list(msg.headers() or []),
-    )
 
 
 #: confluent-kafka's own (non-librdkafka) settings, whose names really have underscores.

@@ -71,16 +71,7 @@ class ReplayResult:
 
 def record_from_message(msg: Message) -> KafkaRecord:
     """Return a confluent-kafka message as a :class:`KafkaRecord`."""
-    _, ts = msg.timestamp()
-    return KafkaRecord(
-        msg.topic(),
-        msg.partition(),
-        msg.offset(),
-        ts,
-        msg.key(),
-        msg.value(),
-        list(msg.headers() or []),
-    )
+    return KafkaRecord.from_message(msg)
 
 
 def _readable_bounds(
