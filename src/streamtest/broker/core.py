@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import apis  # noqa: F401  (registers every API handler)
+from .config import BrokerSettings
 from .dispatch import ControlHooks
 from .groups import GroupCoordinator
 from .state.cluster import BrokerConfig, ClusterState
@@ -33,6 +34,9 @@ class Broker:
 
     def __init__(self, config: BrokerConfig | None = None, data_dir: str | Path | None = None):
         self.config = config or BrokerConfig()
+        #: Kafka-named broker settings (``broker/config.py``); the BrokerConfig fields
+        #: move into it as the core is restructured.
+        self.settings = BrokerSettings(self.config.extra)
         storage = None
         if data_dir is not None:
             from .storage.disk import DiskStorage
