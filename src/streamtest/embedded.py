@@ -15,11 +15,12 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from .broker import inspect
 from .types import KafkaRecord
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ class BrokerStartError(RuntimeError):
 
 
 class EmbeddedKafka:
-    """A Kafka-compatible broker for tests, on loopback, in milliseconds.
+    """A Kafka-compatible cluster for tests, on loopback, in milliseconds.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -41,14 +42,25 @@ class EmbeddedKafka:
 
     Args:
         host: interface to bind (loopback by default).
-        port: port to bind; 0 picks a free one.
-        partitions: partitions of auto-created topics.
-        auto_create_topics: create unknown topics on Metadata requests.
+        port: port of the first node; node ``i`` binds ``port + i`` (0: free ports).
+        partitions: partitions of auto-created topics (``num.partitions``).
+        auto_create_topics: create unknown topics on Metadata requests
+            (``auto.create.topics.enable``).
         mode: ``"thread"`` (default) or ``"process"``.
-        data_dir: persist the log there (survives restarts and SIGKILL); ``None``
+        data_dir: persist the cluster there (survives restarts and SIGKILL); ``None``
             keeps everything in memory.
-        **settings: further ``BrokerConfig`` fields, e.g.
-            ``group_initial_rebalance_delay_ms``.
+        brokers: number of nodes (ids 0..N-1).
+        settings: broker settings in Kafka's names, e.g.
+            ``{"group.initial.rebalance.delay.ms": 0, "log.retention.ms": 60000}``
+            (see ``streamtest.broker.config`` for the table and defaults).
+        clock: ``"real"`` (default) or ``"manual"``: then time moves only with
+            :meth:`advance`, for retention, session and transaction timeouts and
+            delayed operations without sleeping.
+        advertised_host: the host clients are told to connect to.
+
+    Raises:
+        ConfigError: a setting is unknown or has an invalid value.
+        ValueError: a bad mode, partition count, broker count or clock.
     """
 
     def __init__(
@@ -59,44 +71,65 @@ class EmbeddedKafka:
         auto_create_topics: bool = True,
         mode: Mode = "thread",
         data_dir: str | os.PathLike[str] | None = None,
-        **settings: Any,
+        *,
+        brokers: int = 1,
+        settings: Mapping[str, object] | None = None,
+        clock: str = "real",
+        advertised_host: str | None = None,
     ) -> None:
+        from .broker.config import BrokerSettings
+
         if mode not in ("thread", "process"):
             raise ValueError(f"mode must be 'thread' or 'process', not {mode!r}")
         if partitions < 1:
             raise ValueError(f"partitions must be at least 1, not {partitions}")
+        if brokers < 1:
+            raise ValueError(f"brokers must be at least 1, not {brokers}")
+        if clock not in ("real", "manual"):
+            raise ValueError(f"clock must be 'real' or 'manual', not {clock!r}")
         self.host = host
         self.port = port
         self.partitions = partitions
         self.auto_create_topics = auto_create_topics
         self.mode: Mode = mode
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.settings = settings
+        self.brokers = brokers
+        self.clock = clock
+        self.advertised_host = advertised_host
+        merged: dict[str, object] = {
+            "num.partitions": partitions,
+            "auto.create.topics.enable": auto_create_topics,
+            **(settings or {}),
+        }
+        # Validate now, in the caller's process, so a typo fails at construction.
+        self.settings = BrokerSettings(merged).overrides()
         self._impl: _ThreadRunner | _ProcessRunner | None = None
+        self._ports: list[int] = []
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> EmbeddedKafka:
-        """Start the broker and return once it is listening.
+        """Start the cluster and return once every node is listening.
 
         Raises:
-            BrokerStartError: the broker could not bind or start.
+            BrokerStartError: a node could not bind, or the data dir is unusable.
             RuntimeError: it is already running.
         """
         if self._impl is not None:
             raise RuntimeError("EmbeddedKafka is already running")
         runner: _ThreadRunner | _ProcessRunner
         if self.mode == "thread":
-            runner = _ThreadRunner(self._broker_config(), self.data_dir)
+            runner = _ThreadRunner(self._cluster_kwargs())
         else:
             runner = _ProcessRunner(self._cli_args())
         runner.start()
         self._impl = runner
-        self.port = runner.port
+        self._ports = list(runner.ports)
+        self.port = self._ports[0]
         return self
 
     def stop(self) -> None:
-        """Stop the broker; calling it again is a no-op."""
+        """Stop the cluster; calling it again is a no-op."""
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
@@ -109,14 +142,33 @@ class EmbeddedKafka:
 
     @property
     def running(self) -> bool:
-        """Return whether the broker is running."""
+        """Return whether the cluster is running."""
         return self._impl is not None
 
     @property
     def bootstrap_servers(self) -> str:
-        """Return ``"host:port"`` for clients' ``bootstrap.servers``."""
+        """Return every node's ``host:port``, comma-separated, for ``bootstrap.servers``."""
         self._require()
-        return f"{self.host}:{self.port}"
+        host = self.advertised_host or self.host
+        return ",".join(f"{host}:{p}" for p in self._ports)
+
+    @property
+    def node_ids(self) -> list[int]:
+        """Return the ids of the cluster's nodes."""
+        self._require()
+        return list(range(len(self._ports)))
+
+    def advance(self, seconds: float) -> None:
+        """Move the manual clock forward, firing every timer that falls due
+        (retention, session and transaction timeouts, delayed fetches).
+
+        Raises:
+            RuntimeError: the cluster does not run on the manual clock.
+            ValueError: ``seconds`` is negative.
+        """
+        if self.clock != "manual":
+            raise RuntimeError("advance() needs EmbeddedKafka(clock='manual')")
+        self._require().advance(seconds)
 
     # -- inspection (no consumer needed) ----------------------------------------
 
@@ -139,34 +191,42 @@ class EmbeddedKafka:
         return self._require().records(topic, partition, read_committed)
 
     def create_topic(
-        self, name: str, partitions: int | None = None, config: dict[str, str] | None = None
+        self,
+        name: str,
+        partitions: int | None = None,
+        config: dict[str, str] | None = None,
+        replication_factor: int | None = None,
     ) -> None:
         """Create a topic directly (no admin client needed).
 
         Raises:
-            ValueError: the name is illegal or the topic exists.
+            ValueError: the name is illegal, the topic exists, a config is invalid
+                or the replication factor exceeds the live nodes.
         """
-        self._require().create_topic(name, partitions, config)
+        self._require().create_topic(name, partitions, config, replication_factor)
 
     @property
-    def broker(self) -> Any:
-        """Return the in-process ``Broker`` (thread mode only), for control hooks.
+    def cluster(self) -> Any:
+        """Return the in-process ``Cluster`` (thread mode only).
 
         Raises:
-            RuntimeError: in process mode, where the broker lives in another process.
+            RuntimeError: in process mode, where the cluster lives in another process.
         """
         impl = self._require()
         if not isinstance(impl, _ThreadRunner):
-            raise RuntimeError("the Broker object is only reachable in thread mode")
-        return impl.broker
+            raise RuntimeError("the Cluster object is only reachable in thread mode")
+        return impl.cluster
+
+    #: The wave-1 name of :attr:`cluster`.
+    broker = cluster
 
     def call(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(broker)`` on the broker's event loop and return its result
-        (thread mode only): the safe way to read or change broker state."""
+        """Run ``fn(cluster)`` on the cluster's event loop and return its result
+        (thread mode only): the safe way to read or change cluster state."""
         impl = self._require()
         if not isinstance(impl, _ThreadRunner):
             raise RuntimeError("call() is only available in thread mode")
-        return impl.call(lambda: fn(impl.broker))
+        return impl.call(lambda: fn(impl.cluster))
 
     # -- helpers -----------------------------------------------------------------
 
@@ -175,102 +235,59 @@ class EmbeddedKafka:
             raise RuntimeError("EmbeddedKafka is not running; call start() first")
         return self._impl
 
-    def _broker_config(self) -> Any:
-        from .broker.state.cluster import BrokerConfig
-
-        return BrokerConfig(
-            host=self.host,
-            port=self.port,
-            default_partitions=self.partitions,
-            auto_create_topics=self.auto_create_topics,
-            **self.settings,
-        )
+    def _cluster_kwargs(self) -> dict[str, Any]:
+        return {
+            "brokers": self.brokers,
+            "settings": self.settings,
+            "clock": self.clock,
+            "host": self.host,
+            "port": self.port,
+            "advertised_host": self.advertised_host,
+            "data_dir": self.data_dir,
+        }
 
     def _cli_args(self) -> list[str]:
-        args = ["--host", self.host, "--port", str(self.port), "--partitions", str(self.partitions)]
-        if not self.auto_create_topics:
-            args.append("--no-auto-create-topics")
+        args = ["--host", self.host, "--port", str(self.port), "--brokers", str(self.brokers)]
+        args += ["--clock", self.clock]
+        if self.advertised_host:
+            args += ["--advertised-host", self.advertised_host]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
         for key, value in self.settings.items():
-            args += ["--setting", f"{key}={json.dumps(value)}"]
+            args += ["--setting", f"{key}={value}"]
         return args
 
     def __repr__(self) -> str:
-        state = f"{self.host}:{self.port}" if self.running else "stopped"
+        state = self.bootstrap_servers if self.running else "stopped"
         return f"<EmbeddedKafka {self.mode} {state}>"
 
 
-# -- shared inspection logic (runs on the broker's loop) ---------------------------
-
-
-def inspect_topics(broker: Any) -> list[str]:
-    """Return sorted topic names of ``broker``."""
-    return sorted(broker.state.topics)
-
-
-def inspect_records(
-    broker: Any, topic: str, partition: int | None, read_committed: bool = False
-) -> list[KafkaRecord]:
-    """Return decoded records of ``topic`` from ``broker``.
-
-    Raises:
-        KeyError: unknown topic or partition.
-    """
-    t = broker.state.topics.get(topic)
-    if t is None:
-        raise KeyError(f"unknown topic {topic!r}")
-    logs = t.partitions
-    if partition is not None:
-        if not 0 <= partition < len(logs):
-            raise KeyError(f"topic {topic!r} has no partition {partition}")
-        logs = [logs[partition]]
-    out = []
-    for log in logs:
-        for r in log.records(read_committed):
-            out.append(
-                KafkaRecord(
-                    topic, log.index, r.offset, r.timestamp, r.key, r.value, list(r.headers)
-                )
-            )
-    return out
-
-
-def create_topic_direct(
-    broker: Any, name: str, partitions: int | None, config: dict[str, str] | None
-) -> None:
-    """Create a topic on ``broker`` without the wire protocol.
-
-    Raises:
-        ValueError: the name is illegal, the topic exists, or a config is invalid.
-    """
-    from .broker.state.cluster import is_valid_topic_name
-    from .broker.state.configs import validate_topic_config
-
-    problem = is_valid_topic_name(name)
-    if problem:
-        raise ValueError(problem)
-    if name in broker.state.topics:
-        raise ValueError(f"Topic '{name}' already exists.")
-    for k, v in (config or {}).items():
-        problem = validate_topic_config(k, v)
-        if problem:
-            raise ValueError(problem)
-    broker.state.create_topic(name, partitions, config)
+def _to_records(rows: list[dict[str, Any]]) -> list[KafkaRecord]:
+    return [
+        KafkaRecord(
+            r["topic"],
+            r["partition"],
+            r["offset"],
+            r["timestamp"],
+            r["key"],
+            r["value"],
+            r["headers"],
+        )
+        for r in rows
+    ]
 
 
 # -- thread mode ---------------------------------------------------------------------
 
 
 class _ThreadRunner:
-    """Runs a ``Broker`` on an event loop in a daemon thread."""
+    """Runs a ``Cluster`` on an event loop in a daemon thread."""
 
-    def __init__(self, config: Any, data_dir: Path | None) -> None:
-        self.config = config
-        self.data_dir = data_dir
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.broker: Any = None
-        self.port = 0
+        self.cluster: Any = None
+        self.ports: list[int] = []
         self._thread: threading.Thread | None = None
         self._ready: Future[None] = Future()
         self._stopped: asyncio.Event | None = None
@@ -283,10 +300,10 @@ class _ThreadRunner:
         except Exception as exc:
             self._thread.join(timeout=5)
             raise BrokerStartError(f"embedded broker failed to start: {exc}") from exc
-        self.port = self.broker.port
+        self.ports = [self.cluster.nodes[i].port for i in self.cluster.node_ids()]
 
     def _run(self) -> None:
-        from .broker.core import Broker
+        from .broker.cluster import Cluster
 
         loop = asyncio.new_event_loop()
         self.loop = loop
@@ -295,14 +312,14 @@ class _ThreadRunner:
         async def main() -> None:
             self._stopped = asyncio.Event()
             try:
-                self.broker = Broker(self.config, self.data_dir)
-                await self.broker.start()
+                self.cluster = Cluster(**self.kwargs)
+                await self.cluster.start()
             except BaseException as exc:
                 self._ready.set_exception(exc)
                 return
             self._ready.set_result(None)
             await self._stopped.wait()
-            await self.broker.stop()
+            await self.cluster.stop()
 
         try:
             loop.run_until_complete(main())
@@ -338,15 +355,25 @@ class _ThreadRunner:
             self._thread.join(timeout=10)
 
     def topics(self) -> list[str]:
-        return self.call(lambda: inspect_topics(self.broker))
+        return self.call(lambda: inspect.topic_names(self.cluster))
 
     def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
-        return self.call(lambda: inspect_records(self.broker, topic, partition, read_committed))
+        rows = self.call(lambda: inspect.records(self.cluster, topic, partition, read_committed))
+        return _to_records(rows)
 
     def create_topic(
-        self, name: str, partitions: int | None, config: dict[str, str] | None
+        self,
+        name: str,
+        partitions: int | None,
+        config: dict[str, str] | None,
+        replication_factor: int | None,
     ) -> None:
-        self.call(lambda: create_topic_direct(self.broker, name, partitions, config))
+        self.call(
+            lambda: inspect.create_topic(self.cluster, name, partitions, config, replication_factor)
+        )
+
+    def advance(self, seconds: float) -> None:
+        self.call(lambda: self.cluster.clock.advance(seconds))
 
 
 # -- process mode --------------------------------------------------------------------
@@ -358,7 +385,7 @@ class _ProcessRunner:
     def __init__(self, args: list[str]) -> None:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.ports: list[int] = []
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -380,7 +407,7 @@ class _ProcessRunner:
         if "error" in msg:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
-        self.port = int(msg["port"])
+        self.ports = [int(p) for p in msg["ports"]]
 
     def _rpc(self, request: dict[str, Any]) -> Any:
         assert (
@@ -428,9 +455,24 @@ class _ProcessRunner:
         return [KafkaRecord.from_json(r) for r in rows]
 
     def create_topic(
-        self, name: str, partitions: int | None, config: dict[str, str] | None
+        self,
+        name: str,
+        partitions: int | None,
+        config: dict[str, str] | None,
+        replication_factor: int | None,
     ) -> None:
-        self._rpc({"op": "create_topic", "name": name, "partitions": partitions, "config": config})
+        self._rpc(
+            {
+                "op": "create_topic",
+                "name": name,
+                "partitions": partitions,
+                "config": config,
+                "replication_factor": replication_factor,
+            }
+        )
+
+    def advance(self, seconds: float) -> None:
+        self._rpc({"op": "advance", "seconds": seconds})
 
 
 _ERRORS: dict[str, type[Exception]] = {"KeyError": KeyError, "ValueError": ValueError}

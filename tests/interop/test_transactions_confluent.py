@@ -202,7 +202,7 @@ def test_idempotent_producer_writes_each_record_once(broker, bootstrap, topic_na
     assert producer.flush(15) == 0
     assert sorted(r.value for r in broker.records(topic_name)) == [b"%03d" % i for i in range(500)]
     producers = broker.call(
-        lambda b: [b.producers.entries(b.state.partition(topic_name, p)) for p in range(2)]
+        lambda b: [b.topics.partition(topic_name, p).producers for p in range(2)]
     )
     (pid,) = {pid for entries in producers for pid in entries}
     assert all(entries[pid].last_seq == 249 for entries in producers)

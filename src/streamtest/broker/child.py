@@ -1,7 +1,7 @@
 """Entry point of the broker child process used by ``EmbeddedKafka(mode="process")``.
 
 Protocol on stdio, one JSON object per line: the child first writes
-``{"port": N}`` (or ``{"error": "..."}``), then answers requests such as
+``{"ports": [N, ...]}`` (or ``{"error": "..."}``), then answers requests such as
 ``{"op": "records", "topic": "t"}`` with ``{"result": ...}``. EOF on stdin means
 the parent is gone or wants us to stop: the broker shuts down and the process
 exits. On Linux, PR_SET_PDEATHSIG also delivers SIGTERM if the parent dies.
@@ -19,9 +19,10 @@ import sys
 import threading
 from typing import Any
 
-from ..embedded import create_topic_direct, inspect_records, inspect_topics
-from .core import Broker
-from .state.cluster import BrokerConfig
+from ..types import KafkaRecord
+from . import inspect
+from .cluster import Cluster
+from .config import BrokerSettings, ConfigError, parse_setting_line
 
 _PR_SET_PDEATHSIG = 1
 
@@ -42,39 +43,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="streamtest.broker.child")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--partitions", type=int, default=1)
+    p.add_argument("--brokers", type=int, default=1)
+    p.add_argument("--clock", default="real", choices=("real", "manual"))
+    p.add_argument("--advertised-host", default=None)
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-auto-create-topics", action="store_true")
     p.add_argument("--setting", action="append", default=[])
     return p.parse_args(argv)
 
 
-def config_from_args(ns: argparse.Namespace) -> BrokerConfig:
-    """Build a ``BrokerConfig`` from parsed arguments."""
-    settings: dict[str, Any] = {}
-    for item in ns.setting:
-        key, _, value = item.partition("=")
-        settings[key] = json.loads(value)
-    return BrokerConfig(
+def cluster_from_args(ns: argparse.Namespace) -> Cluster:
+    """Build the ``Cluster`` the parsed arguments describe.
+
+    Raises:
+        ConfigError: a bad ``--setting``.
+    """
+    settings = BrokerSettings(dict(parse_setting_line(item) for item in ns.setting))
+    return Cluster(
+        brokers=ns.brokers,
+        settings=settings,
+        clock=ns.clock,
         host=ns.host,
         port=ns.port,
-        default_partitions=ns.partitions,
-        auto_create_topics=not ns.no_auto_create_topics,
-        **settings,
+        advertised_host=ns.advertised_host,
+        data_dir=ns.data_dir,
     )
 
 
-def _handle(broker: Broker, req: dict[str, Any]) -> Any:
+def _handle(cluster: Cluster, req: dict[str, Any]) -> Any:
     op = req.get("op")
     if op == "topics":
-        return inspect_topics(broker)
+        return inspect.topic_names(cluster)
     if op == "records":
-        rows = inspect_records(
-            broker, req["topic"], req.get("partition"), bool(req.get("read_committed"))
+        rows = inspect.records(
+            cluster, req["topic"], req.get("partition"), bool(req.get("read_committed"))
         )
-        return [r.to_json() for r in rows]
+        return [
+            KafkaRecord(
+                r["topic"],
+                r["partition"],
+                r["offset"],
+                r["timestamp"],
+                r["key"],
+                r["value"],
+                r["headers"],
+            ).to_json()
+            for r in rows
+        ]
     if op == "create_topic":
-        create_topic_direct(broker, req["name"], req.get("partitions"), req.get("config"))
+        inspect.create_topic(
+            cluster,
+            req["name"],
+            req.get("partitions"),
+            req.get("config"),
+            req.get("replication_factor"),
+        )
+        return None
+    if op == "advance":
+        cluster.clock.advance(float(req["seconds"]))  # type: ignore[attr-defined]
         return None
     raise ValueError(f"unknown op {op!r}")
 
@@ -92,13 +117,18 @@ def main(argv: list[str] | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            broker = Broker(config_from_args(ns), ns.data_dir)
+            broker = cluster_from_args(ns)
             await broker.start()
+        except ConfigError as exc:
+            out.write(json.dumps({"error": str(exc)}) + "\n")
+            out.flush()
+            return
         except Exception as exc:
             out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
             out.flush()
             return
-        out.write(json.dumps({"port": broker.port}) + "\n")
+        ports = [broker.nodes[i].port for i in broker.node_ids()]
+        out.write(json.dumps({"ports": ports}) + "\n")
         out.flush()
 
         def reader() -> None:
@@ -120,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.run(run())
 
 
-async def _call(broker: Broker, req: dict[str, Any]) -> dict[str, Any]:
+async def _call(broker: Cluster, req: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"result": _handle(broker, req)}
     except Exception as exc:

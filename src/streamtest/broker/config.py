@@ -197,7 +197,14 @@ _KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "node.id", INT, "-1", "This node's id (each node of the cluster has its own).", at_least(-1)
     ),
+    ConfigKey("broker.id", INT, "-1", "The node's id (the ZooKeeper-era name of node.id)."),
     ConfigKey("broker.rack", STR, None, "Rack of the node (rack-aware clients read it)."),
+    ConfigKey(
+        "process.roles",
+        LST,
+        "broker,controller",
+        "KRaft roles; every node here is both broker and controller.",
+    ),
     ConfigKey("listeners", LST, "PLAINTEXT://:9092", "Set from host/port by streamtest."),
     ConfigKey(
         "advertised.listeners",
@@ -885,18 +892,26 @@ class BrokerSettings:
         """Return every value set at start (to hand to a child process)."""
         return dict(self._static)
 
-    def describe(self, names: Iterable[str] | None = None) -> list[SettingView]:
-        """Return DescribeConfigs rows for ``names`` (all settings if ``None``)."""
+    def describe(
+        self, names: Iterable[str] | None = None, node_values: Mapping[str, str] | None = None
+    ) -> list[SettingView]:
+        """Return DescribeConfigs rows for ``names`` (all settings if ``None``).
+
+        ``node_values`` holds what one node sets for itself (its ``node.id``, its
+        listeners), reported as static broker configs.
+        """
+        node_values = node_values or {}
         out = []
         for name in names if names is not None else SETTINGS:
             key = SETTINGS.get(name)
             if key is None:
                 continue
+            own = node_values.get(name)
             out.append(
                 SettingView(
                     name,
-                    None if key.sensitive else self.raw(name),
-                    self.source(name),
+                    None if key.sensitive else (own if own is not None else self.raw(name)),
+                    Source.STATIC_BROKER_CONFIG if own is not None else self.source(name),
                     key.dynamic is Dynamic.READ_ONLY,
                     key.sensitive,
                     key.type,

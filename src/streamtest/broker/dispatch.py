@@ -11,7 +11,6 @@ fail, delay or drop a request; see :class:`ControlHooks`.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -23,7 +22,8 @@ from ..protocol.connection import Request
 from ..protocol.headers import RequestHeader
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .cluster import Cluster
+    from .node import Node
 
 log = logging.getLogger("streamtest.broker")
 
@@ -83,9 +83,18 @@ def api(
 
 @dataclass(slots=True)
 class RequestContext:
-    """What a handler knows about the request it is serving."""
+    """What a handler knows about the request it is serving.
 
-    broker: Broker
+    Attributes:
+        cluster: the cluster (the handler calls its services).
+        node: the node the request arrived on.
+        header: the request header.
+        client_host: the peer address.
+        connection_id: identifies the connection (groups track members by it).
+    """
+
+    cluster: Cluster
+    node: Node
     header: RequestHeader
     client_host: str
     connection_id: int
@@ -224,7 +233,7 @@ def _apply_hook_result(ctx: RequestContext, spec: ApiSpec, body: Any, result: An
     if isinstance(result, Delay):
 
         async def delayed() -> Any:
-            await asyncio.sleep(result.seconds)
+            await ctx.cluster.clock.sleep(result.seconds)
             out = spec.handler(ctx, body)
             if inspect.isawaitable(out):
                 out = await out

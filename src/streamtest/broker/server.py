@@ -32,7 +32,8 @@ from .dispatch import (
 )
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .cluster import Cluster
+    from .node import Node
 
 log = logging.getLogger("streamtest.broker")
 
@@ -40,11 +41,14 @@ _conn_ids = itertools.count(1)
 
 
 class KafkaProtocol(asyncio.Protocol):
-    """One client connection to the broker."""
+    """One client connection to a node of the cluster."""
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
-        self.conn = ServerConnection(flexible_lookup, broker.config.max_frame_size)
+    def __init__(self, cluster: Cluster, node: Node) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.conn = ServerConnection(
+            flexible_lookup, int(cluster.settings["socket.request.max.bytes"])
+        )
         self.connection_id = next(_conn_ids)
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
@@ -59,14 +63,14 @@ class KafkaProtocol(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self.broker.connections.add(self)
+        self.node.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self._closed = True
-        self.broker.connections.discard(self)
+        self.node.connections.discard(self)
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        self.broker.connection_closed(self.connection_id)
+        self.cluster.connection_closed(self.connection_id)
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         self.conn.receive_data(data)
@@ -74,6 +78,12 @@ class KafkaProtocol(asyncio.Protocol):
             self._process()
 
     # -- request loop ------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Drop the connection at once (its node is stopping)."""
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
 
     def close(self, reason: str) -> None:
         """Close the connection, logging why."""
@@ -92,10 +102,11 @@ class KafkaProtocol(asyncio.Protocol):
                 return
             if request is None:
                 return
-            self.broker.last_activity = time.monotonic()
-            ctx = RequestContext(self.broker, request.header, self.peer, self.connection_id)
+            cluster = self.cluster
+            cluster.last_activity = time.monotonic()
+            ctx = RequestContext(cluster, self.node, request.header, self.peer, self.connection_id)
             try:
-                result = dispatch(ctx, request, self.broker.hooks)
+                result = dispatch(ctx, request, cluster.hooks)
             except Exception as exc:
                 self._failed(request, exc)
                 return

@@ -5,12 +5,13 @@ request frame; only the base offset is rewritten in place (it lies outside the
 CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
 
 * acks=0 gets no response at all; acks=1 and acks=-1 (all) are answered once the
-  batch is in the log (and written to the data directory, if any): with a single
-  replica the two are the same.
+  batch is in the leader's log (and written to the data directory, if any).
+* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition.
+* KAFKA_STORAGE_ERROR when storage refuses the batch: nothing of it is visible.
 * CORRUPT_MESSAGE for a truncated batch, a bad magic or a CRC mismatch;
   MESSAGE_TOO_LARGE when a batch exceeds the topic's ``max.message.bytes``;
   UNKNOWN_TOPIC_OR_PARTITION for a missing topic (Produce never auto-creates).
-* Idempotent and transactional batches are checked by ``state.producers``
+* Idempotent and transactional batches are checked by ``producers.py``
   (sequences, epochs; a duplicate gets its original offset). A transactional batch
   must belong to the producer's ongoing transaction and its partition must have
   been added to it (``txn.coordinator.verify_produce``; INVALID_TXN_STATE or
@@ -23,6 +24,7 @@ Left out: quotas (throttle_time_ms is always 0), v12+ (KIP-890 part 2).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from ...protocol.errors import ErrorCode
@@ -33,8 +35,11 @@ from ...protocol.produce import (
     encode_produce_response,
 )
 from ...protocol.records import set_base_offset, set_log_append_time, split_batches
+from .. import producers
 from ..dispatch import NO_RESPONSE, RequestContext, api
-from ..state.cluster import ClusterState, Topic, now_ms
+from ..services.partitions import leader_partition
+
+log = logging.getLogger("streamtest.broker")
 
 
 @api(0, "Produce", 3, 11, raw=True)
@@ -42,14 +47,14 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
     """Append each partition's batches to its log; answer per partition."""
     frame, offset = raw
     request = decode_produce_request(frame, offset, ctx.version)
-    state = ctx.broker.state
     results: list[tuple[str, list[PartitionResult]]] = []
     for topic_data in request.topics:
-        topic = state.topics.get(topic_data.name)
         parts = []
         for p in topic_data.partitions:
             parts.append(
-                _produce_partition(ctx, state, topic, p.index, p.records, request.transactional_id)
+                _produce_partition(
+                    ctx, topic_data.name, p.index, p.records, request.transactional_id
+                )
             )
         results.append((topic_data.name, parts))
     if request.acks == 0:
@@ -59,18 +64,20 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
 
 def _produce_partition(
     ctx: RequestContext,
-    state: ClusterState,
-    topic: Topic | None,
+    topic_name: str,
     index: int,
     records: memoryview | None,
     transactional_id: str | None,
 ) -> PartitionResult:
     result = PartitionResult(index)
-    if topic is None or not 0 <= index < len(topic.partitions):
-        result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    cluster = ctx.cluster
+    partition, code = leader_partition(cluster.topics, ctx.node.node_id, topic_name, index)
+    if partition is None or code:
+        result.error_code = code
         return result
-    log = topic.partitions[index]
-    result.log_start_offset = log.log_start_offset
+    topic = cluster.topics.get(topic_name)
+    assert topic is not None
+    result.log_start_offset = partition.log_start_offset
     if records is None or len(records) == 0:
         result.error_code = ErrorCode.CORRUPT_MESSAGE
         result.error_message = "Produce request has no record batch"
@@ -87,9 +94,9 @@ def _produce_partition(
             result.error_code = ErrorCode.MESSAGE_TOO_LARGE
             result.error_message = f"batch of {len(batch)} bytes exceeds max.message.bytes={limit}"
             return result
-    producers = ctx.broker.producers
     first_offset = -1
-    append_time = now_ms() if topic.log_append_time else -1
+    now = cluster.clock.now_ms()
+    append_time = now if topic.log_append_time else -1
     for header, batch in batches:
         if header.is_control:
             # Only the transaction coordinator writes markers (Kafka's LogValidator).
@@ -98,13 +105,13 @@ def _produce_partition(
             return result
         if header.producer_id >= 0:
             if header.is_transactional:
-                code, message = ctx.broker.transactions.verify_produce(
-                    transactional_id, header, log
+                code, message = cluster.transactions.verify_produce(
+                    transactional_id, header, partition
                 )
                 if code:
                     result.error_code, result.error_message = code, message
                     return result
-            check = producers.check_append(log, header, transactional_id)
+            check = producers.check_append(partition, header)
             if check.error_code:
                 result.error_code = check.error_code
                 result.error_message = check.message
@@ -113,7 +120,7 @@ def _produce_partition(
                 # A retried batch: answer with the offset it got the first time.
                 first_offset = check.duplicate_of if first_offset < 0 else first_offset
                 continue
-        base = log.log_end_offset
+        base = partition.log_end_offset
         set_base_offset(batch, base)
         if append_time >= 0:
             set_log_append_time(batch, append_time)
@@ -124,13 +131,18 @@ def _produce_partition(
             base_offset=base,
             max_timestamp=append_time if append_time >= 0 else header.max_timestamp,
         )
-        log.append(batch, header)
-        state.persist_append(log, batch)
+        try:
+            cluster.replicas.append_to_leader(partition, batch, header)
+        except OSError as exc:
+            # Write first, then publish: nothing of this batch is visible.
+            log.error("storage refused a batch for %s-%d: %s", topic_name, index, exc)
+            result.error_code = ErrorCode.KAFKA_STORAGE_ERROR
+            result.error_message = f"storage error: {exc.strerror or exc}"
+            return result
         if header.producer_id >= 0:
-            producers.record_append(log, header, transactional_id)
+            producers.record_append(partition, header, now)
         if first_offset < 0:
             first_offset = base
-    log.wake_waiters()
     result.base_offset = first_offset
     result.log_append_time_ms = append_time
     return result

@@ -5,6 +5,8 @@
 * ``max_bytes`` and ``partition_max_bytes`` bound the response, but the first
   batch of the first non-empty partition is always returned whole (KIP-74).
 * OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark.
+* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition.
+* Long polls wait on the cluster's clock (a manual clock holds them until advanced).
 * read_committed (isolation_level 1) reads up to the last stable offset and gets
   the aborted-transactions list (KIP-98).
 * Topic IDs from v13 (KIP-516): UNKNOWN_TOPIC_ID for an unknown ID.
@@ -19,13 +21,12 @@ Left out: follower fetching and preferred read replicas (one broker).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ...protocol.fetch import FetchPartitionData, FetchTopicData, encode_fetch_response
 from ..dispatch import RequestContext, api
-from ..state.log import PartitionLog
+from ..topics import Partition
 
 READ_COMMITTED = 1
 
@@ -45,19 +46,20 @@ def handle_fetch(ctx: RequestContext, request: Any) -> Any:
 
 
 async def _long_poll(
-    ctx: RequestContext, request: Any, logs: list[PartitionLog], max_wait: float
+    ctx: RequestContext, request: Any, logs: list[Partition], max_wait: float
 ) -> Any:
     loop = asyncio.get_running_loop()
-    deadline = time.monotonic() + max_wait
+    clock = ctx.cluster.clock
+    deadline = clock.monotonic() + max_wait
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - clock.monotonic()
         if remaining <= 0:
             break
         fut: asyncio.Future[None] = loop.create_future()
         for log in logs:
             log.waiters.add(fut)
         try:
-            await asyncio.wait_for(fut, remaining)
+            await clock.wait_for(fut, remaining)
         except TimeoutError:
             break
         finally:
@@ -72,19 +74,20 @@ async def _long_poll(
 
 def _collect(
     ctx: RequestContext, request: Any
-) -> tuple[list[FetchTopicData], int, list[PartitionLog], bool]:
+) -> tuple[list[FetchTopicData], int, list[Partition], bool]:
     """Read what each requested partition has; return the topics, the bytes found,
     the logs read, and whether any partition had an error."""
-    state = ctx.broker.state
+    table = ctx.cluster.topics
     by_id = ctx.version >= 13
     read_committed = request.isolation_level == READ_COMMITTED
     budget = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     total = 0
     errored = False
-    logs: list[PartitionLog] = []
+    logs: list[Partition] = []
+    node_id = ctx.node.node_id
     out: list[FetchTopicData] = []
     for t in request.topics:
-        topic = state.topics_by_id.get(t.topic_id) if by_id else state.topics.get(t.topic)
+        topic = table.by_id.get(t.topic_id) if by_id else table.get(t.topic)
         name = topic.name if topic else (getattr(t, "topic", None) or "")
         topic_id = topic.topic_id if topic else getattr(t, "topic_id", None)
         parts: list[FetchPartitionData] = []
@@ -100,6 +103,10 @@ def _collect(
                 errored = True
                 continue
             log = topic.partitions[p.partition]
+            if log.leader != node_id or not log.online:
+                data.error_code = ErrorCode.NOT_LEADER_OR_FOLLOWER
+                errored = True
+                continue
             logs.append(log)
             data.high_watermark = log.high_watermark
             data.last_stable_offset = log.last_stable_offset
@@ -112,7 +119,7 @@ def _collect(
             limit = min(p.partition_max_bytes, budget - total)
             if limit <= 0 and total > 0:
                 continue
-            end = log.last_stable_offset if read_committed else log.log_end_offset
+            end = log.last_stable_offset if read_committed else data.high_watermark
             batches = log.read(offset, max(limit, 0), at_least_one=total == 0, end=end)
             if read_committed:
                 data.aborted_transactions = log.aborted_in_range(offset, end) if batches else []

@@ -45,7 +45,7 @@ def handle_join_group(ctx: RequestContext, request: Any) -> Any:
         require_known_member_id=ctx.version >= 4,
         reason=getattr(request, "reason", None),
     )
-    outcome = ctx.broker.groups.join_group(request.group_id, req)
+    outcome = ctx.cluster.groups.join_group(request.group_id, req)
     if isinstance(outcome, dict):
         return _shape(ctx, outcome)
     return respond_later(outcome, lambda r: _shape(ctx, r))

@@ -15,7 +15,7 @@ from ..dispatch import RequestContext, api
 @api(12, "Heartbeat", 0, 4)
 def handle_heartbeat(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Refresh the member's session and report the group's state as an error code."""
-    code = ctx.broker.groups.heartbeat(
+    code = ctx.cluster.groups.heartbeat(
         request.group_id,
         request.member_id,
         getattr(request, "group_instance_id", None),

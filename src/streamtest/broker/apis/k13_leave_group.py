@@ -21,7 +21,7 @@ def handle_leave_group(ctx: RequestContext, request: Any) -> dict[str, Any]:
         members = [(m.member_id, m.group_instance_id) for m in request.members]
     else:
         members = [(request.member_id, None)]
-    top, errors = ctx.broker.groups.leave_group(request.group_id, members)
+    top, errors = ctx.cluster.groups.leave_group(request.group_id, members)
     if ctx.version < 3:
         code = top or (errors[0] if errors else ErrorCode.NONE)
         return {"throttle_time": 0, "error_code": code, "members": []}

@@ -24,7 +24,7 @@ def _shape(response: dict[str, Any]) -> dict[str, Any]:
 @api(14, "SyncGroup", 0, 5)
 def handle_sync_group(ctx: RequestContext, request: Any) -> Any:
     """Deliver the leader's assignments; answer each member with its own."""
-    outcome = ctx.broker.groups.sync_group(
+    outcome = ctx.cluster.groups.sync_group(
         request.group_id,
         request.member_id,
         getattr(request, "group_instance_id", None),

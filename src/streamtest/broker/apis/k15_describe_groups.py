@@ -43,7 +43,7 @@ def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     )
     out = []
     for group_id in request.groups:
-        group = ctx.broker.groups.group(group_id)
+        group = ctx.cluster.groups.group(group_id)
         if group is None or group.state == DEAD:
             entry = _not_found(ctx, group_id, f"Group {group_id} not found.")
         elif not isinstance(group, ClassicGroup):

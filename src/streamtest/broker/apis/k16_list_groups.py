@@ -22,5 +22,5 @@ def handle_list_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     return {
         "throttle_time": 0,
         "error_code": ErrorCode.NONE,
-        "groups": ctx.broker.groups.list_groups(states, types),
+        "groups": ctx.cluster.groups.list_groups(states, types),
     }

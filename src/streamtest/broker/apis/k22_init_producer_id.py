@@ -32,10 +32,10 @@ def handle_init_producer_id(ctx: RequestContext, request: Any) -> Any:
         return {"throttle_time": 0, "error_code": ErrorCode.INVALID_REQUEST,
                 "producer_id": -1, "producer_epoch": -1}
     if request.transactional_id is not None:
-        return ctx.broker.transactions.init_producer_id(ctx, request)
+        return ctx.cluster.transactions.init_producer_id(ctx, request)
     return {
         "throttle_time": 0,
         "error_code": ErrorCode.NONE,
-        "producer_id": ctx.broker.producers.allocate_producer_id(),
+        "producer_id": ctx.cluster.producer_ids.allocate(),
         "producer_epoch": 0,
     }

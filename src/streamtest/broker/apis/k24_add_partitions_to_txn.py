@@ -37,7 +37,7 @@ def _add(
     verify_only: bool,
 ) -> dict[tuple[str, int], ErrorCode]:
     partitions = [(t.name, int(p)) for t in topics for p in t.partitions]
-    errors = ctx.broker.transactions.add_partitions(
+    errors = ctx.cluster.transactions.add_partitions(
         transactional_id, producer_id, producer_epoch, partitions, verify_only=verify_only
     )
     if ctx.version < 2:

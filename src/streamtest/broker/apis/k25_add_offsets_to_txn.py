@@ -18,7 +18,7 @@ from ..dispatch import RequestContext, api
 @api(25, "AddOffsetsToTxn", 0, 4)
 def handle_add_offsets_to_txn(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Add ``request.group_id`` to the transaction."""
-    error = ctx.broker.transactions.add_offsets(
+    error = ctx.cluster.transactions.add_offsets(
         request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
     )
     if error == ErrorCode.PRODUCER_FENCED and ctx.version < 2:

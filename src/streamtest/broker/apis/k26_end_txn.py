@@ -24,7 +24,7 @@ from ..dispatch import RequestContext, api
 @api(26, "EndTxn", 0, 4)
 def handle_end_txn(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Commit (``committed``) or abort the transaction."""
-    error = ctx.broker.transactions.end_txn(
+    error = ctx.cluster.transactions.end_txn(
         request.transactional_id, request.producer_id, request.producer_epoch, request.committed
     )
     if error == ErrorCode.PRODUCER_FENCED and ctx.version < 2:

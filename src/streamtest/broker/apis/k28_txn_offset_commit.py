@@ -30,7 +30,7 @@ def _group_error(ctx: RequestContext, request: Any) -> int:
     state, and a rebalance in progress does not refuse it (Kafka's
     ``validateOffsetCommit`` with ``isTransactional``).
     """
-    groups = getattr(ctx.broker, "groups", None)
+    groups = ctx.cluster.groups
     validate = getattr(groups, "validate_offset_commit", None)
     if validate is None or ctx.version < 3:
         return ErrorCode.NONE
@@ -66,7 +66,7 @@ def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any
     if group_error:
         errors = {(t, p): ErrorCode(group_error) for t, p, *_ in rows}
     else:
-        errors = ctx.broker.transactions.txn_offset_commit(
+        errors = ctx.cluster.transactions.txn_offset_commit(
             request.transactional_id,
             request.group_id,
             request.producer_id,

@@ -15,7 +15,7 @@ from ..dispatch import RequestContext, api
 @api(42, "DeleteGroups", 0, 2)
 def handle_delete_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Delete each named group; answer per group."""
-    groups = ctx.broker.groups
+    groups = ctx.cluster.groups
     return {
         "throttle_time": 0,
         "results": [

@@ -18,16 +18,16 @@ from ..dispatch import RequestContext, api
 @api(47, "OffsetDelete", 0, 0)
 def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Delete the group's offsets for the named partitions."""
-    state = ctx.broker.state
+    table = ctx.cluster.topics
     wanted = []
     missing = set()
     for t in request.topics:
         for p in t.partitions:
-            if state.partition(t.name, p.partition_index) is None:
+            if table.partition(t.name, p.partition_index) is None:
                 missing.add((t.name, p.partition_index))
             else:
                 wanted.append((t.name, p.partition_index))
-    top, results = ctx.broker.groups.delete_offsets(request.group_id, wanted)
+    top, results = ctx.cluster.groups.delete_offsets(request.group_id, wanted)
     if top:
         return {"throttle_time": 0, "error_code": top, "topics": []}
     for tp in missing:

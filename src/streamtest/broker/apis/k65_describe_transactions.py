@@ -27,7 +27,7 @@ def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str,
     """Describe every requested transactional id."""
     states = []
     for txn_id in request.transactional_ids:
-        entry = describe_transaction(ctx.broker, txn_id)
+        entry = describe_transaction(ctx.cluster.transactions, txn_id)
         entry["transaction_start_time"] = _as_datetime(entry["transaction_start_time"])
         states.append(entry)
     return {"throttle_time": 0, "transaction_states": states}

@@ -19,7 +19,7 @@ from ..txn.admin import list_transactions
 def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """List the transactional ids that match the request's filters."""
     return list_transactions(
-        ctx.broker,
+        ctx.cluster.transactions,
         list(request.state_filters),
         [int(p) for p in request.producer_id_filters],
         int(getattr(request, "duration_filter", -1)),

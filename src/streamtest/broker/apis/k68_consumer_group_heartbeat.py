@@ -42,6 +42,6 @@ def handle_consumer_group_heartbeat(ctx: RequestContext, request: Any) -> dict[s
         client_id=client_id(ctx),
         client_host=client_host(ctx),
     )
-    response = ctx.broker.groups.consumer_group_heartbeat(req)
+    response = ctx.cluster.groups.consumer_group_heartbeat(req)
     response["throttle_time"] = 0
     return response

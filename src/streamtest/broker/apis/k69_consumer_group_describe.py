@@ -35,7 +35,7 @@ def handle_consumer_group_describe(ctx: RequestContext, request: Any) -> dict[st
     ops = GROUP_AUTH_OPS if request.include_authorized_operations else AUTH_OPS_UNSET
     out = []
     for group_id in request.group_ids:
-        group = ctx.broker.groups.group(group_id)
+        group = ctx.cluster.groups.group(group_id)
         if group is None or group.state == DEAD:
             entry = _not_found(group_id, f"Group {group_id} not found.")
         elif not isinstance(group, ConsumerGroup):
