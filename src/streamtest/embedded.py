@@ -10,17 +10,18 @@ even by SIGKILL (it watches its stdin pipe and sets PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import asyncio
-import json
+import inspect
+import itertools
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .broker import inspect
+from .faults import Faults, InterceptHandle
 from .types import KafkaRecord
 
 T = TypeVar("T")
@@ -105,6 +106,7 @@ class EmbeddedKafka:
         self.settings = BrokerSettings(merged).overrides()
         self._impl: _ThreadRunner | _ProcessRunner | None = None
         self._ports: list[int] = []
+        self._hooks: list[InterceptHandle] = []
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -129,10 +131,18 @@ class EmbeddedKafka:
         return self
 
     def stop(self) -> None:
-        """Stop the cluster; calling it again is a no-op."""
+        """Stop the cluster; calling it again is a no-op.
+
+        Raises:
+            HookError: an intercept hook raised while the cluster ran (its
+                exception is the ``__cause__``); the cluster is stopped anyway.
+        """
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook.check()
 
     def __enter__(self) -> EmbeddedKafka:
         return self.start()
@@ -155,8 +165,126 @@ class EmbeddedKafka:
     @property
     def node_ids(self) -> list[int]:
         """Return the ids of the cluster's nodes."""
-        self._require()
-        return list(range(len(self._ports)))
+        return list(self._require().command("node_ids"))
+
+    # -- cluster control ------------------------------------------------------------
+
+    def stop_node(self, node_id: int) -> None:
+        """Shut node ``node_id`` down cleanly: its connections close, its replicas
+        leave every ISR and its partitions elect new leaders.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("stop_node", node_id=node_id)
+
+    def kill_node(self, node_id: int) -> None:
+        """Crash node ``node_id``: like :meth:`stop_node`, and what it had not
+        flushed to disk is lost.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("kill_node", node_id=node_id)
+
+    def start_node(self, node_id: int) -> None:
+        """Restart a stopped or killed node on its address; it catches up and
+        rejoins the ISRs.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("start_node", node_id=node_id)
+
+    def isolate_node(self, node_id: int) -> None:
+        """Cut node ``node_id`` off from the other nodes while it keeps serving
+        clients; it loses leadership after ``replica.lag.time.max.ms``.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("isolate_node", node_id=node_id)
+
+    def reconnect_node(self, node_id: int) -> None:
+        """Undo :meth:`isolate_node`.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("reconnect_node", node_id=node_id)
+
+    def add_node(self) -> int:
+        """Add a node to the cluster; return its id."""
+        node_id = int(self._require().command("add_node"))
+        self._refresh_ports()
+        return node_id
+
+    def remove_node(self, node_id: int) -> None:
+        """Stop node ``node_id`` and take it out of the cluster (its replicas move to
+        other live nodes where there is room).
+
+        Raises:
+            ValueError: no such node, or it is the last one.
+        """
+        self._require().command("remove_node", node_id=node_id)
+        self._refresh_ports()
+
+    def leader(self, topic: str, partition: int) -> int:
+        """Return the id of the node that leads ``topic``/``partition`` (-1: none).
+
+        Raises:
+            ValueError: no such partition.
+        """
+        return int(self._require().command("leader", topic=topic, partition=partition))
+
+    def move_leader(self, topic: str, partition: int, node_id: int) -> None:
+        """Make ``node_id`` the leader of ``topic``/``partition``.
+
+        Raises:
+            ValueError: no such partition, or the node is not a live in-sync replica.
+        """
+        self._require().command("move_leader", topic=topic, partition=partition, node_id=node_id)
+
+    def shuffle_leaders(self) -> int:
+        """Move every partition that can move to another in-sync replica; return how
+        many moved."""
+        return int(self._require().command("shuffle_leaders"))
+
+    def cluster_status(self) -> dict[str, Any]:
+        """Return the nodes and every partition's leader, replicas and ISR."""
+        return dict(self._require().command("status"))
+
+    @property
+    def faults(self) -> Faults:
+        """Return the cluster's fault table (see ``streamtest.faults``)."""
+        return Faults(self._require())
+
+    def intercept(
+        self,
+        api: int | None,
+        fn: Callable[..., Any],
+        when: str = "before",
+        keep: bool = False,
+        node: int | None = None,
+    ) -> InterceptHandle:
+        """Install an intercept hook on ``api`` (an ``ApiKey``; ``None`` for every API).
+
+        ``fn(request)`` (``when="before"``) or ``fn(request, response)``
+        (``"after"``) gets typed kio entities and returns ``None``, a replacement
+        response, or a verdict from ``streamtest.faults``. In thread mode it runs
+        on the broker's event loop (return ``Delay`` rather than blocking); in
+        process mode, in a thread of this process.
+
+        Raises:
+            ValueError: ``when`` is not "before" or "after".
+        """
+        handle = self._require().add_hook(fn, None if api is None else int(api), when, keep, node)
+        self._hooks.append(handle)
+        return handle
+
+    def _refresh_ports(self) -> None:
+        status = self._require().command("status")
+        self._ports = [int(n["address"].rsplit(":", 1)[1]) for n in status["nodes"]]
 
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward, firing every timer that falls due
@@ -168,13 +296,13 @@ class EmbeddedKafka:
         """
         if self.clock != "manual":
             raise RuntimeError("advance() needs EmbeddedKafka(clock='manual')")
-        self._require().advance(seconds)
+        self._require().command("advance", seconds=seconds)
 
     # -- inspection (no consumer needed) ----------------------------------------
 
     def topics(self) -> list[str]:
         """Return the names of all topics, sorted."""
-        return self._require().topics()
+        return list(self._require().command("topics"))
 
     def records(
         self, topic: str, partition: int | None = None, *, read_committed: bool = False
@@ -188,7 +316,10 @@ class EmbeddedKafka:
         Raises:
             KeyError: the topic (or partition) does not exist.
         """
-        return self._require().records(topic, partition, read_committed)
+        rows = self._require().command(
+            "records", topic=topic, partition=partition, read_committed=read_committed
+        )
+        return _to_records(rows)
 
     def create_topic(
         self,
@@ -203,7 +334,13 @@ class EmbeddedKafka:
             ValueError: the name is illegal, the topic exists, a config is invalid
                 or the replication factor exceeds the live nodes.
         """
-        self._require().create_topic(name, partitions, config, replication_factor)
+        self._require().command(
+            "create_topic",
+            name=name,
+            partitions=partitions,
+            config=config,
+            replication_factor=replication_factor,
+        )
 
     @property
     def cluster(self) -> Any:
@@ -345,6 +482,28 @@ class _ThreadRunner:
         self.loop.call_soon_threadsafe(run)
         return fut.result(timeout=30)
 
+    def command(self, op: str, **args: Any) -> Any:
+        """Run a control command (``broker/commands.py``) on the loop."""
+        from .broker.commands import execute
+
+        assert self.loop is not None
+        fut = asyncio.run_coroutine_threadsafe(execute(self.cluster, op, args), self.loop)
+        return fut.result(timeout=60)
+
+    def add_hook(
+        self, fn: Callable[..., Any], api: int | None, when: str, keep: bool, node: int | None
+    ) -> InterceptHandle:
+        from .broker.intercept import Interception
+
+        hook = Interception(api, fn, when, keep, node)  # type: ignore[arg-type]
+        self.call(lambda: self.cluster.interceptors.add(hook))
+        return InterceptHandle(
+            lambda: self.call(lambda: self.cluster.interceptors.remove(hook.hook_id)),
+            lambda: hook.errors,
+            lambda: hook.calls,
+            fn,
+        )
+
     def stop(self) -> None:
         if self.loop is not None and self._stopped is not None and not self.loop.is_closed():
             try:
@@ -354,75 +513,139 @@ class _ThreadRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def topics(self) -> list[str]:
-        return self.call(lambda: inspect.topic_names(self.cluster))
-
-    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
-        rows = self.call(lambda: inspect.records(self.cluster, topic, partition, read_committed))
-        return _to_records(rows)
-
-    def create_topic(
-        self,
-        name: str,
-        partitions: int | None,
-        config: dict[str, str] | None,
-        replication_factor: int | None,
-    ) -> None:
-        self.call(
-            lambda: inspect.create_topic(self.cluster, name, partitions, config, replication_factor)
-        )
-
-    def advance(self, seconds: float) -> None:
-        self.call(lambda: self.cluster.clock.advance(seconds))
-
 
 # -- process mode --------------------------------------------------------------------
 
 
+class _ParentHook:
+    """The parent's side of an intercept hook in process mode."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.errors: list[BaseException] = []
+        self.calls = 0
+        try:
+            self.wants_info = "info" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            self.wants_info = False
+
+
 class _ProcessRunner:
-    """Runs the broker in a child process and talks to it over JSON lines on stdio."""
+    """Runs the cluster in a child process; talks to it in frames on its stdio
+    (``broker/ipc.py``)."""
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
-        self._lock = threading.Lock()
+        self._writer: Any = None
+        self._pending: dict[int, Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._hooks: dict[int, _ParentHook] = {}
+        self._hook_ids = itertools.count(1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._reader: threading.Thread | None = None
 
     def start(self) -> None:
+        from .broker.ipc import ChannelClosed, FrameWriter, read_frame
+
         cmd = [sys.executable, "-m", "streamtest.broker.child", *self.args]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=None,
-            text=True,
-            bufsize=1,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        try:
+            msg = read_frame(self.proc.stdout)
+        except (ChannelClosed, ValueError):
             code = self.proc.wait(timeout=10)
-            raise BrokerStartError(f"broker process exited with status {code} before it was ready")
-        msg = json.loads(line)
+            raise BrokerStartError(
+                f"broker process exited with status {code} before it was ready"
+            ) from None
         if "error" in msg:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
         self.ports = [int(p) for p in msg["ports"]]
+        self._writer = FrameWriter(self.proc.stdin)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="streamtest-hook")
+        self._reader = threading.Thread(target=self._read, name="streamtest-ipc", daemon=True)
+        self._reader.start()
 
-    def _rpc(self, request: dict[str, Any]) -> Any:
-        assert (
-            self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+    def _read(self) -> None:
+        from .broker.ipc import ChannelClosed, read_frame
+
+        assert self.proc is not None and self.proc.stdout is not None
+        while True:
+            try:
+                msg = read_frame(self.proc.stdout)
+            except (ChannelClosed, ValueError, OSError):
+                break
+            if "cb" in msg:
+                assert self._pool is not None
+                self._pool.submit(self._run_hook, msg)
+                continue
+            fut = self._pending.pop(msg["id"], None)
+            if fut is None:
+                continue
+            if "error" in msg:
+                kind, text = msg["error"]
+                fut.set_exception(_ERRORS.get(kind, RuntimeError)(text))
+            else:
+                fut.set_result(msg.get("result"))
+        for fut in list(self._pending.values()):
+            if not fut.done():
+                fut.set_exception(RuntimeError("broker process exited"))
+        self._pending.clear()
+
+    def _run_hook(self, msg: dict[str, Any]) -> None:
+        hook = self._hooks.get(msg["hook"])
+        result = None
+        if hook is not None:
+            try:
+                if hook.wants_info:
+                    result = hook.fn(*msg["args"], info=msg["info"])
+                else:
+                    result = hook.fn(*msg["args"])
+                if result is not None:
+                    hook.calls += 1
+            except Exception as exc:
+                hook.errors.append(exc)
+                result = None
+        try:
+            self._writer.send({"cb": msg["cb"], "result": result})
+        except Exception:
+            pass  # the child is gone; it lets the request through
+
+    def command(self, op: str, **args: Any) -> Any:
+        """Run a control command in the child and return its result.
+
+        Raises:
+            RuntimeError: the child exited.
+        """
+        if self._writer is None:
+            raise RuntimeError("broker process is not running")
+        request_id = next(self._ids)
+        fut: Future[Any] = Future()
+        self._pending[request_id] = fut
+        try:
+            self._writer.send({"id": request_id, "op": op, "args": args})
+        except Exception as exc:
+            self._pending.pop(request_id, None)
+            raise RuntimeError("broker process exited") from exc
+        return fut.result(timeout=60)
+
+    def add_hook(
+        self, fn: Callable[..., Any], api: int | None, when: str, keep: bool, node: int | None
+    ) -> InterceptHandle:
+        from .broker.intercept import Interception
+
+        Interception(api, fn, when, keep, node)  # type: ignore[arg-type]  # validates
+        hook_id = next(self._hook_ids)
+        hook = self._hooks[hook_id] = _ParentHook(fn)
+        self.command("add_hook", hook_id=hook_id, api=api, when=when, keep=keep, node=node)
+        return InterceptHandle(
+            lambda: self.command("remove_hook", hook_id=hook_id),
+            lambda: hook.errors,
+            lambda: hook.calls,
+            fn,
         )
-        with self._lock:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("broker process exited")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise _ERRORS.get(reply.get("type", ""), RuntimeError)(reply["error"])
-        return reply["result"]
 
     def stop(self) -> None:
         if self.proc is None:
@@ -437,42 +660,18 @@ class _ProcessRunner:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-
-    def topics(self) -> list[str]:
-        return list(self._rpc({"op": "topics"}))
-
-    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
-        rows = self._rpc(
-            {
-                "op": "records",
-                "topic": topic,
-                "partition": partition,
-                "read_committed": read_committed,
-            }
-        )
-        return [KafkaRecord.from_json(r) for r in rows]
-
-    def create_topic(
-        self,
-        name: str,
-        partitions: int | None,
-        config: dict[str, str] | None,
-        replication_factor: int | None,
-    ) -> None:
-        self._rpc(
-            {
-                "op": "create_topic",
-                "name": name,
-                "partitions": partitions,
-                "config": config,
-                "replication_factor": replication_factor,
-            }
-        )
-
-    def advance(self, seconds: float) -> None:
-        self._rpc({"op": "advance", "seconds": seconds})
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
 
-_ERRORS: dict[str, type[Exception]] = {"KeyError": KeyError, "ValueError": ValueError}
+_ERRORS: dict[str, type[Exception]] = {
+    "KeyError": KeyError,
+    "ValueError": ValueError,
+    "ControlError": ValueError,
+    "ConfigError": ValueError,
+    "RuntimeError": RuntimeError,
+}

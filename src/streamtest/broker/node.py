@@ -57,6 +57,8 @@ class Node:
         self.advertised_host = advertised_host or host
         self.rack = rack
         self.state = NodeState.RUNNING
+        #: When the node was cut off from the other nodes (``isolate_node``), or None.
+        self.isolated_since_ms: int | None = None
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
 
@@ -65,8 +67,13 @@ class Node:
 
     @property
     def running(self) -> bool:
-        """Return whether the node accepts and serves connections."""
+        """Return whether the node is up (it serves clients once listening)."""
         return self.state is NodeState.RUNNING
+
+    @property
+    def listening(self) -> bool:
+        """Return whether the node's listener is open."""
+        return self._server is not None
 
     @property
     def address(self) -> str:
@@ -95,7 +102,6 @@ class Node:
 
     async def close(self) -> None:
         """Stop listening and drop every connection (clients see the node die)."""
-        self.state = NodeState.STOPPED
         server, self._server = self._server, None
         if server is not None:
             server.close()

@@ -105,8 +105,10 @@ class KafkaProtocol(asyncio.Protocol):
             cluster = self.cluster
             cluster.last_activity = time.monotonic()
             ctx = RequestContext(cluster, self.node, request.header, self.peer, self.connection_id)
+            for observe in cluster.observers:
+                observe(ctx)
             try:
-                result = dispatch(ctx, request, cluster.hooks)
+                result = dispatch(ctx, request)
             except Exception as exc:
                 self._failed(request, exc)
                 return

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.records import BatchHeader, Record, iter_records, parse_header
+from .epochs import LeaderEpochCache
 
 if TYPE_CHECKING:
     from .producers import ProducerEntry
@@ -35,6 +36,10 @@ Buffer = bytes | bytearray | memoryview
 #: Kafka's internal topics (``Topic.INTERNAL_TOPICS`` plus the share-group state).
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 NO_LEADER = -1
+
+
+def _no_config(name: str) -> str:
+    raise LookupError(f"partition has no topic configs ({name})")
 
 
 class Partition:
@@ -65,6 +70,12 @@ class Partition:
         self.leader_epoch = 0
         self.partition_epoch = 0
         self.logs = logs
+        #: Each replica's leader-epoch cache (``epochs.py``), by node id.
+        self.epochs: dict[int, LeaderEpochCache] = {}
+        #: When each follower last had everything the leader has (ms).
+        self.caught_up_ms: dict[int, int] = {}
+        #: Reads the topic's effective configs (set by the topic service).
+        self.config: Callable[[str], str] = _no_config
         #: Parked Fetch requests, woken by an append or a high-watermark move.
         self.waiters: set[asyncio.Future[None]] = set()
         #: Idempotent producer state (``producers.py``), by producer id.
@@ -190,7 +201,22 @@ class Partition:
         (ListOffsets MAX_TIMESTAMP, KIP-734), or ``None`` for an empty log."""
         return self.log.max_timestamp_offset()
 
-    # -- parked fetches -------------------------------------------------------------
+    # -- configs ---------------------------------------------------------------------
+
+    def min_insync_replicas(self) -> int:
+        """Return the topic's ``min.insync.replicas``."""
+        return int(self.config("min.insync.replicas"))
+
+    def unclean_allowed(self) -> bool:
+        """Return the topic's ``unclean.leader.election.enable``."""
+        return self.config("unclean.leader.election.enable") == "true"
+
+    # -- parked requests ---------------------------------------------------------------
+
+    def leader_changed(self) -> None:
+        """Wake every parked request so it sees the new leader (a parked Fetch or
+        acks=all Produce then answers NOT_LEADER_OR_FOLLOWER or moves on)."""
+        self.wake_waiters()
 
     def wake_waiters(self) -> None:
         """Complete every parked Fetch waiting for data on this partition."""

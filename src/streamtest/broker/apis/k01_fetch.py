@@ -5,7 +5,10 @@
 * ``max_bytes`` and ``partition_max_bytes`` bound the response, but the first
   batch of the first non-empty partition is always returned whole (KIP-74).
 * OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark.
-* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition.
+* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition, naming the
+  leader from v16 (KIP-951); FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH for a
+  stale or future ``current_leader_epoch`` (v9+, KIP-320); ``diverging_epoch``
+  (v12+) when the fetcher's ``last_fetched_epoch`` shows its log diverged.
 * Long polls wait on the cluster's clock (a manual clock holds them until advanced).
 * read_committed (isolation_level 1) reads up to the last stable offset and gets
   the aborted-transactions list (KIP-98).
@@ -26,6 +29,7 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ...protocol.fetch import FetchPartitionData, FetchTopicData, encode_fetch_response
 from ..dispatch import RequestContext, api
+from ..services.partitions import leader_partition
 from ..topics import Partition
 
 READ_COMMITTED = 1
@@ -41,7 +45,7 @@ def handle_fetch(ctx: RequestContext, request: Any) -> Any:
     topics, size, logs, errored = _collect(ctx, request)
     max_wait = request.max_wait.total_seconds()
     if size >= request.min_bytes or max_wait <= 0 or errored or not logs:
-        return encode_fetch_response(ctx.version, topics)
+        return _encode(ctx, topics)
     return _long_poll(ctx, request, logs, max_wait)
 
 
@@ -67,9 +71,35 @@ async def _long_poll(
                 log.waiters.discard(fut)
         topics, size, logs, errored = _collect(ctx, request)
         if size >= request.min_bytes or errored:
-            return encode_fetch_response(ctx.version, topics)
+            return _encode(ctx, topics)
     topics, _size, _logs, _errored = _collect(ctx, request)
-    return encode_fetch_response(ctx.version, topics)
+    return _encode(ctx, topics)
+
+
+def _diverging(
+    ctx: RequestContext, partition: Partition, last_epoch: int, offset: int
+) -> tuple[int, int] | None:
+    epoch, end = ctx.cluster.replicas.epochs(partition, partition.leader).end_offset_for(
+        last_epoch, partition.log_end_offset
+    )
+    if epoch < last_epoch or end < offset:
+        return epoch, end
+    return None
+
+
+def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    leaders = {
+        p.current_leader[0]
+        for t in topics
+        for p in t.partitions
+        if p.current_leader is not None and p.current_leader[0] >= 0
+    }
+    endpoints = [
+        (n.node_id, n.advertised_host, n.port, n.rack)
+        for n in (ctx.cluster.nodes.get(i) for i in sorted(leaders))
+        if n is not None
+    ]
+    return encode_fetch_response(ctx.version, topics, node_endpoints=endpoints)
 
 
 def _collect(
@@ -102,9 +132,19 @@ def _collect(
                 )
                 errored = True
                 continue
-            log = topic.partitions[p.partition]
-            if log.leader != node_id or not log.online:
-                data.error_code = ErrorCode.NOT_LEADER_OR_FOLLOWER
+            injected = ctx.fault(name, p.partition)
+            if injected:
+                data.error_code = injected
+                errored = True
+                continue
+            log, code = leader_partition(
+                table, node_id, name, p.partition, getattr(p, "current_leader_epoch", -1)
+            )
+            assert log is not None
+            if code:
+                data.error_code = code
+                if code != ErrorCode.UNKNOWN_LEADER_EPOCH:
+                    data.current_leader = (log.leader, log.leader_epoch)
                 errored = True
                 continue
             logs.append(log)
@@ -116,6 +156,15 @@ def _collect(
                 data.error_code = ErrorCode.OFFSET_OUT_OF_RANGE
                 errored = True
                 continue
+            last_epoch = getattr(p, "last_fetched_epoch", -1)
+            if last_epoch >= 0:
+                diverging = _diverging(ctx, log, last_epoch, offset)
+                if diverging is not None:
+                    # KIP-320: the fetcher's log diverges from the leader's; say
+                    # where instead of returning records it would append wrongly.
+                    data.diverging_epoch = diverging
+                    errored = True
+                    continue
             limit = min(p.partition_max_bytes, budget - total)
             if limit <= 0 and total > 0:
                 continue

@@ -5,7 +5,8 @@ the last stable offset for read_committed), -3 max timestamp (KIP-734), -4
 earliest local and -5 latest tiered (KIP-1005; the same as -2 and -1 here: there
 is no tiered storage). Any other value finds the first record whose timestamp is
 at or after it (KIP-79), or answers offset -1 when there is none.
-NOT_LEADER_OR_FOLLOWER when this node does not lead the partition.
+NOT_LEADER_OR_FOLLOWER when this node does not lead the partition; FENCED_ or
+UNKNOWN_LEADER_EPOCH for a stale or future ``current_leader_epoch`` (v4+, KIP-320).
 """
 
 from __future__ import annotations
@@ -36,7 +37,17 @@ def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 "leader_epoch": -1,
             }
             parts.append(res)
-            log, code = leader_partition(table, ctx.node.node_id, t.name, p.partition_index)
+            injected = ctx.fault(t.name, p.partition_index)
+            if injected:
+                res["error_code"] = injected
+                continue
+            log, code = leader_partition(
+                table,
+                ctx.node.node_id,
+                t.name,
+                p.partition_index,
+                getattr(p, "current_leader_epoch", -1),
+            )
             if log is None or code:
                 res["error_code"] = code
                 continue

@@ -90,6 +90,10 @@ def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
         topics = []
         for item in requested:
             name = item.name
+            injected = ctx.fault(name) if name is not None else 0
+            if injected:
+                topics.append(_missing(name, None, ErrorCode(injected)))
+                continue
             topic_id = getattr(item, "topic_id", None)
             topic: Topic | ErrorCode | None = None
             if name is None and topic_id is not None and topic_id.int != 0:

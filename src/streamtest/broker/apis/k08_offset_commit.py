@@ -22,6 +22,7 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.requests import millis
+from ..services.coordinators import group_error as group_error_of
 
 
 @api(8, "OffsetCommit", 2, 10)
@@ -29,13 +30,15 @@ def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Validate the committer, then store each partition's offset."""
     groups = ctx.cluster.groups
     table = ctx.cluster.topics
-    group_error = groups.validate_offset_commit(
-        request.group_id,
-        request.member_id,
-        getattr(request, "group_instance_id", None),
-        request.generation_id_or_member_epoch,
-        ctx.version,
-    )
+    group_error = coordinator_error = group_error_of(ctx, request.group_id)
+    if not coordinator_error:
+        group_error = groups.validate_offset_commit(
+            request.group_id,
+            request.member_id,
+            getattr(request, "group_instance_id", None),
+            request.generation_id_or_member_epoch,
+            ctx.version,
+        )
     expire_at = None
     retention = getattr(request, "retention_time", None)
     if retention is not None and millis(retention) >= 0:
@@ -45,8 +48,9 @@ def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     for t in request.topics:
         topic = table.by_id.get(t.topic_id) if by_id else table.get(t.name)
         parts = []
+        name = topic.name if topic is not None else getattr(t, "name", None)
         for p in t.partitions:
-            code = group_error
+            code = group_error or ctx.fault(name, p.partition_index)
             if not code:
                 if topic is None:
                     code = (

@@ -23,6 +23,7 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.offsets import OffsetAndMetadata
+from ..services.coordinators import group_error
 
 _ZERO = uuid.UUID(int=0)
 
@@ -49,6 +50,9 @@ def fetch_group(
     """Return one group's OffsetFetch result (``topics`` None means all)."""
     groups = ctx.cluster.groups
     table = ctx.cluster.topics
+    not_here = group_error(ctx, group_id)
+    if not_here:
+        return {"group_id": group_id, "topics": [], "error_code": not_here}
     error = groups.validate_offset_fetch(group_id, member_id, member_epoch)
     if error:
         return {"group_id": group_id, "topics": [], "error_code": error}

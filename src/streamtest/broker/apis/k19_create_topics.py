@@ -41,6 +41,10 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
             res["error_message"] = f"Topic {t.name} appears more than once"
             continue
         seen.add(t.name)
+        injected = ctx.fault(t.name)
+        if injected:
+            res["error_code"] = injected
+            continue
         spec = TopicSpec(
             t.name,
             t.num_partitions,

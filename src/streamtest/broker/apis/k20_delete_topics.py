@@ -42,6 +42,10 @@ def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 res["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID
                 continue
             name = res["name"] = found.name
+        injected = ctx.fault(name)
+        if injected:
+            res["error_code"] = injected
+            continue
         if not enabled:
             res["error_code"] = ErrorCode.TOPIC_DELETION_DISABLED
             res["error_message"] = "Topic deletion is disabled."

@@ -24,6 +24,10 @@ def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, Any]:
             res: dict[str, Any] = {"partition_index": p.partition_index, "low_watermark": -1,
                                    "error_code": ErrorCode.NONE}
             parts.append(res)
+            injected = ctx.fault(t.name, p.partition_index)
+            if injected:
+                res["error_code"] = injected
+                continue
             log, code = leader_partition(table, ctx.node.node_id, t.name, p.partition_index)
             if log is None or code:
                 res["error_code"] = code

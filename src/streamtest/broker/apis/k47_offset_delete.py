@@ -13,6 +13,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import group_error
 
 
 @api(47, "OffsetDelete", 0, 0)
@@ -27,6 +28,9 @@ def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 missing.add((t.name, p.partition_index))
             else:
                 wanted.append((t.name, p.partition_index))
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        return {"throttle_time": 0, "error_code": not_here, "topics": []}
     top, results = ctx.cluster.groups.delete_offsets(request.group_id, wanted)
     if top:
         return {"throttle_time": 0, "error_code": top, "topics": []}

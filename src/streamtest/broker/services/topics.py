@@ -114,6 +114,8 @@ class TopicService:
         self.logs = logs
         self.store = store
         self.on_deleted: list[Callable[[Topic], None]] = []
+        #: Called with every new or restored partition (replication starts its epochs).
+        self.on_partition: list[Callable[[Partition], None]] = []
         # Kafka starts replica placement at a random node; a seeded generator keeps
         # leaders the same from run to run, so tests are reproducible.
         self._rng = random.Random(0)
@@ -256,7 +258,11 @@ class TopicService:
 
     def _partition(self, topic: Topic, index: int, replicas: list[int]) -> Partition:
         logs = {r: self.logs.create(r, topic.name, topic.topic_id, index) for r in replicas}
-        return Partition(topic.name, topic.topic_id, index, replicas, logs)
+        partition = Partition(topic.name, topic.topic_id, index, replicas, logs)
+        partition.config = topic.config
+        for listener in self.on_partition:
+            listener(partition)
+        return partition
 
     def restore(
         self,
@@ -267,10 +273,12 @@ class TopicService:
     ) -> Topic:
         """Register a topic recovered from storage (no validation, nothing persisted)."""
         topic = Topic(name, topic_id, [], dict(configs), self.defaults)
-        topic.partitions = [
-            Partition(name, topic_id, i, replicas, logs)
-            for i, (replicas, logs) in enumerate(partitions)
-        ]
+        for i, (replicas, logs) in enumerate(partitions):
+            partition = Partition(name, topic_id, i, replicas, logs)
+            partition.config = topic.config
+            topic.partitions.append(partition)
+            for listener in self.on_partition:
+                listener(partition)
         self.topics.add(topic)
         return topic
 

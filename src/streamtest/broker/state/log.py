@@ -85,6 +85,28 @@ class PartitionLog:
             i += 1
         return out
 
+    def truncate_to(self, offset: int) -> None:
+        """Drop every batch that holds an offset at or after ``offset`` (follower
+        truncation, KIP-101): the log then ends where the first dropped batch began."""
+        if offset >= self.log_end_offset:
+            return
+        i = self.batch_index_for(offset)
+        if i >= len(self.batches):
+            self.log_end_offset = max(offset, self.log_start_offset)
+            return
+        new_end = self.base_offsets[i]
+        del self.batches[i:]
+        del self.base_offsets[i:]
+        del self.max_timestamps[i:]
+        self.log_end_offset = max(new_end, self.log_start_offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Empty the log and make ``offset`` both its start and end."""
+        self.batches.clear()
+        self.base_offsets.clear()
+        self.max_timestamps.clear()
+        self.log_start_offset = self.log_end_offset = offset
+
     def delete_records_before(self, offset: int) -> None:
         """Advance the log start offset to ``offset`` and drop wholly older batches."""
         self.log_start_offset = max(self.log_start_offset, offset)
