@@ -43,6 +43,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="An existing cluster to test against; implies --kafka-backend=external.",
     )
     group.addoption(
+        "--kafka-brokers",
+        default=None,
+        metavar="N",
+        help="Nodes of the embedded cluster (default 1).",
+    )
+    group.addoption(
+        "--kafka-setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="A broker setting of the embedded cluster in Kafka's name, e.g. "
+        "log.retention.ms=60000 (repeatable).",
+    )
+    group.addoption(
         "--kafka-keep-topics",
         action="store_true",
         default=False,
@@ -54,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "streamtest_keep_topics", "Default for --kafka-keep-topics (true/false).", default=""
+    )
+    parser.addini("streamtest_brokers", "Default for --kafka-brokers.", default="")
+    parser.addini(
+        "streamtest_settings",
+        "Broker settings of the embedded cluster, one KEY=VALUE per line.",
+        type="linelist",
+        default=[],
     )
 
 
@@ -71,7 +92,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     try:
         settings = factories.settings_for(config)
     except pytest.UsageError as exc:
-        return f"streamtest: {exc}"
+        return str(exc)  # already "streamtest: ..."
     return f"streamtest: {settings.describe()}"
 
 

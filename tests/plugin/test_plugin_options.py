@@ -121,3 +121,61 @@ def test_tests_without_kafka_fixtures_start_nothing(pytester: pytest.Pytester, m
     monkeypatch.setenv("STREAMTEST_BACKEND", "kafka")
     pytester.makepyfile("def test_plain(): assert 1 + 1 == 2")
     pytester.runpytest_inprocess().assert_outcomes(passed=1)
+
+
+TEST_NODES = """
+from confluent_kafka.admin import AdminClient
+
+def test_nodes(kafka):
+    servers = kafka.bootstrap_servers.split(",")
+    meta = AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10)
+    print("NODES", len(servers), sorted(meta.brokers))
+    configs = kafka.embedded.cluster_status()
+    print("CONTROLLER", configs["controller"])
+"""
+
+
+def test_kafka_brokers_option_starts_a_multi_node_cluster(pytester: pytest.Pytester):
+    pytester.makepyfile(TEST_NODES)
+    result = pytester.runpytest_inprocess("-s", "--kafka-brokers", "3")
+    result.stdout.fnmatch_lines(["*brokers=3 (command line)*", "*NODES 3 ?0, 1, 2?*"])
+    result.assert_outcomes(passed=1)
+
+
+def test_brokers_and_settings_from_the_ini_file(pytester: pytest.Pytester):
+    pytester.makeini(
+        "[pytest]\nstreamtest_brokers = 2\nstreamtest_settings =\n"
+        "    default.replication.factor=2\n    num.partitions=4\n"
+    )
+    pytester.makepyfile(
+        """
+from confluent_kafka.admin import AdminClient
+
+def test_defaults(kafka, kafka_producer):
+    kafka_producer.produce("auto-made", b"x")
+    kafka_producer.flush(10)
+    meta = AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(
+        "auto-made", timeout=10)
+    parts = meta.topics["auto-made"].partitions
+    assert len(parts) == 4
+    assert all(len(p.replicas) == 2 for p in parts.values())
+"""
+    )
+    result = pytester.runpytest_inprocess()
+    result.stdout.fnmatch_lines(["*brokers=2 (ini file)*num.partitions=4*"])
+    result.assert_outcomes(passed=1)
+
+
+def test_command_line_setting_overrides_the_ini_one(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\nstreamtest_settings =\n    num.partitions=4\n")
+    pytester.makepyfile(TEST_SETTINGS_ONLY)
+    result = pytester.runpytest_inprocess("-s", "--kafka-setting", "num.partitions=7")
+    result.stdout.fnmatch_lines(["*settings: num.partitions=7*"])
+
+
+def test_a_bad_setting_is_a_usage_error_naming_it(pytester: pytest.Pytester):
+    pytester.makepyfile(TEST_SETTINGS_ONLY)
+    result = pytester.runpytest_inprocess("--kafka-setting", "num.partitions=-2")
+    result.stdout.fnmatch_lines(["streamtest: --kafka-setting: Invalid value -2 for "
+                                 "configuration num.partitions: Value must be at least 1"])
+    assert result.ret != 0

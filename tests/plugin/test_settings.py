@@ -6,7 +6,7 @@ import pytest
 
 from streamtest.kit.backends import env_level, parse_bool, resolve_settings
 
-UNSET = {"backend": None, "bootstrap_servers": None, "keep_topics": None}
+UNSET = {"backend": None, "bootstrap_servers": None, "keep_topics": None, "brokers": None}
 
 
 def levels(**by_level):
@@ -83,8 +83,13 @@ def test_env_level_reads_streamtest_variables():
         "STREAMTEST_BACKEND": "kafka",
         "STREAMTEST_BOOTSTRAP_SERVERS": "a:1",
         "STREAMTEST_KEEP_TOPICS": "yes",
+        "STREAMTEST_BROKERS": "3",
     }
-    assert env_level(env) == {"backend": "kafka", "bootstrap_servers": "a:1", "keep_topics": True}
+    assert env_level(env) == {
+        "backend": "kafka", "bootstrap_servers": "a:1", "keep_topics": True, "brokers": 3
+    }
+    with pytest.raises(ValueError, match="STREAMTEST_BROKERS must be between 1 and 64"):
+        env_level({"STREAMTEST_BROKERS": "0"})
     assert env_level({}) == UNSET
 
 

@@ -42,6 +42,20 @@ PARTITION_LEVEL = frozenset(
 _ids = itertools.count(1)
 
 
+def _enum(kind: type[ApiKey] | type[ErrorCode], value: object, what: str) -> int:
+    """Return ``value`` (a number or a name such as ``"PRODUCE"``) as a member's value.
+
+    Raises:
+        ValueError: no such member.
+    """
+    try:
+        if isinstance(value, str) and not value.lstrip("-").isdigit():
+            return int(kind[value.strip().upper()])
+        return int(kind(int(value)))  # type: ignore[call-overload]
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown {what}: {value}") from None
+
+
 @dataclass(slots=True)
 class Fault:
     """One injected failure.
@@ -67,8 +81,8 @@ class Fault:
     fault_id: int = field(default_factory=lambda: next(_ids))
 
     def __post_init__(self) -> None:
-        self.api = int(ApiKey(self.api))
-        self.error = int(ErrorCode(self.error))
+        self.api = int(_enum(ApiKey, self.api, "API"))
+        self.error = int(_enum(ErrorCode, self.error, "error code"))
         if self.count is not None and self.count < 1:
             raise ValueError(f"count must be at least 1 (or None), not {self.count}")
         if self.partition is not None and self.topic is None:

@@ -44,6 +44,9 @@ def _settings(
 @click.option("--setting", "settings", multiple=True, callback=_settings, metavar="KEY=VALUE",
               help="A broker setting in Kafka's name, e.g. log.retention.ms=60000 "
               "(repeatable).")
+@click.option("--control-port", default=None, type=click.IntRange(0, 65535),
+              help="Port of the control endpoint for `streamtest cluster` (loopback; "
+              "default PORT+10000, or a free port with --port 0).")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections and errors.")
 def broker(
     host: str,
@@ -54,14 +57,17 @@ def broker(
     no_auto_create_topics: bool,
     advertised_host: str | None,
     settings: dict[str, str],
+    control_port: int | None,
     verbose: bool,
 ) -> None:
     """Run a Kafka-compatible cluster in the foreground until SIGINT or SIGTERM.
 
     Prints the bootstrap list (every node's host:port) on one line once all
-    nodes accept connections.
+    nodes accept connections, and the control endpoint that `streamtest cluster`
+    uses on stderr.
     """
     from ..broker.cluster import Cluster
+    from ..broker.control_endpoint import ControlEndpoint
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -97,9 +103,28 @@ def broker(
             raise click.ClickException(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}"
             ) from exc
+        if control_port is None:
+            wanted = port + 10_000 if port and port + 10_000 <= 65535 else 0
+        else:
+            wanted = control_port
+        endpoint = ControlEndpoint(cluster, "127.0.0.1", wanted)
+        try:
+            await endpoint.start()
+        except OSError as exc:
+            await cluster.stop()
+            raise click.ClickException(
+                f"cannot open the control endpoint on 127.0.0.1:{wanted}: "
+                f"{exc.strerror or exc} (choose one with --control-port)"
+            ) from exc
         click.echo(cluster.bootstrap_servers, nl=True)
         sys.stdout.flush()
+        click.echo(
+            f"control endpoint {endpoint.address} "
+            f"(streamtest cluster --control {endpoint.address} status)",
+            err=True,
+        )
         await stop.wait()
+        await endpoint.stop()
         await cluster.stop()
         click.echo("broker stopped", err=True)
 

@@ -23,6 +23,7 @@ BACKENDS: tuple[str, ...] = ("embedded", "kafka", "redpanda", "external")
 ENV_BACKEND = "STREAMTEST_BACKEND"
 ENV_BOOTSTRAP_SERVERS = "STREAMTEST_BOOTSTRAP_SERVERS"
 ENV_KEEP_TOPICS = "STREAMTEST_KEEP_TOPICS"
+ENV_BROKERS = "STREAMTEST_BROKERS"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -36,6 +37,10 @@ class Settings:
     bootstrap_servers: str | None = None
     keep_topics: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: Nodes of the embedded cluster (``None``: the backend's default, one).
+    brokers: int | None = None
+    #: Broker settings in Kafka's names for the embedded cluster.
+    broker_settings: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         """Return a one-line summary, e.g. ``backend=embedded (default)``."""
@@ -47,6 +52,13 @@ class Settings:
             )
         if self.keep_topics:
             parts.append(f"keep_topics ({self.sources.get('keep_topics', 'default')})")
+        if self.backend == "embedded" and self.brokers:
+            parts.append(f"brokers={self.brokers} ({self.sources.get('brokers', 'default')})")
+        if self.backend == "embedded" and self.broker_settings:
+            parts.append(
+                "settings: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(self.broker_settings.items()))
+            )
         return ", ".join(parts)
 
 
@@ -70,11 +82,50 @@ def env_level(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the environment's settings (``STREAMTEST_*``); unset ones are ``None``."""
     env = os.environ if environ is None else environ
     keep = env.get(ENV_KEEP_TOPICS)
+    brokers = env.get(ENV_BROKERS)
     return {
         "backend": env.get(ENV_BACKEND) or None,
         "bootstrap_servers": env.get(ENV_BOOTSTRAP_SERVERS) or None,
         "keep_topics": None if keep is None else parse_bool(keep, ENV_KEEP_TOPICS),
+        "brokers": parse_brokers(brokers, ENV_BROKERS) if brokers else None,
     }
+
+
+def parse_brokers(value: Any, what: str) -> int:
+    """Return ``value`` as a node count (1-64).
+
+    Raises:
+        ValueError: not a whole number in range.
+    """
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{what} must be a number of brokers, not {value!r}") from None
+    if not 1 <= n <= 64:
+        raise ValueError(f"{what} must be between 1 and 64, not {n}")
+    return n
+
+
+def parse_setting_lines(lines: Sequence[str], what: str) -> dict[str, str]:
+    """Return ``KEY=VALUE`` lines as a dict, checked against the broker settings table.
+
+    Raises:
+        ValueError: a malformed line, an unknown setting or an invalid value (the
+            message names it).
+    """
+    from ..broker.config import BrokerSettings, ConfigError, parse_setting_line
+
+    out: dict[str, str] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            key, value = parse_setting_line(line.strip())
+            BrokerSettings({key: value})
+        except ConfigError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        out[key] = value
+    return out
 
 
 def resolve_settings(levels: Sequence[tuple[str, Mapping[str, Any]]]) -> Settings:
@@ -97,7 +148,14 @@ def resolve_settings(levels: Sequence[tuple[str, Mapping[str, Any]]]) -> Setting
     backend: str | None = None
     bootstrap: str | None = None
     keep: bool | None = None
+    brokers: int | None = None
+    broker_settings: dict[str, str] = {}
+    for _name, values in reversed(levels):
+        # Lower levels first, so a higher level overrides single settings.
+        broker_settings.update(values.get("settings") or {})
     for name, values in levels:
+        if brokers is None and values.get("brokers"):
+            brokers, sources["brokers"] = int(values["brokers"]), name
         if backend is None:
             if values.get("backend"):
                 backend, sources["backend"] = str(values["backend"]).strip().lower(), name
@@ -119,7 +177,7 @@ def resolve_settings(levels: Sequence[tuple[str, Mapping[str, Any]]]) -> Setting
             "--kafka-bootstrap-servers=HOST:PORT, or set streamtest_bootstrap_servers in "
             f"the ini file or {ENV_BOOTSTRAP_SERVERS} in the environment"
         )
-    return Settings(backend, bootstrap, bool(keep), sources)
+    return Settings(backend, bootstrap, bool(keep), sources, brokers, broker_settings)
 
 
 def make_cluster(

@@ -26,7 +26,15 @@ from typing import Any
 
 import pytest
 
-from .backends import Settings, env_level, make_cluster, parse_bool, resolve_settings
+from .backends import (
+    Settings,
+    env_level,
+    make_cluster,
+    parse_bool,
+    parse_brokers,
+    parse_setting_lines,
+    resolve_settings,
+)
 from .cluster import BackendUnavailable, Cluster, unique_name
 from .topics import TopicFactory
 
@@ -64,6 +72,12 @@ def settings_for(
                     "bootstrap_servers": config.getoption("kafka_bootstrap_servers"),
                     # store_true cannot say "unset", so only a given flag counts.
                     "keep_topics": True if config.getoption("kafka_keep_topics") else None,
+                    "brokers": parse_brokers(config.getoption("kafka_brokers"), "--kafka-brokers")
+                    if config.getoption("kafka_brokers")
+                    else None,
+                    "settings": parse_setting_lines(
+                        config.getoption("kafka_setting") or [], "--kafka-setting"
+                    ),
                 },
             ),
             (
@@ -74,6 +88,14 @@ def settings_for(
                     "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
                     if ini_keep not in (None, "")
                     else None,
+                    "brokers": parse_brokers(
+                        config.getini("streamtest_brokers"), "streamtest_brokers"
+                    )
+                    if config.getini("streamtest_brokers")
+                    else None,
+                    "settings": parse_setting_lines(
+                        config.getini("streamtest_settings") or [], "streamtest_settings"
+                    ),
                 },
             ),
             ("environment", env_level()),
@@ -107,8 +129,21 @@ def kafka_cluster(
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def cluster_fixture(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         settings = settings_for(request.config, backend, bootstrap_servers)
+        backend_options = dict(options)
+        if settings.backend == "embedded":
+            # The factory's own arguments win over the command line, ini and env.
+            if settings.brokers and "brokers" not in backend_options:
+                backend_options["brokers"] = settings.brokers
+            if settings.broker_settings:
+                backend_options["settings"] = {
+                    **settings.broker_settings,
+                    **(backend_options.get("settings") or {}),
+                }
         cluster = make_cluster(
-            settings.backend, settings.bootstrap_servers, client_config=client_config, **options
+            settings.backend,
+            settings.bootstrap_servers,
+            client_config=client_config,
+            **backend_options,
         )
         try:
             cluster.start()
