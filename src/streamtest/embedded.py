@@ -58,6 +58,9 @@ class EmbeddedKafka:
             :meth:`advance`, for retention, session and transaction timeouts and
             delayed operations without sleeping.
         advertised_host: the host clients are told to connect to.
+        control_port: also open the control endpoint that ``streamtest cluster``
+            and :class:`streamtest.kit.control.ControlClient` use, on this loopback
+            port (0: a free one); see :attr:`control_address`.
 
     Raises:
         ConfigError: a setting is unknown or has an invalid value.
@@ -77,6 +80,7 @@ class EmbeddedKafka:
         settings: Mapping[str, object] | None = None,
         clock: str = "real",
         advertised_host: str | None = None,
+        control_port: int | None = None,
     ) -> None:
         from .broker.config import BrokerSettings
 
@@ -97,6 +101,7 @@ class EmbeddedKafka:
         self.brokers = brokers
         self.clock = clock
         self.advertised_host = advertised_host
+        self.control_port = control_port
         merged: dict[str, object] = {
             "num.partitions": partitions,
             "auto.create.topics.enable": auto_create_topics,
@@ -161,6 +166,11 @@ class EmbeddedKafka:
         self._require()
         host = self.advertised_host or self.host
         return ",".join(f"{host}:{p}" for p in self._ports)
+
+    @property
+    def control_address(self) -> str | None:
+        """Return ``host:port`` of the control endpoint, or ``None`` without one."""
+        return self._require().command("control_address")
 
     @property
     def node_ids(self) -> list[int]:
@@ -381,6 +391,7 @@ class EmbeddedKafka:
             "port": self.port,
             "advertised_host": self.advertised_host,
             "data_dir": self.data_dir,
+            "control_port": self.control_port,
         }
 
     def _cli_args(self) -> list[str]:
@@ -390,6 +401,8 @@ class EmbeddedKafka:
             args += ["--advertised-host", self.advertised_host]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
+        if self.control_port is not None:
+            args += ["--control-port", str(self.control_port)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={value}"]
         return args

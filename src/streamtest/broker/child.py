@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--advertised-host", default=None)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--setting", action="append", default=[])
+    p.add_argument("--control-port", type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -70,6 +71,7 @@ def cluster_from_args(ns: argparse.Namespace) -> Cluster:
         port=ns.port,
         advertised_host=ns.advertised_host,
         data_dir=ns.data_dir,
+        control_port=ns.control_port,
     )
 
 

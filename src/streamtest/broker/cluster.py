@@ -24,6 +24,7 @@ from . import apis  # noqa: F401  (registers every API handler)
 from .clock import Clock, make_clock
 from .config import BrokerSettings
 from .control import ClusterControl
+from .control_endpoint import ControlEndpoint
 from .faults import FaultTable
 from .groups import GroupCoordinator
 from .intercept import Interceptors
@@ -90,6 +91,8 @@ class Cluster:
         port: port of node 0; node ``i`` binds ``port + i`` (0: free ports).
         advertised_host: host clients are told to connect to.
         data_dir: persist the cluster there; ``None`` keeps everything in memory.
+        control_port: open the control endpoint (``streamtest cluster``) on this
+            loopback port (0: a free one); ``None``: no endpoint.
 
     Raises:
         ConfigError: a setting is unknown or invalid.
@@ -104,6 +107,7 @@ class Cluster:
         port: int = 0,
         advertised_host: str | None = None,
         data_dir: str | Path | None = None,
+        control_port: int | None = None,
     ) -> None:
         if brokers < 1:
             raise ValueError(f"a cluster needs at least one broker, not {brokers}")
@@ -183,6 +187,8 @@ class Cluster:
             self.storage,
         )
         self._warmup: asyncio.Task[None] | None = None
+        self._control_port = control_port
+        self.control_endpoint: ControlEndpoint | None = None
 
     def _restore(self) -> None:
         if self.storage is None:
@@ -394,6 +400,15 @@ class Cluster:
             for node in self.nodes.values():
                 await node.close()
             raise
+        if self._control_port is not None:
+            endpoint = ControlEndpoint(self, "127.0.0.1", self._control_port)
+            try:
+                await endpoint.start()
+            except OSError:
+                for node in self.nodes.values():
+                    await node.close()
+                raise
+            self.control_endpoint = endpoint
         self.groups.start()
         self.transactions.start()
         self.replicas.start(self.topics.partitions)
@@ -405,6 +420,9 @@ class Cluster:
         """Close every node and connection, stop the timers and flush storage."""
         if self._warmup is not None:
             self._warmup.cancel()
+        if self.control_endpoint is not None:
+            await self.control_endpoint.stop()
+            self.control_endpoint = None
         self.transactions.close()
         self.groups.stop()
         self.replicas.stop()

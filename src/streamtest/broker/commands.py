@@ -71,6 +71,9 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "status": lambda c: c.control.status(),
     "node_ids": lambda c: c.node_ids(),
     "bootstrap_servers": lambda c: c.bootstrap_servers,
+    "control_address": lambda c: None
+    if c.control_endpoint is None
+    else c.control_endpoint.address,
     "stop_node": lambda c, node_id: c.control.stop_node(int(node_id)),
     "start_node": lambda c, node_id: c.control.start_node(int(node_id)),
     "kill_node": lambda c, node_id: c.control.kill_node(int(node_id)),

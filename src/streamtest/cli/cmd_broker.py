@@ -67,7 +67,6 @@ def broker(
     uses on stderr.
     """
     from ..broker.cluster import Cluster
-    from ..broker.control_endpoint import ControlEndpoint
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -84,6 +83,10 @@ def broker(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if control_port is None:
+            wanted = port + 10_000 if port and port + 10_000 <= 65535 else 0
+        else:
+            wanted = control_port
         try:
             cluster = Cluster(
                 brokers=brokers,
@@ -92,6 +95,7 @@ def broker(
                 port=port,
                 advertised_host=advertised_host,
                 data_dir=data_dir,
+                control_port=wanted,
             )
         except OSError as exc:
             raise click.ClickException(
@@ -101,21 +105,11 @@ def broker(
             await cluster.start()
         except OSError as exc:
             raise click.ClickException(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                f"cannot listen on {host}:{port} (or the control port {wanted}): "
+                f"{exc.strerror or exc}"
             ) from exc
-        if control_port is None:
-            wanted = port + 10_000 if port and port + 10_000 <= 65535 else 0
-        else:
-            wanted = control_port
-        endpoint = ControlEndpoint(cluster, "127.0.0.1", wanted)
-        try:
-            await endpoint.start()
-        except OSError as exc:
-            await cluster.stop()
-            raise click.ClickException(
-                f"cannot open the control endpoint on 127.0.0.1:{wanted}: "
-                f"{exc.strerror or exc} (choose one with --control-port)"
-            ) from exc
+        endpoint = cluster.control_endpoint
+        assert endpoint is not None
         click.echo(cluster.bootstrap_servers, nl=True)
         sys.stdout.flush()
         click.echo(
@@ -124,7 +118,6 @@ def broker(
             err=True,
         )
         await stop.wait()
-        await endpoint.stop()
         await cluster.stop()
         click.echo("broker stopped", err=True)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from typing import Any
 
 import click
@@ -16,24 +15,15 @@ DEFAULT_CONTROL = "127.0.0.1:19092"
 
 
 def _call(ctx: click.Context, op: str, **args: Any) -> Any:
-    address: str = ctx.obj["control"]
-    host, _, port = address.rpartition(":")
+    from ..kit.control import ControlClient, ControlError
+
     try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=30) as sock:
-            sock.sendall((json.dumps({"op": op, "args": args}) + "\n").encode())
-            reader = sock.makefile("rb")
-            line = reader.readline()
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(
-            f"cannot reach the control endpoint {address}: {getattr(exc, 'strerror', None) or exc}"
-            " (is `streamtest broker` running? it prints its endpoint on start)"
-        ) from None
-    if not line:
-        raise click.ClickException(f"the control endpoint {address} closed the connection")
-    reply = json.loads(line)
-    if "error" in reply:
-        raise click.ClickException(reply["error"])
-    return reply["result"]
+        return ControlClient(ctx.obj["control"]).call(op, **args)
+    except ControlError as exc:
+        hint = ""
+        if str(exc).startswith("cannot reach"):
+            hint = " (is `streamtest broker` running? it prints its endpoint on start)"
+        raise click.ClickException(f"{exc}{hint}") from None
 
 
 @main.group()
