@@ -29,7 +29,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from streamtest import EmbeddedKafka, ExternalCluster, KafkaRecord
-from streamtest.kit.jvm import JvmUnavailable, MavenBuild, build_maven_module, missing_tools
+from streamtest.kit import reference_kafka as ref
+from streamtest.kit.jvm import MavenBuild, build_maven_module
 from streamtest.protocol.records import Compression
 
 from .helpers import fetch_batch_headers
@@ -41,15 +42,7 @@ BASE_TIMESTAMP = 1_700_000_000_000
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.slow,
-    pytest.mark.skipif(missing_tools() is not None, reason=missing_tools() or ""),
 ]
-
-
-def kafka_version() -> str:
-    """The Kafka release the Java client is built against: the reference broker's."""
-    from streamtest.kit.reference_kafka import KAFKA_VERSION
-
-    return KAFKA_VERSION
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -60,9 +53,12 @@ def java_driver() -> MavenBuild:
     """The Java interop driver, built once per session (per xdist worker: the build
     itself runs once, under a file lock, and is reused while its sources are unchanged)."""
     try:
-        return build_maven_module(MODULE, "java-interop.jar", {"kafka.version": kafka_version()})
-    except JvmUnavailable as exc:
-        pytest.skip(str(exc))
+        # The client release is the reference broker's: one pinned Kafka version.
+        return build_maven_module(MODULE, "java-interop.jar", {"kafka.version": ref.KAFKA_VERSION})
+    except (ref.ToolNotFound, ref.MavenResolutionError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the Java client is unavailable: {exc} (required on CI)", pytrace=False)
+        pytest.skip(f"the Java client is unavailable: {exc}")
 
 
 def run_driver(
@@ -95,7 +91,9 @@ def run_driver(
 
 def of(events: list[dict[str, Any]], kind: str, **match: Any) -> list[dict[str, Any]]:
     """Return the events named ``kind`` whose fields equal ``match``."""
-    return [e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())]
+    return [
+        e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
+    ]
 
 
 def as_record(event: dict[str, Any]) -> KafkaRecord:
@@ -262,8 +260,13 @@ def test_java_transactions_send_offsets_commit_abort_and_fence(
     offsets = {e["when"]: e["offsets"] for e in of(events, "group-offsets")}
     assert offsets == {"after-t2": {"0": 5, "1": 5}, "after-t3": {"0": 10, "1": 10}}
     assert target.committed(group, source, 2) == {0: 10, 1: 10}
-    # The first producer was fenced by the second, with Kafka's error.
-    assert [e["error"] for e in of(events, "fenced")] == ["ProducerFencedException"]
+    # The first producer was fenced by the second. Which error it sees depends on the
+    # transaction protocol: with transactions v1 its AddPartitionsToTxn is refused with
+    # PRODUCER_FENCED (KIP-588); with v2 (KIP-890, Kafka 4's default, which the
+    # embedded broker does not finalize) partitions join implicitly and its Produce is
+    # refused with INVALID_PRODUCER_EPOCH. Either way nothing of it is written (below).
+    [fenced] = of(events, "fenced")
+    assert fenced["error"] in ("ProducerFencedException", "InvalidProducerEpochException")
 
     committed = [as_record(e) for e in of(events, "record", isolation="read_committed")]
     uncommitted = [as_record(e) for e in of(events, "record", isolation="read_uncommitted")]
@@ -320,7 +323,7 @@ def test_java_consumer_group_shares_partitions_and_rebalances_when_a_member_leav
     # The broker's description of the group while both members were in it.
     [described] = of(events, "describe")
     assert described["state"] == "Stable"
-    assert described["type"] == protocol.upper()
+    assert described["type"] == protocol.capitalize()
     assert [(m["client_id"], m["partitions"]) for m in described["members"]] == [
         ("member-a", a),
         ("member-b", b),
@@ -331,7 +334,7 @@ def test_java_consumer_group_shares_partitions_and_rebalances_when_a_member_leav
     produced = {(e["partition"], e["offset"]): e["phase"] for e in of(events, "produced")}
     assert len(produced) == 60
     consumed = of(events, "record")
-    assert Counter((e["partition"], e["offset"]) for e in consumed) == Counter(produced)
+    assert Counter((e["partition"], e["offset"]) for e in consumed) == Counter(produced.keys())
     owners = {1: {p: "a" for p in everything}, 3: {p: "a" for p in everything}}
     owners[2] = {p: "a" for p in a} | {p: "b" for p in b}
     for e in consumed:
@@ -457,7 +460,18 @@ def config(value: str, source: str) -> dict[str, Any]:
     return {"value": value, "source": source, "read_only": False, "sensitive": False}
 
 
-def test_java_admin_describe_broker_configs(admin_run) -> None:
+def test_java_admin_describe_broker_configs(
+    admin_run, target: Target, request: pytest.FixtureRequest
+) -> None:
+    if target.kind == "embedded":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="DescribeConfigs (v4) of the BROKER resource lists 13 settings, not "
+                "Kafka's table; it has no log.retention.hours (nor the other log.* broker "
+                "defaults of topic configs)",
+            )
+        )
     result = step(admin_run, "describe_broker_configs")
     assert result["count"] > 3
     assert all(result["has"].values()), result["has"]
@@ -487,9 +501,9 @@ def test_java_admin_consumer_group_offsets_and_groups(admin_run, target: Target)
     topic = f"{prefix}-a"
     assert step(admin_run, "alter_group_offsets")["offsets"] == {f"{topic}:0": 20, f"{topic}:1": 0}
     [listed] = step(admin_run, "list_groups")["groups"]
-    assert (listed["group"], listed["state"]) == (group, "EMPTY")
+    assert (listed["group"], listed["state"]) == (group, "Empty")
     described = step(admin_run, "describe_groups")
-    assert (described["state"], described["members"], described["simple"]) == ("EMPTY", 0, True)
+    assert (described["state"], described["members"], described["simple"]) == ("Empty", 0, True)
     assert step(admin_run, "delete_group_offsets")["offsets"] == {f"{topic}:0": 20}
     deleted = step(admin_run, "delete_groups")
     assert not deleted["listed_after"]
