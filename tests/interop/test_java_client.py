@@ -548,3 +548,17 @@ def test_java_share_consumer_reads_every_record(
     for r in target.records(topic):
         stored[r.offset].append(r)
     assert {r.offset for r in got} == set(stored)
+
+
+# -- one Kafka version --------------------------------------------------------------------
+
+
+def test_java_modules_default_to_the_reference_kafka_version() -> None:
+    """The tests build both Maven modules with ``-Dkafka.version=KAFKA_VERSION``; the
+    poms' own default (for a plain ``mvn package``) must be that same release."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    for pom in (MODULE / "pom.xml", root / "examples" / "kafka-streams" / "pom.xml"):
+        [version] = re.findall(r"<kafka\.version>([^<]+)</kafka\.version>", pom.read_text())
+        assert version == ref.KAFKA_VERSION, pom

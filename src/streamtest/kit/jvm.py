@@ -85,7 +85,9 @@ def build_maven_module(
     jar = build_dir / jar_name
     stamp_file = build_dir / ".streamtest-stamp"
     stamp = _stamp(source, props)
-    with _file_lock(cache / "build" / f"{name}.lock"):
+    # One lock for every build: Maven 3.8 does not lock its local repository, so two
+    # builds filling the same m2 at once (pytest-xdist workers) could clash.
+    with _file_lock(cache / "build" / "maven.lock"):
         if jar.is_file() and stamp_file.is_file() and stamp_file.read_text() == stamp:
             return MavenBuild(jar, 0.0, reused=True)
         command = [
