@@ -93,8 +93,9 @@ final class Groups {
             await("a consumed phase 3", () -> a.consumed() - before3 >= produced3);
             a.stop();
         } finally {
-            a.stop();
-            b.stop();
+            // After a failure above, still leave the group; keep the first error.
+            a.stopQuietly();
+            b.stopQuietly();
         }
     }
 
@@ -202,6 +203,14 @@ final class Groups {
             thread.join(60_000);
             thread = null;
             check();
+        }
+
+        void stopQuietly() {
+            try {
+                stop();
+            } catch (Exception e) {
+                // reported by the stop() or check() that failed first
+            }
         }
 
         private void check() {

@@ -19,7 +19,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * the Admin client, then a {@link KafkaShareConsumer} reads {@code count} records (implicit
  * acknowledgement, committed with commitSync).
  *
- * <p>Options: {@code topic}, {@code group}, {@code count}. Events: {@code record} per record,
+ * <p>Options: {@code topic}, {@code group}, {@code count}, {@code group.config} (false skips
+ * the config step, to see what the consumer itself meets). Events: {@code record} per record,
  * with its delivery count.
  */
 final class ShareGroup {
@@ -29,12 +30,24 @@ final class ShareGroup {
         String topic = options.get("topic");
         String group = options.get("group");
         int count = options.getInt("count", 10);
+        if (!options.get("group.config", "true").equals("false")) {
+            setEarliest(bootstrap, group);
+        }
+        readAll(bootstrap, topic, group, count, out);
+    }
+
+    /** share.auto.offset.reset=earliest (KIP-932's group config; a share group starts at
+     * the latest offset otherwise). */
+    private static void setEarliest(String bootstrap, String group) throws Exception {
         try (Admin admin = Clients.admin(bootstrap, "share-admin")) {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
             admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
                     new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
                     .all().get();
         }
+    }
+
+    private static void readAll(String bootstrap, String topic, String group, int count, Out out) throws Exception {
         Properties p = Clients.common(bootstrap, "share-consumer");
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
