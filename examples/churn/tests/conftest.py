@@ -16,6 +16,7 @@ SIGKILL and restart it, as an operator would.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -48,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Run the churn scenarios against this Kafka instead of the plugin's cluster.",
     )
     group.addoption(
+        "--churn-control",
+        default=None,
+        metavar="HOST:PORT",
+        help="The control endpoint of the cluster (streamtest broker prints it; "
+        "streamtest demo passes it as STREAMTEST_CONTROL), for the failover scenario.",
+    )
+    group.addoption(
         "--churn-reports",
         default=None,
         metavar="DIR",
@@ -76,6 +84,26 @@ def churn_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_control(churn_cluster: Cluster, request: pytest.FixtureRequest) -> Any:
+    """Node and leadership operations on the scenarios' cluster: the embedded
+    cluster's own (``EmbeddedKafka``), or a control endpoint's
+    (``--churn-control`` / ``STREAMTEST_CONTROL``, which ``streamtest demo`` sets).
+    Skips when the cluster cannot be controlled (an external Kafka)."""
+    from streamtest import EmbeddedCluster
+    from streamtest.kit.control import ControlClient
+
+    address = request.config.getoption("churn_control", default=None) or os.environ.get(
+        "STREAMTEST_CONTROL"
+    )
+    if address:
+        return ControlClient(address)
+    if isinstance(churn_cluster, EmbeddedCluster):
+        return churn_cluster.embedded
+    pytest.skip("this scenario needs a cluster it can control (the embedded one, or "
+                "--churn-control HOST:PORT)")
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,25 @@ def test_demo_runs_the_selected_scenarios_and_writes_reports(tmp_path: Path) -> 
     assert re.search(r"requests served: .*CreateTopics \d+", broker_log)
 
 
+def test_demo_on_three_nodes_runs_the_failover_scenario(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        demo_command(
+            "--brokers", "3", "-k", "failover or end_to_end", "-j", "1",
+            "--reports", str(reports), "--suite", str(CHURN_DIR),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "embedded 3-node cluster" in result.stdout
+    assert re.search(r"12 .*failover keeps exactly once .*PASSED", result.stdout)
+    assert "2 passed" in result.stdout
+
+
 def test_demo_exits_non_zero_when_a_scenario_fails(tmp_path: Path) -> None:
     # A copy of the suite with one scenario that always fails.
     suite = tmp_path / "churn"

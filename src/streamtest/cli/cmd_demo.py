@@ -81,6 +81,14 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
     "(default: 2 when pytest-xdist is installed, else 1).",
 )
 @click.option(
+    "--brokers",
+    type=click.IntRange(1, 9),
+    default=1,
+    show_default=True,
+    help="Nodes of the embedded cluster; with 3 or more, topics are replicated "
+    "3 times and the failover scenario runs.",
+)
+@click.option(
     "--suite",
     "suite_dir",
     type=click.Path(file_okay=False, exists=True),
@@ -94,6 +102,7 @@ def demo(
     reports_dir: Path,
     select: str | None,
     jobs: int | None,
+    brokers: int,
     suite_dir: str | None,
 ) -> None:
     """Run the reference pipeline's scenario suite on the embedded broker.
@@ -122,9 +131,10 @@ def demo(
 
     broker: _DemoBroker | None = None
     if bootstrap_servers is None:
-        broker = _DemoBroker(reports / "broker.log", verbose)
+        broker = _DemoBroker(reports / "broker.log", verbose, brokers)
         bootstrap_servers = broker.start()
-        console.print(f"embedded broker on [bold]{bootstrap_servers}[/]")
+        what = "embedded broker" if brokers == 1 else f"embedded {brokers}-node cluster"
+        console.print(f"{what} on [bold]{bootstrap_servers}[/]")
     else:
         (reports / "broker.log").write_text(
             f"The suite ran against {bootstrap_servers}; its broker logs are its own.\n"
@@ -135,7 +145,10 @@ def demo(
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         suite_started = time.perf_counter()
-        code = _run_suite(console, suite, bootstrap_servers, reports, verbose, select, jobs)
+        control = broker.control_address if broker is not None else None
+        code = _run_suite(
+            console, suite, bootstrap_servers, reports, verbose, select, jobs, control
+        )
         suite_seconds = time.perf_counter() - suite_started
         results = _report(console, reports, started, suite_seconds, jobs, code)
         failed = code != 0 or not results or any(r.outcome in ("failed", "error") for r in results)
@@ -178,12 +191,16 @@ def _run_suite(
     verbose: bool,
     select: str | None,
     jobs: int,
+    control: str | None = None,
 ) -> int:
     """Run the scenario suite in a child pytest; return its exit status."""
     cmd = pytest_command(
         suite, bootstrap_servers, reports, verbose=verbose, select=select, jobs=jobs
     )
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if control:
+        # The failover scenario operates the cluster through its control endpoint.
+        env["STREAMTEST_CONTROL"] = control
     done: Counter[str] = Counter()
     with open(reports / "pytest.log", "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
@@ -277,11 +294,13 @@ def _report(
 
 
 class _DemoBroker:
-    """The embedded broker, logging to ``log_path`` and counting requests per API."""
+    """The embedded cluster, logging to ``log_path`` and counting requests per API."""
 
-    def __init__(self, log_path: Path, verbose: bool) -> None:
+    def __init__(self, log_path: Path, verbose: bool, brokers: int = 1) -> None:
         self.log_path = log_path
         self.verbose = verbose
+        self.brokers = brokers
+        self.control_address: str | None = None
         self.requests: Counter[str] = Counter()
         self._handler: logging.Handler | None = None
         self._kafka: Any = None
@@ -299,7 +318,15 @@ class _DemoBroker:
         logger = logging.getLogger("streamtest.broker")
         logger.addHandler(self._handler)
         logger.setLevel(logging.DEBUG if self.verbose else logging.INFO)
-        self._kafka = EmbeddedKafka().start()
+        settings: dict[str, object] = {}
+        if self.brokers >= 3:
+            # Replicate the pipeline's topics three times, as production does, so
+            # the failover scenario loses no acknowledged record when a node dies.
+            settings = {"default.replication.factor": 3, "min.insync.replicas": 2}
+        self._kafka = EmbeddedKafka(
+            brokers=self.brokers, settings=settings, control_port=0
+        ).start()
+        self.control_address = self._kafka.control_address
         request_log = logger.getChild("requests")
 
         def count(ctx: Any) -> None:
