@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import ErrorCode
+from ..protocol.records import RecordInput, build_batch, iter_records, parse_header
 from . import apis  # noqa: F401  (registers every API handler)
 from .clock import Clock, make_clock
 from .config import BrokerSettings
@@ -78,6 +79,49 @@ class _ReplicaLogs:
 
     def delete(self, node_id: int, log: PartitionLog) -> None:
         log.batches.clear()
+
+
+class _OffsetsTopic:
+    """``__consumer_offsets`` as the group coordinator writes and reads it: records
+    go to the group's partition through the normal append path (so they are
+    replicated and persisted like any record)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+        cluster = self.cluster
+        partition = cluster.coordinator_partition(0, group_id)
+        if partition is None or not partition.online:
+            log.warning("__consumer_offsets is not available; group %r's change is not "
+                        "recorded", group_id)
+            return
+        now = cluster.clock.now_ms()
+        batch = build_batch(
+            [RecordInput(key, value, timestamp=now) for key, value in records],
+            base_offset=partition.log_end_offset,
+            default_timestamp=now,
+        )
+        try:
+            cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+        except OSError as exc:
+            log.error("writing group %r's change to __consumer_offsets failed: %s", group_id, exc)
+
+    def replay(self) -> Iterator[tuple[bytes, bytes | None]]:
+        topic = self.cluster.topics.get("__consumer_offsets")
+        if topic is None:
+            return
+        for partition in topic.partitions:
+            if not partition.online:
+                continue
+            for header, batch in partition.iter_batches(
+                partition.log_start_offset, partition.log_end_offset
+            ):
+                if header.is_control:
+                    continue
+                for record in iter_records(batch):
+                    if record.key is not None:
+                        yield record.key, record.value
 
 
 class Cluster:
@@ -173,7 +217,9 @@ class Cluster:
         #: Called with a connection id when that connection closes (groups use it).
         self.close_listeners: list[Callable[[int], None]] = []
         #: Consumer groups and committed offsets.
-        self.groups = GroupCoordinator(self.settings, self.clock, self.topics, self.storage)
+        self.groups = GroupCoordinator(
+            self.settings, self.clock, self.topics, _OffsetsTopic(self)
+        )
         self.topic_service.on_deleted.append(lambda t: self.groups.offsets.delete_topic(t.name))
         #: The transaction coordinator (KIP-98). Built after the groups: finishing a
         #: transaction left in PrepareCommit hands its offsets to them.
