@@ -47,6 +47,11 @@ class EmbeddedKafka:
         mode: ``"thread"`` (default) or ``"process"``.
         data_dir: persist the log there (survives restarts and SIGKILL); ``None``
             keeps everything in memory.
+        schema_registry: also serve a Confluent-compatible schema registry (see
+            :mod:`streamtest.registry`; needs the ``registry`` extra), at
+            :attr:`schema_registry_url`. It keeps its schemas in the broker's
+            ``_schemas`` topic, so with ``data_dir`` ids survive a restart.
+        schema_registry_port: the registry's port; 0 picks a free one.
         **settings: further ``BrokerConfig`` fields, e.g.
             ``group_initial_rebalance_delay_ms``.
     """
@@ -59,6 +64,8 @@ class EmbeddedKafka:
         auto_create_topics: bool = True,
         mode: Mode = "thread",
         data_dir: str | os.PathLike[str] | None = None,
+        schema_registry: bool = False,
+        schema_registry_port: int = 0,
         **settings: Any,
     ) -> None:
         if mode not in ("thread", "process"):
@@ -72,6 +79,10 @@ class EmbeddedKafka:
         self.mode: Mode = mode
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.settings = settings
+        self.schema_registry = schema_registry
+        self.schema_registry_port = schema_registry_port
+        self._registry: Any = None  # thread mode: the SchemaRegistry
+        self._registry_url: str | None = None
         self._impl: _ThreadRunner | _ProcessRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -93,10 +104,37 @@ class EmbeddedKafka:
         runner.start()
         self._impl = runner
         self.port = runner.port
+        if self.schema_registry:
+            try:
+                self._start_registry(runner)
+            except BaseException:
+                self.stop()
+                raise
         return self
+
+    def _start_registry(self, runner: _ThreadRunner | _ProcessRunner) -> None:
+        if isinstance(runner, _ProcessRunner):
+            self._registry_url = runner.schema_registry_url
+            return
+        # Thread mode: the registry runs beside the broker in this process, on its
+        # own threads, and talks to the broker over the Kafka protocol like any
+        # client. It binds at once and reads _schemas in the background.
+        from .registry.server import SchemaRegistry
+
+        try:
+            self._registry = SchemaRegistry(
+                f"{self.host}:{self.port}", self.host, self.schema_registry_port
+            ).start()
+        except OSError as exc:
+            raise BrokerStartError(f"the schema registry could not start: {exc}") from exc
+        self._registry_url = self._registry.url
 
     def stop(self) -> None:
         """Stop the broker; calling it again is a no-op."""
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.stop()
+        self._registry_url = None
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
@@ -117,6 +155,19 @@ class EmbeddedKafka:
         """Return ``"host:port"`` for clients' ``bootstrap.servers``."""
         self._require()
         return f"{self.host}:{self.port}"
+
+    @property
+    def schema_registry_url(self) -> str:
+        """Return the schema registry's ``http://host:port`` (for
+        ``schema.registry.url`` and ``SchemaRegistryClient({"url": ...})``).
+
+        Raises:
+            RuntimeError: not running, or started without ``schema_registry=True``.
+        """
+        self._require()
+        if self._registry_url is None:
+            raise RuntimeError("EmbeddedKafka was started without schema_registry=True")
+        return self._registry_url
 
     # -- inspection (no consumer needed) ----------------------------------------
 
@@ -194,6 +245,8 @@ class EmbeddedKafka:
             args += ["--data-dir", str(self.data_dir)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={json.dumps(value)}"]
+        if self.schema_registry:
+            args += ["--schema-registry-port", str(self.schema_registry_port)]
         return args
 
     def __repr__(self) -> str:
@@ -359,6 +412,7 @@ class _ProcessRunner:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        self.schema_registry_url: str | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -381,6 +435,7 @@ class _ProcessRunner:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
         self.port = int(msg["port"])
+        self.schema_registry_url = msg.get("schema_registry_url")
 
     def _rpc(self, request: dict[str, Any]) -> Any:
         assert (

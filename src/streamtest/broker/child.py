@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--no-auto-create-topics", action="store_true")
     p.add_argument("--setting", action="append", default=[])
+    p.add_argument("--schema-registry-port", type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -98,7 +99,24 @@ def main(argv: list[str] | None = None) -> None:
             out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
             out.flush()
             return
-        out.write(json.dumps({"port": broker.port}) + "\n")
+        ready: dict[str, Any] = {"port": broker.port}
+        registry = None
+        if ns.schema_registry_port is not None:
+            # The registry talks to the broker over the Kafka protocol, from its own
+            # threads, like any other client of this process's broker.
+            from ..registry.server import SchemaRegistry
+
+            try:
+                registry = SchemaRegistry(
+                    f"{ns.host}:{broker.port}", ns.host, ns.schema_registry_port
+                ).start()
+            except Exception as exc:
+                out.write(json.dumps({"error": f"schema registry: {exc}"}) + "\n")
+                out.flush()
+                await broker.stop()
+                return
+            ready["schema_registry_url"] = registry.url
+        out.write(json.dumps(ready) + "\n")
         out.flush()
 
         def reader() -> None:
@@ -115,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
 
         threading.Thread(target=reader, daemon=True).start()
         await stop.wait()
+        if registry is not None:
+            await loop.run_in_executor(None, registry.stop)
         await broker.stop()
 
     asyncio.run(run())

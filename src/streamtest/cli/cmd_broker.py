@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -22,6 +23,9 @@ from ._app import main
               help="Persist the log here; without it everything stays in memory.")
 @click.option("--no-auto-create-topics", is_flag=True, help="Refuse unknown topics.")
 @click.option("--advertised-host", default=None, help="Host to advertise in Metadata.")
+@click.option("--schema-registry-port", type=click.IntRange(0, 65535), default=None,
+              help="Also serve a Confluent-compatible schema registry on this port "
+                   "(0 picks a free one); its URL is printed after the bootstrap address.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections and errors.")
 def broker(
     host: str,
@@ -30,11 +34,13 @@ def broker(
     data_dir: str | None,
     no_auto_create_topics: bool,
     advertised_host: str | None,
+    schema_registry_port: int | None,
     verbose: bool,
 ) -> None:
     """Run a Kafka-compatible broker in the foreground until SIGINT or SIGTERM.
 
-    Prints its bootstrap address on one line once it accepts connections.
+    Prints its bootstrap address on one line once it accepts connections, then,
+    with --schema-registry-port, the schema registry's URL on the next.
     """
     from ..broker.core import Broker
     from ..broker.state.cluster import BrokerConfig
@@ -63,9 +69,33 @@ def broker(
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         click.echo(f"{b.host}:{b.port}", nl=True)
+        registry = None
+        if schema_registry_port is not None:
+            registry = _start_registry(f"{b.host}:{b.port}", host, schema_registry_port)
+            click.echo(registry.url, nl=True)
         sys.stdout.flush()
         await stop.wait()
+        if registry is not None:
+            await asyncio.get_running_loop().run_in_executor(None, registry.stop)
         await b.stop()
         click.echo("broker stopped", err=True)
 
     asyncio.run(run())
+
+
+def _start_registry(bootstrap: str, host: str, port: int) -> Any:
+    """Start the schema registry against the broker we just started, or exit with one
+    line naming the problem."""
+    try:
+        from ..registry import SchemaRegistry
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the schema registry needs the registry extra ({exc.name} is missing): "
+            "pip install 'streamtest[registry]'"
+        ) from None
+    try:
+        return SchemaRegistry(bootstrap, host, port).start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} for the schema registry: {exc.strerror}"
+        ) from None
