@@ -91,7 +91,9 @@ def consume(
         if decoding:
             try:
                 record = dataclasses.replace(
-                    record, key=decode_key(record.key), value=decode_value(record.value)
+                    record,
+                    key=decode_key(record.key, record.topic),
+                    value=decode_value(record.value, record.topic),
                 )
             except OpsError as exc:
                 raise OpsError(

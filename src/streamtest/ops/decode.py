@@ -113,7 +113,7 @@ class _ProtobufDecoder:
             except TypeError:
                 pass  # already there
 
-    def __call__(self, data: bytes) -> Any:
+    def __call__(self, data: bytes, ctx: Any = None) -> Any:
         from google.protobuf import json_format, message_factory
 
         schema_id = struct.unpack(">I", data[1:5])[0]
@@ -137,15 +137,15 @@ class _ProtobufDecoder:
 
 def make_decoder(
     fmt: str, url: str | None, field: str = "value"
-) -> Callable[[bytes | None], bytes | None]:
-    """Return a function turning a key or value in ``fmt`` into JSON bytes (``bytes``
-    returns data unchanged).
+) -> Callable[[bytes | None, str], bytes | None]:
+    """Return ``decode(data, topic)``, turning a key or value in ``fmt`` into JSON bytes
+    (``bytes`` returns data unchanged).
 
     Raises:
         InvalidInputError: a registry format without ``url``, or an unknown format.
     """
     if fmt == "bytes":
-        return lambda data: data
+        return lambda data, topic: data
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not url:
@@ -157,22 +157,25 @@ def make_decoder(
             f"decoding {fmt} needs confluent-kafka's schema registry support ({exc.name} is "
             "missing): pip install 'streamtest[registry]'"
         ) from None
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
     client = SchemaRegistryClient({"url": url})
-    decode: Callable[[bytes], Any]
+    where = MessageField.KEY if field == "key" else MessageField.VALUE
+    decode: Callable[[bytes, Any], Any]
     if fmt == "avro":
         from confluent_kafka.schema_registry.avro import AvroDeserializer
 
         avro = AvroDeserializer(client)
-        decode = lambda data: avro(data, None)  # noqa: E731
+        decode = avro
     elif fmt == "json-schema":
         from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 
         js = JSONDeserializer(None, schema_registry_client=client)
-        decode = lambda data: js(data, None)  # noqa: E731
+        decode = js
     else:
         decode = _ProtobufDecoder(client)
 
-    def run(data: bytes | None) -> bytes | None:
+    def run(data: bytes | None, topic: str) -> bytes | None:
         if data is None:
             return None
         if len(data) < 5 or data[0] != 0:
@@ -181,7 +184,7 @@ def make_decoder(
                 "(no magic byte 0 and schema id)"
             )
         try:
-            obj = decode(data)
+            obj = decode(data, SerializationContext(topic, where))
         except OpsError:
             raise
         except Exception as exc:
