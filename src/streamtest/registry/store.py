@@ -86,6 +86,8 @@ class KafkaStore:
         self._thread: threading.Thread | None = None
         self._consumer: Any = None
         self._admin: Any = None
+        self._latest: Any = None
+        self._committed: Any = None
         self._producer: Any = None
         self._write_lock = threading.Lock()
 
@@ -128,10 +130,14 @@ class KafkaStore:
     def _ensure_topic(self) -> None:
         """Create the topic (one partition, compacted) unless it exists, and check its
         shape: with more than one partition the log would have no order."""
-        from confluent_kafka import KafkaError, KafkaException
-        from confluent_kafka.admin import AdminClient, NewTopic
+        from confluent_kafka import IsolationLevel, KafkaError, KafkaException
+        from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
         admin = AdminClient(self._base())
+        # Keep the classes this admin client checks its arguments against: importing
+        # them again later could give other class objects if a test runner (pytester)
+        # has reloaded confluent_kafka.admin in between.
+        self._latest, self._committed = OffsetSpec.latest(), IsolationLevel.READ_COMMITTED
         self._admin = admin
         while not self._stopping.is_set():
             try:
@@ -237,8 +243,7 @@ class KafkaStore:
         Raises:
             RegistryError: 50001/50002 as :meth:`wait_ready`.
         """
-        from confluent_kafka import IsolationLevel, KafkaException, TopicPartition
-        from confluent_kafka.admin import OffsetSpec
+        from confluent_kafka import KafkaException, TopicPartition
 
         deadline = time.monotonic() + self.timeout
         self.wait_ready(self.timeout)
@@ -251,8 +256,8 @@ class KafkaStore:
         tp = TopicPartition(self.topic, 0)
         try:
             found = admin.list_offsets(
-                {tp: OffsetSpec.latest()},
-                isolation_level=IsolationLevel.READ_COMMITTED,
+                {tp: self._latest},
+                isolation_level=self._committed,
                 request_timeout=self.timeout,
             )
             end = found[tp].result(self.timeout).offset
