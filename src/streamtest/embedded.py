@@ -119,8 +119,13 @@ class EmbeddedKafka:
         # Thread mode: the registry runs beside the broker in this process, on its
         # own threads, and talks to the broker over the Kafka protocol like any
         # client. It binds at once and reads _schemas in the background.
-        from .registry.server import SchemaRegistry
-
+        try:
+            from .registry.server import SchemaRegistry
+        except ImportError as exc:
+            raise BrokerStartError(
+                f"the schema registry needs the registry extra ({exc.name} is missing): "
+                "pip install 'streamtest[registry]'"
+            ) from exc
         try:
             self._registry = SchemaRegistry(
                 f"{self.host}:{self.port}", self.host, self.schema_registry_port

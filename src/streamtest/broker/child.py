@@ -104,12 +104,21 @@ def main(argv: list[str] | None = None) -> None:
         if ns.schema_registry_port is not None:
             # The registry talks to the broker over the Kafka protocol, from its own
             # threads, like any other client of this process's broker.
-            from ..registry.server import SchemaRegistry
-
             try:
+                from ..registry.server import SchemaRegistry
+
                 registry = SchemaRegistry(
                     f"{ns.host}:{broker.port}", ns.host, ns.schema_registry_port
                 ).start()
+            except ImportError as exc:
+                message = (
+                    f"the schema registry needs the registry extra ({exc.name} is missing): "
+                    "pip install 'streamtest[registry]'"
+                )
+                out.write(json.dumps({"error": message}) + "\n")
+                out.flush()
+                await broker.stop()
+                return
             except Exception as exc:
                 out.write(json.dumps({"error": f"schema registry: {exc}"}) + "\n")
                 out.flush()
