@@ -140,12 +140,16 @@ def main() -> int:
         rows += throughput(k.schema_registry_url, 20_000 if ns.quick else 100_000)
     start_rows, imports = start_cost(5 if ns.quick else 20)
     print_table("schema registry", rows + start_rows)
-    added = start_rows[0].ours - start_rows[0].baseline
-    verdict = "met" if added < START_GOAL_MS else "NOT met"
+    for row in start_rows:
+        added = row.ours - row.baseline
+        verdict = "met" if added < START_GOAL_MS else "NOT met"
+        print(
+            f"{row.name}: the registry adds {added:.1f} ms (goal < {START_GOAL_MS:.0f} ms: "
+            f"{verdict})"
+        )
     print(
-        f"registry start adds {added:.1f} ms to EmbeddedKafka.start() (goal < "
-        f"{START_GOAL_MS:.0f} ms: {verdict}); importing the registry the first time "
-        f"costs {imports:.0f} ms more, once per process"
+        f"importing the registry the first time costs {imports:.0f} ms more, once per "
+        "process (in process mode, in the child, inside the figure above)"
     )
     return 0
 
