@@ -103,19 +103,25 @@ def throughput(url: str, n: int) -> list[Row]:
     return [Row("AvroSerializer, warm cache", ours, mock, "/s", "mock client", True)]
 
 
-def start_cost(rounds: int) -> tuple[list[Row], float]:
-    # Warm imports and the first thread start, so both variants pay the same.
-    with EmbeddedKafka(schema_registry=True):
-        pass
+def _start_ms(mode: str, rounds: int) -> tuple[float, float]:
+    """Return the median ms of EmbeddedKafka.start() without and with the registry."""
     plain, with_sr = [], []
     for _ in range(rounds):
         for flag, out in ((False, plain), (True, with_sr)):
-            k = EmbeddedKafka(schema_registry=flag)
+            k = EmbeddedKafka(schema_registry=flag, mode=mode)
             t = time.perf_counter()
             k.start()
             out.append(time.perf_counter() - t)
             k.stop()
-    p, s = statistics.median(plain) * 1000, statistics.median(with_sr) * 1000
+    return statistics.median(plain) * 1000, statistics.median(with_sr) * 1000
+
+
+def start_cost(rounds: int) -> tuple[list[Row], float]:
+    # Warm imports and the first thread start, so both variants pay the same.
+    with EmbeddedKafka(schema_registry=True):
+        pass
+    p, s = _start_ms("thread", rounds)
+    pp, ps = _start_ms("process", max(3, rounds // 4))
     code = (
         "import time, streamtest, confluent_kafka; t=time.perf_counter(); "
         "import streamtest.registry.server; "
@@ -126,7 +132,10 @@ def start_cost(rounds: int) -> tuple[list[Row], float]:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         ).stdout
     )
-    rows = [Row("EmbeddedKafka.start(), thread mode", s, p, "ms", "without registry", False)]
+    rows = [
+        Row("EmbeddedKafka.start(), thread mode", s, p, "ms", "without registry", False),
+        Row("EmbeddedKafka.start(), process mode", ps, pp, "ms", "without registry", False),
+    ]
     return rows, imports
 
 

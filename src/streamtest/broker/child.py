@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import importlib.util
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -24,6 +26,22 @@ from .core import Broker
 from .state.cluster import BrokerConfig
 
 _PR_SET_PDEATHSIG = 1
+
+# What the schema registry imports beyond streamtest's own dependencies.
+_REGISTRY_MODULES = ("h11", "fastavro", "jsonschema", "grpc_tools")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -100,33 +118,44 @@ def main(argv: list[str] | None = None) -> None:
             out.flush()
             return
         ready: dict[str, Any] = {"port": broker.port}
-        registry = None
+        registry: dict[str, Any] = {}
+        registry_thread = None
         if ns.schema_registry_port is not None:
-            # The registry talks to the broker over the Kafka protocol, from its own
-            # threads, like any other client of this process's broker.
-            try:
-                from ..registry.server import SchemaRegistry
-
-                registry = SchemaRegistry(
-                    f"{ns.host}:{broker.port}", ns.host, ns.schema_registry_port
-                ).start()
-            except ImportError as exc:
+            # Bind now and say the URL; import and start the registry in a thread, so
+            # that its import (a few hundred ms in a fresh interpreter) does not delay
+            # the start. Connections wait in the listen backlog meanwhile. The registry
+            # talks to the broker over the Kafka protocol, like any other client.
+            missing = [m for m in _REGISTRY_MODULES if importlib.util.find_spec(m) is None]
+            if missing:
                 message = (
-                    f"the schema registry needs the registry extra ({exc.name} is missing): "
-                    "pip install 'streamtest[registry]'"
+                    f"the schema registry needs the registry extra ({missing[0]} is "
+                    "missing): pip install 'streamtest[registry]'"
                 )
                 out.write(json.dumps({"error": message}) + "\n")
                 out.flush()
                 await broker.stop()
                 return
-            except Exception as exc:
+            try:
+                sock = _bind(ns.host, ns.schema_registry_port)
+            except OSError as exc:
                 out.write(json.dumps({"error": f"schema registry: {exc}"}) + "\n")
                 out.flush()
                 await broker.stop()
                 return
-            ready["schema_registry_url"] = registry.url
+            host = f"[{ns.host}]" if ":" in ns.host else ns.host
+            ready["schema_registry_url"] = f"http://{host}:{sock.getsockname()[1]}"
+            bootstrap = f"{ns.host}:{broker.port}"
+
+            def start_registry() -> None:
+                from ..registry.server import SchemaRegistry
+
+                registry["r"] = SchemaRegistry(bootstrap, ns.host, 0).start(sock=sock)
+
+            registry_thread = threading.Thread(target=start_registry, daemon=True)
         out.write(json.dumps(ready) + "\n")
         out.flush()
+        if registry_thread is not None:
+            registry_thread.start()
 
         def reader() -> None:
             for line in sys.stdin:
@@ -142,8 +171,10 @@ def main(argv: list[str] | None = None) -> None:
 
         threading.Thread(target=reader, daemon=True).start()
         await stop.wait()
-        if registry is not None:
-            await loop.run_in_executor(None, registry.stop)
+        if registry_thread is not None:
+            await loop.run_in_executor(None, registry_thread.join)
+            if "r" in registry:
+                await loop.run_in_executor(None, registry["r"].stop)
         await broker.stop()
 
     asyncio.run(run())

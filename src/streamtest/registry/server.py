@@ -20,6 +20,24 @@ from .service import RegistryService
 from .store import KafkaStore
 
 
+def bind_listener(host: str, port: int) -> socket.socket:
+    """Return a listening TCP socket on ``host:port`` (0 picks a free port).
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class SchemaRegistry:
     """A schema registry speaking Confluent's REST API, storing its schemas in a
     compacted topic of the Kafka cluster at ``bootstrap_servers``::
@@ -72,9 +90,14 @@ class SchemaRegistry:
         """Return whether the registry is serving."""
         return self._thread is not None
 
-    def start(self) -> SchemaRegistry:
+    def start(self, sock: socket.socket | None = None) -> SchemaRegistry:
         """Bind the port and start serving; return at once (the schemas topic is read in
         the background).
+
+        Args:
+            sock: a socket already bound and listening, to serve on instead of binding
+                one (the broker's child process binds first and imports the registry
+                later, so its start is not delayed by the import).
 
         Raises:
             OSError: the port cannot be bound.
@@ -82,16 +105,9 @@ class SchemaRegistry:
         """
         if self._thread is not None:
             raise RuntimeError("SchemaRegistry is already running")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(128)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
+        if sock is None:
+            sock = bind_listener(self.host, self.port)
+        sock.setblocking(False)
         self.port = sock.getsockname()[1]
         self._executor = ThreadPoolExecutor(8, thread_name_prefix="streamtest-registry-req")
         self._http = HttpServer(self.service, self._executor, self.max_body_bytes)
