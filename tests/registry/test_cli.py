@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -161,3 +161,30 @@ def test_consume_decodes_protobuf_without_generated_code(kafka: EmbeddedKafka) -
 
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"name": "Ada", "tags": ["x", "y"]}
+
+
+def test_broker_command_serves_a_registry_and_prints_its_url() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamtest.cli",
+            "broker",
+            "--port",
+            "0",
+            "--schema-registry-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        bootstrap = proc.stdout.readline().strip()
+        url = proc.stdout.readline().strip()
+        assert bootstrap.startswith("127.0.0.1:") and url.startswith("http://127.0.0.1:")
+        client = SchemaRegistryClient({"url": url})
+        assert client.register_schema("cli-value", Schema('"string"', "AVRO")) == 1
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
