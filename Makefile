@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench broker clean
+.PHONY: demo test lint bench broker clean client-suites
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# Client libraries' own test suites against streamtest (not part of CI):
+#   make client-suites SUITES="--suite confluent-schema-registry --suite kafka-python"
+SUITES ?= --suite confluent-schema-registry
+client-suites: $(STAMP)
+	$(PY) tools/client-suites $(SUITES)
 
 broker: $(STAMP)
 	$(VENV)/bin/streamtest broker

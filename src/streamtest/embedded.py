@@ -61,6 +61,11 @@ class EmbeddedKafka:
         control_port: also open the control endpoint that ``streamtest cluster``
             and :class:`streamtest.kit.control.ControlClient` use, on this loopback
             port (0: a free one); see :attr:`control_address`.
+        schema_registry: also serve a Confluent-compatible schema registry (see
+            :mod:`streamtest.registry`; needs the ``registry`` extra), at
+            :attr:`schema_registry_url`. It keeps its schemas in the broker's
+            ``_schemas`` topic, so with ``data_dir`` ids survive a restart.
+        schema_registry_port: the registry's port; 0 picks a free one.
 
     Raises:
         ConfigError: a setting is unknown or has an invalid value.
@@ -81,6 +86,8 @@ class EmbeddedKafka:
         clock: str = "real",
         advertised_host: str | None = None,
         control_port: int | None = None,
+        schema_registry: bool = False,
+        schema_registry_port: int = 0,
     ) -> None:
         from .broker.config import BrokerSettings
 
@@ -109,6 +116,10 @@ class EmbeddedKafka:
         }
         # Validate now, in the caller's process, so a typo fails at construction.
         self.settings = BrokerSettings(merged).overrides()
+        self.schema_registry = schema_registry
+        self.schema_registry_port = schema_registry_port
+        self._registry: Any = None  # thread mode: the SchemaRegistry
+        self._registry_url: str | None = None
         self._impl: _ThreadRunner | _ProcessRunner | None = None
         self._ports: list[int] = []
         self._hooks: list[InterceptHandle] = []
@@ -133,7 +144,35 @@ class EmbeddedKafka:
         self._impl = runner
         self._ports = list(runner.ports)
         self.port = self._ports[0]
+        if self.schema_registry:
+            try:
+                self._start_registry(runner)
+            except BaseException:
+                self.stop()
+                raise
         return self
+
+    def _start_registry(self, runner: _ThreadRunner | _ProcessRunner) -> None:
+        if isinstance(runner, _ProcessRunner):
+            self._registry_url = runner.schema_registry_url
+            return
+        # Thread mode: the registry runs beside the broker in this process, on its
+        # own threads, and talks to the broker over the Kafka protocol like any
+        # client. It binds at once and reads _schemas in the background.
+        try:
+            from .registry.server import SchemaRegistry
+        except ImportError as exc:
+            raise BrokerStartError(
+                f"the schema registry needs the registry extra ({exc.name} is missing): "
+                "pip install 'streamtest[registry]'"
+            ) from exc
+        try:
+            self._registry = SchemaRegistry(
+                self.bootstrap_servers, self.host, self.schema_registry_port
+            ).start()
+        except OSError as exc:
+            raise BrokerStartError(f"the schema registry could not start: {exc}") from exc
+        self._registry_url = self._registry.url
 
     def stop(self) -> None:
         """Stop the cluster; calling it again is a no-op.
@@ -142,6 +181,10 @@ class EmbeddedKafka:
             HookError: an intercept hook raised while the cluster ran (its
                 exception is the ``__cause__``); the cluster is stopped anyway.
         """
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.stop()
+        self._registry_url = None
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
@@ -308,6 +351,19 @@ class EmbeddedKafka:
             raise RuntimeError("advance() needs EmbeddedKafka(clock='manual')")
         self._require().command("advance", seconds=seconds)
 
+    @property
+    def schema_registry_url(self) -> str:
+        """Return the schema registry's ``http://host:port`` (for
+        ``schema.registry.url`` and ``SchemaRegistryClient({"url": ...})``).
+
+        Raises:
+            RuntimeError: not running, or started without ``schema_registry=True``.
+        """
+        self._require()
+        if self._registry_url is None:
+            raise RuntimeError("EmbeddedKafka was started without schema_registry=True")
+        return self._registry_url
+
     # -- inspection (no consumer needed) ----------------------------------------
 
     def topics(self) -> list[str]:
@@ -405,6 +461,8 @@ class EmbeddedKafka:
             args += ["--control-port", str(self.control_port)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={value}"]
+        if self.schema_registry:
+            args += ["--schema-registry-port", str(self.schema_registry_port)]
         return args
 
     def __repr__(self) -> str:
@@ -558,6 +616,7 @@ class _ProcessRunner:
         self._hook_ids = itertools.count(1)
         self._pool: ThreadPoolExecutor | None = None
         self._reader: threading.Thread | None = None
+        self.schema_registry_url: str | None = None
 
     def start(self) -> None:
         from .broker.ipc import ChannelClosed, FrameWriter, read_frame
@@ -576,6 +635,7 @@ class _ProcessRunner:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
         self.ports = [int(p) for p in msg["ports"]]
+        self.schema_registry_url = msg.get("schema_registry_url")
         self._writer = FrameWriter(self.proc.stdin)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="streamtest-hook")
         self._reader = threading.Thread(target=self._read, name="streamtest-ipc", daemon=True)

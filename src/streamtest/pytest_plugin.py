@@ -6,7 +6,10 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_topic``: a fresh topic per test (``@pytest.mark.kafka_topic(partitions=3)``);
 - ``kafka_topic_factory``: ``factory(name=None, partitions=1, config=None) -> str``;
 - ``kafka_producer``, ``kafka_consumer``, ``kafka_admin``: confluent-kafka clients;
-- ``kafka_settings``: the resolved backend settings, for reporting and skipping.
+- ``kafka_settings``: the resolved backend settings, for reporting and skipping;
+- ``schema_registry_url``: a Confluent-compatible schema registry (streamtest's own,
+  on the ``kafka`` cluster, unless ``--schema-registry-url`` names one);
+- ``schema_registry``: a confluent-kafka ``SchemaRegistryClient`` for it.
 
 The backend comes from, highest precedence first: a fixture-factory argument
 (:mod:`streamtest.factories`), ``--kafka-backend``/``--kafka-bootstrap-servers``,
@@ -63,7 +66,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Keep the topics made by kafka_topic and kafka_topic_factory after each test.",
     )
+    group.addoption(
+        "--schema-registry-url",
+        default=None,
+        metavar="URL",
+        help="A schema registry for the schema_registry* fixtures (for example a real "
+        "one beside an external cluster); default: streamtest's own, on the kafka cluster.",
+    )
     parser.addini("streamtest_backend", "Default for --kafka-backend.", default="")
+    parser.addini(
+        "streamtest_schema_registry_url", "Default for --schema-registry-url.", default=""
+    )
     parser.addini(
         "streamtest_bootstrap_servers", "Default for --kafka-bootstrap-servers.", default=""
     )
@@ -109,3 +122,5 @@ kafka_topic_factory = factories.kafka_topic_factory()
 kafka_producer = factories.kafka_producer()
 kafka_consumer = factories.kafka_consumer()
 kafka_admin = factories.kafka_admin()
+schema_registry_url = factories.schema_registry_url()
+schema_registry = factories.schema_registry()

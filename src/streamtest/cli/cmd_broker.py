@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -47,6 +48,9 @@ def _settings(
 @click.option("--control-port", default=None, type=click.IntRange(0, 65535),
               help="Port of the control endpoint for `streamtest cluster` (loopback; "
               "default PORT+10000, or a free port with --port 0).")
+@click.option("--schema-registry-port", type=click.IntRange(0, 65535), default=None,
+              help="Also serve a Confluent-compatible schema registry on this port "
+                   "(0 picks a free one); its URL is printed after the bootstrap address.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections and errors.")
 def broker(
     host: str,
@@ -58,12 +62,14 @@ def broker(
     advertised_host: str | None,
     settings: dict[str, str],
     control_port: int | None,
+    schema_registry_port: int | None,
     verbose: bool,
 ) -> None:
     """Run a Kafka-compatible cluster in the foreground until SIGINT or SIGTERM.
 
     Prints the bootstrap list (every node's host:port) on one line once all
-    nodes accept connections, and the control endpoint that `streamtest cluster`
+    nodes accept connections, then, with --schema-registry-port, the schema
+    registry's URL on the next; and the control endpoint that `streamtest cluster`
     uses on stderr.
     """
     from ..broker.cluster import Cluster
@@ -111,6 +117,10 @@ def broker(
         endpoint = cluster.control_endpoint
         assert endpoint is not None
         click.echo(cluster.bootstrap_servers, nl=True)
+        registry = None
+        if schema_registry_port is not None:
+            registry = _start_registry(cluster.bootstrap_servers, host, schema_registry_port)
+            click.echo(registry.url, nl=True)
         sys.stdout.flush()
         click.echo(
             f"control endpoint {endpoint.address} "
@@ -118,7 +128,27 @@ def broker(
             err=True,
         )
         await stop.wait()
+        if registry is not None:
+            await asyncio.get_running_loop().run_in_executor(None, registry.stop)
         await cluster.stop()
         click.echo("broker stopped", err=True)
 
     asyncio.run(run())
+
+
+def _start_registry(bootstrap: str, host: str, port: int) -> Any:
+    """Start the schema registry against the broker we just started, or exit with one
+    line naming the problem."""
+    try:
+        from ..registry import SchemaRegistry
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the schema registry needs the registry extra ({exc.name} is missing): "
+            "pip install 'streamtest[registry]'"
+        ) from None
+    try:
+        return SchemaRegistry(bootstrap, host, port).start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} for the schema registry: {exc.strerror}"
+        ) from None

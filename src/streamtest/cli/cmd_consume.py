@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
 
 from ..ops import tail
 from ..ops.client import ClientConfig
+from ..ops.decode import FORMATS, make_decoder
+from ..ops.errors import OpsError
 from ..ops.tail import (
     format_record,
     json_envelope,
@@ -41,6 +44,16 @@ from ._ops_options import cluster_options, user_input
               help="Print key<delim>value (when no --format is given).")
 @click.option("--idle-timeout", type=click.FloatRange(0.1), default=None,
               help="Stop after this many seconds without records.")
+@click.option("--key-format", type=click.Choice(FORMATS), default="bytes", show_default=True,
+              help="Decode keys written by Confluent's serializers, through the registry.")
+@click.option("--value-format", type=click.Choice(FORMATS), default="bytes",
+              show_default=True,
+              help="Decode values written by Confluent's serializers (Avro, JSON Schema, "
+                   "Protobuf) into JSON, through the registry (like kcat -s value=avro).")
+@click.option("--schema-registry-url", default=None, metavar="URL",
+              envvar="STREAMTEST_SCHEMA_REGISTRY_URL",
+              help="The schema registry for --key-format/--value-format "
+                   "(also $STREAMTEST_SCHEMA_REGISTRY_URL).")
 @cluster_options
 def consume(
     config: ClientConfig,
@@ -53,6 +66,9 @@ def consume(
     as_json: bool,
     key_delimiter: str | None,
     idle_timeout: float | None,
+    key_format: str,
+    value_format: str,
+    schema_registry_url: str | None,
 ) -> None:
     """Print records of a topic, one per line by default (the value).
 
@@ -66,9 +82,23 @@ def consume(
             else "%s\\n"
     if fmt is not None:
         user_input(lambda: validate_format(fmt))
+    decode_key = user_input(lambda: make_decoder(key_format, schema_registry_url, "key"))
+    decode_value = user_input(lambda: make_decoder(value_format, schema_registry_url, "value"))
+    decoding = key_format != "bytes" or value_format != "bytes"
     out = sys.stdout
 
     def emit(record: KafkaRecord, ts_type: int) -> None:
+        if decoding:
+            try:
+                record = dataclasses.replace(
+                    record,
+                    key=decode_key(record.key, record.topic),
+                    value=decode_value(record.value, record.topic),
+                )
+            except OpsError as exc:
+                raise OpsError(
+                    f"{record.topic} [{record.partition}] at offset {record.offset}: {exc}"
+                ) from None
         if as_json:
             out.write(json_envelope(record, ts_type) + "\n")
         else:

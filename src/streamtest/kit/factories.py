@@ -21,6 +21,7 @@ which beats the environment (see :func:`streamtest.kit.backends.resolve_settings
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -288,6 +289,114 @@ def kafka_consumer(
             consumer.close()
 
     return consumer_fixture
+
+
+#: Where a schema registry URL can come from, below the factory argument.
+ENV_SCHEMA_REGISTRY_URL = "STREAMTEST_SCHEMA_REGISTRY_URL"
+
+
+def schema_registry_url_for(
+    config: pytest.Config, url: str | None = None
+) -> tuple[str | None, str]:
+    """Return ``(url, source)``: the factory argument, else ``--schema-registry-url``,
+    else the ``streamtest_schema_registry_url`` ini option, else
+    ``$STREAMTEST_SCHEMA_REGISTRY_URL``; ``(None, "embedded")`` when none is set."""
+    levels = [
+        ("factory argument", url),
+        ("command line", config.getoption("schema_registry_url", None)),
+        ("ini file", config.getini("streamtest_schema_registry_url") or None),
+        ("environment", os.environ.get(ENV_SCHEMA_REGISTRY_URL) or None),
+    ]
+    for source, value in levels:
+        if value:
+            return str(value).rstrip("/"), source
+    return None, "embedded"
+
+
+def schema_registry_url(
+    cluster_fixture: str = DEFAULT_CLUSTER, url: str | None = None, *, scope: str = "session"
+) -> Callable[..., Any]:
+    """Return a fixture giving a schema registry's URL for ``scope``.
+
+    A URL from the factory argument, ``--schema-registry-url``, the ini file or the
+    environment is used as it is (a real registry, for the ``external`` backend).
+    Otherwise streamtest's own registry (:class:`~streamtest.registry.SchemaRegistry`)
+    is started against the cluster fixture, whichever backend it is, and stopped
+    after ``scope``. On an ``external`` cluster it keeps its schemas in
+    ``_streamtest_schemas``, never in ``_schemas``, so it cannot disturb a real
+    registry that uses that cluster.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def url_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        given, _ = schema_registry_url_for(request.config, url)
+        if given is not None:
+            yield given
+            return
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        try:
+            from ..registry.server import SchemaRegistry
+        except ImportError as exc:
+            pytest.fail(
+                f"streamtest: the schema registry needs the registry extra ({exc.name} is "
+                "missing): pip install 'streamtest[registry]', or pass --schema-registry-url",
+                pytrace=False,
+            )
+        topic = "_streamtest_schemas" if cluster.backend == "external" else "_schemas"
+        registry = SchemaRegistry(
+            cluster.bootstrap_servers,
+            topic=topic,
+            client_config={
+                k: v for k, v in cluster.client_config().items() if k != "bootstrap.servers"
+            },
+        ).start()
+        try:
+            yield registry.url
+        finally:
+            registry.stop()
+
+    return url_fixture
+
+
+def schema_registry(
+    url_fixture: str = "schema_registry_url", *, cleanup: bool | None = None, **config: Any
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a confluent-kafka ``SchemaRegistryClient``
+    for the registry at ``url_fixture``.
+
+    After the test, subjects the test created are deleted (soft, then permanently),
+    so tests that reuse a subject name start from nothing. That happens by default
+    only on streamtest's own registry; ``cleanup=True`` asks for it on a given URL
+    too (only where no one else registers at the same time).
+    """
+
+    @pytest.fixture
+    def client_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        url = request.getfixturevalue(url_fixture)
+        given, _ = schema_registry_url_for(request.config)
+        tidy = cleanup if cleanup is not None else given is None
+        client = SchemaRegistryClient({"url": url, **config})
+        before = set(client.get_subjects(deleted=True)) if tidy else set()
+        try:
+            yield client
+        finally:
+            if tidy:
+                for subject in set(client.get_subjects(deleted=True)) - before:
+                    _delete_subject(client, subject)
+
+    return client_fixture
+
+
+def _delete_subject(client: Any, subject: str) -> None:
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    for permanent in (False, True):
+        try:
+            client.delete_subject(subject, permanent=permanent)
+        except SchemaRegistryError:
+            pass  # already soft-deleted, or referenced by another subject
 
 
 def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callable[..., Any]:
