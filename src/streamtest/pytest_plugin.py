@@ -9,9 +9,11 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_settings``: the resolved backend settings, for reporting and skipping.
 
 The backend comes from, highest precedence first: a fixture-factory argument
-(:mod:`streamtest.factories`), ``--kafka-backend``/``--kafka-bootstrap-servers``,
-the ``streamtest_backend``/``streamtest_bootstrap_servers`` ini options, and the
-``STREAMTEST_BACKEND``/``STREAMTEST_BOOTSTRAP_SERVERS`` environment variables.
+(:mod:`streamtest.factories`), ``--kafka-backend``/``--kafka-bootstrap-server``,
+the ``streamtest_backend``/``streamtest_bootstrap_server`` ini options, and the
+``STREAMTEST_BACKEND``/``STREAMTEST_BOOTSTRAP_SERVER`` environment variables. The
+plural spellings (``--kafka-bootstrap-servers``, ``streamtest_bootstrap_servers``,
+``STREAMTEST_BOOTSTRAP_SERVERS``) are accepted as well.
 
 Only option parsing and fixture declarations live here: the plugin is loaded by
 every pytest run in an environment with streamtest installed, so importing it
@@ -19,6 +21,8 @@ must cost nothing; the cluster starts only when a test asks for ``kafka``.
 """
 
 from __future__ import annotations
+
+import argparse
 
 import pytest
 
@@ -34,13 +38,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=BACKENDS,
         default=None,
         help="Kafka for the kafka* fixtures: embedded (default), kafka, redpanda "
-        "(Docker containers) or external (needs --kafka-bootstrap-servers).",
+        "(Docker containers) or external (needs --kafka-bootstrap-server).",
     )
     group.addoption(
-        "--kafka-bootstrap-servers",
+        "--kafka-bootstrap-server",
+        dest="kafka_bootstrap_servers",
         default=None,
         metavar="HOST:PORT[,...]",
         help="An existing cluster to test against; implies --kafka-backend=external.",
+    )
+    # The plural spelling is accepted too, without a second line of help.
+    group.addoption(
+        "--kafka-bootstrap-servers",
+        dest="kafka_bootstrap_servers",
+        default=None,
+        help=argparse.SUPPRESS,
     )
     group.addoption(
         "--kafka-keep-topics",
@@ -50,7 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("streamtest_backend", "Default for --kafka-backend.", default="")
     parser.addini(
-        "streamtest_bootstrap_servers", "Default for --kafka-bootstrap-servers.", default=""
+        "streamtest_bootstrap_server", "Default for --kafka-bootstrap-server.", default=""
+    )
+    parser.addini(
+        "streamtest_bootstrap_servers", "Same as streamtest_bootstrap_server.", default=""
     )
     parser.addini(
         "streamtest_keep_topics", "Default for --kafka-keep-topics (true/false).", default=""

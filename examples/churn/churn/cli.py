@@ -36,7 +36,9 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--bootstrap-server",
         "--bootstrap-servers",
+        dest="bootstrap_servers",
         default="localhost:9092",
         metavar="HOST:PORT",
         help="Kafka cluster (default: %(default)s).",

@@ -2,7 +2,7 @@
 
 The suite runs on the streamtest plugin's ``kafka`` cluster (the embedded broker
 unless ``--kafka-backend`` says otherwise), or on an existing Kafka given with
-``--bootstrap-servers HOST:PORT``, which is how ``streamtest demo`` runs it.
+``--bootstrap-server HOST:PORT``, which is how ``streamtest demo`` runs it.
 
 Every test gets its own three topics (``telco.raw.customers.<unique>`` ...), its own
 consumer group and its own SQLite file, so tests never see each other's records:
@@ -42,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """``--bootstrap-servers`` and ``--churn-reports``."""
     group = parser.getgroup("churn", "churn scenario suite")
     group.addoption(
+        "--bootstrap-server",
         "--bootstrap-servers",
+        dest="bootstrap_servers",
         default=None,
         metavar="HOST:PORT",
         help="Run the churn scenarios against this Kafka instead of the plugin's cluster.",

@@ -37,6 +37,7 @@ from ..demo import (
     read_junit,
 )
 from ._app import main
+from ._ops_options import bootstrap_option
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
 
@@ -51,12 +52,7 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 @click.option(
     "-v", "--verbose", is_flag=True, help="Stream pytest's output and log broker requests."
 )
-@click.option(
-    "--bootstrap-servers",
-    metavar="HOST:PORT",
-    default=None,
-    help="Run the suite against this Kafka instead of the embedded broker.",
-)
+@bootstrap_option(help_text="Run the suite against this Kafka instead of the embedded broker.")
 @click.option(
     "--reports",
     "reports_dir",
@@ -90,7 +86,7 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 def demo(
     keep: bool,
     verbose: bool,
-    bootstrap_servers: str | None,
+    bootstrap_server: str | None,
     reports_dir: Path,
     select: str | None,
     jobs: int | None,
@@ -117,6 +113,7 @@ def demo(
         jobs = 2 if have_xdist else 1
     elif jobs > 1 and not have_xdist:
         raise click.ClickException("--jobs needs pytest-xdist: pip install pytest-xdist")
+    bootstrap_servers = bootstrap_server
     reports = reports_dir.resolve()
     _clear_reports(reports)
 

@@ -29,7 +29,7 @@ DEFAULT_IMAGES: dict[str, str] = {
 _OTHER_BACKENDS = (
     "Start Docker (or point DOCKER_HOST at an engine), or choose another backend: "
     "'embedded' (the default; an in-process broker that needs nothing installed) or "
-    "'external' with --kafka-bootstrap-servers=HOST:PORT (an existing cluster)."
+    "'external' with --kafka-bootstrap-server=HOST:PORT (an existing cluster)."
 )
 
 

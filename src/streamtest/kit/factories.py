@@ -70,7 +70,7 @@ def settings_for(
                 "ini file",
                 {
                     "backend": config.getini("streamtest_backend") or None,
-                    "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
+                    "bootstrap_servers": _ini_bootstrap(config),
                     "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
                     if ini_keep not in (None, "")
                     else None,
@@ -81,6 +81,22 @@ def settings_for(
         return resolve_settings(levels)
     except ValueError as exc:
         raise pytest.UsageError(f"streamtest: {exc}") from exc
+
+
+def _ini_bootstrap(config: pytest.Config) -> str | None:
+    """Return ``streamtest_bootstrap_server`` (or its plural spelling) from the ini file.
+
+    Raises:
+        ValueError: both are set, to different values.
+    """
+    one = (config.getini("streamtest_bootstrap_server") or "").strip()
+    other = (config.getini("streamtest_bootstrap_servers") or "").strip()
+    if one and other and one != other:
+        raise ValueError(
+            f"streamtest_bootstrap_server = {one} and streamtest_bootstrap_servers = {other} "
+            "disagree in the ini file; set one"
+        )
+    return one or other or None
 
 
 def kafka_cluster(

@@ -33,7 +33,7 @@ class KafkaUtils:
         backend: ``"embedded"`` (default), ``"kafka"``, ``"redpanda"`` or
             ``"external"``; when ``None``, ``STREAMTEST_BACKEND`` decides.
         bootstrap_servers: the cluster for ``external`` (or
-            ``STREAMTEST_BOOTSTRAP_SERVERS``).
+            ``STREAMTEST_BOOTSTRAP_SERVER``).
         **options: further backend options (see :func:`streamtest.kit.make_cluster`).
     """
 
