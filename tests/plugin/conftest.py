@@ -21,8 +21,12 @@ from streamtest import EmbeddedKafka
 
 @pytest.fixture(autouse=True)
 def _clean_streamtest_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("STREAMTEST_BACKEND", "STREAMTEST_BOOTSTRAP_SERVER", "STREAMTEST_BOOTSTRAP_SERVERS",
-                 "STREAMTEST_KEEP_TOPICS"):
+    for name in (
+        "STREAMTEST_BACKEND",
+        "STREAMTEST_BOOTSTRAP_SERVER",
+        "STREAMTEST_BOOTSTRAP_SERVERS",
+        "STREAMTEST_KEEP_TOPICS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
