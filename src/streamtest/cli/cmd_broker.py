@@ -57,11 +57,16 @@ def broker(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        b = Broker(config, data_dir)
+        try:
+            b = Broker(config, data_dir)
+        except OSError as exc:
+            raise click.ClickException(_data_dir_error(data_dir, exc)) from None
         try:
             await b.start()
         except OSError as exc:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+            if data_dir is not None and exc.filename is not None:
+                raise click.ClickException(_data_dir_error(data_dir, exc)) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         click.echo(f"{b.host}:{b.port}", nl=True)
         sys.stdout.flush()
         await stop.wait()
@@ -69,3 +74,10 @@ def broker(
         click.echo("broker stopped", err=True)
 
     asyncio.run(run())
+
+
+def _data_dir_error(data_dir: str | None, exc: OSError) -> str:
+    """Return one line naming the data directory (and the file inside it) that failed."""
+    where = exc.filename if exc.filename is not None else data_dir
+    inside = "" if where == data_dir else f" ({where})"
+    return f"cannot use data directory {data_dir}{inside}: {exc.strerror or exc}"
