@@ -17,17 +17,48 @@ plural spellings (``--kafka-bootstrap-servers``, ``streamtest_bootstrap_servers`
 
 Only option parsing and fixture declarations live here: the plugin is loaded by
 every pytest run in an environment with streamtest installed, so importing it
-must cost nothing; the cluster starts only when a test asks for ``kafka``.
+must cost little; the cluster starts only when a test asks for ``kafka``.
+
+pytest rewrites the asserts of every module of a distribution that registers a
+plugin, and for an installed streamtest that means the whole package: the broker,
+the protocol layer, the kit. Rewriting parses and recompiles each module (and,
+without a writable ``__pycache__`` or with ``PYTHONDONTWRITEBYTECODE``, does so in
+every run), which made the first test's setup three times slower. streamtest's own
+code reports failures with explicit messages, not bare asserts, so this module
+imports the rest of the package the ordinary way (:class:`_ImportPlainly`); the
+user's tests and conftests are rewritten as always.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Sequence
+from typing import Any
 
-import pytest
 
-from .kit import factories
-from .kit.backends import BACKENDS, Settings
+class _ImportPlainly(importlib.abc.MetaPathFinder):
+    """Finds ``streamtest.*`` modules with the standard path finder, ahead of pytest's
+    assertion-rewriting import hook, so they load from their normal bytecode cache."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """Return the standard spec for streamtest's submodules; ``None`` otherwise."""
+        if fullname.startswith("streamtest.") and path is not None:
+            return importlib.machinery.PathFinder.find_spec(fullname, path)
+        return None
+
+
+if not any(isinstance(f, _ImportPlainly) for f in sys.meta_path):
+    sys.meta_path.insert(0, _ImportPlainly())
+
+import pytest  # noqa: E402
+
+from .kit import factories  # noqa: E402
+from .kit.backends import BACKENDS, Settings  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
