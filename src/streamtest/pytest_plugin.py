@@ -6,6 +6,7 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_topic``: a fresh topic per test (``@pytest.mark.kafka_topic(partitions=3)``);
 - ``kafka_topic_factory``: ``factory(name=None, partitions=1, config=None) -> str``;
 - ``kafka_producer``, ``kafka_consumer``, ``kafka_admin``: confluent-kafka clients;
+- ``kafka_group_id``: a consumer group id unique to the test, deleted afterwards;
 - ``kafka_settings``: the resolved backend settings, for reporting and skipping.
 
 The backend comes from, highest precedence first: a fixture-factory argument
@@ -35,7 +36,7 @@ import argparse
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 
@@ -133,3 +134,21 @@ kafka_topic_factory = factories.kafka_topic_factory()
 kafka_producer = factories.kafka_producer()
 kafka_consumer = factories.kafka_consumer()
 kafka_admin = factories.kafka_admin()
+kafka_group_id = factories.kafka_group_id()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """When a test fails, add the records of the topics its fixtures made to the
+    report (``Cluster.dump``), as a section shown with the failure."""
+    report = yield
+    if call.when == "call" and report.failed:
+        for cluster, topic in factories.topics_used(item):
+            try:
+                text = cluster.dump(topic, timeout=5)
+            except Exception as exc:  # the report must not fail because the topic did
+                text = f"(could not read {topic}: {type(exc).__name__}: {exc})"
+            report.sections.append((f"streamtest: records of {topic}", text))
+    return report

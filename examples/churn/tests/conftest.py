@@ -131,9 +131,18 @@ def publish_to(churn_cluster: Cluster) -> Any:
 
 
 @pytest.fixture
-def group_id(request: pytest.FixtureRequest) -> str:
-    """A consumer group no other test uses."""
-    return unique_name(request.node.name, prefix="churn")
+def group_id(request: pytest.FixtureRequest, churn_cluster: Cluster) -> Iterator[str]:
+    """A consumer group no other test uses; deleted after the test (after the
+    pipeline fixture has stopped its processes), so a run against a shared Kafka
+    leaves no groups behind."""
+    group = unique_name(request.node.name, prefix="churn")
+    yield group
+    try:
+        churn_cluster.delete_group(group, missing_ok=True, timeout=5)
+    except Exception as exc:  # a cleanup failure must not fail the scenario
+        import warnings
+
+        warnings.warn(f"could not delete consumer group {group}: {exc}", stacklevel=1)
 
 
 # -- the pipeline as a process ------------------------------------------------------------

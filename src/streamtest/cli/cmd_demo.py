@@ -39,6 +39,9 @@ from ..demo import (
 from ._app import main
 from ._ops_options import bootstrap_option
 
+#: The consumer group of the pipeline ``--keep`` leaves running.
+KEEP_GROUP = "churn-demo"
+
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
 
 
@@ -367,7 +370,7 @@ def _keep_running(
                 "run",
                 *common,
                 "--group-id",
-                "churn-demo",
+                KEEP_GROUP,
                 "--db",
                 str(keep_dir / "churn.db"),
                 "--metrics-port",
@@ -399,7 +402,7 @@ def _keep_running(
 --bootstrap-server {bootstrap_servers}
   dead letters       streamtest consume -t telco.deadletter -o beginning -e -J \
 --bootstrap-server {bootstrap_servers}
-  lag                streamtest lag --group churn-demo --bootstrap-server {bootstrap_servers}
+  lag                streamtest lag --group {KEEP_GROUP} --bootstrap-server {bootstrap_servers}
   publish more       {py} publish --bootstrap-servers {bootstrap_servers} --count 100 --start 100
   sink               sqlite3 {keep_dir / "churn.db"} 'select * from predictions limit 5'
   pipeline log       tail -f {log_path}
@@ -421,6 +424,21 @@ Press Ctrl-C to stop.""")
             except subprocess.TimeoutExpired:
                 pipeline.kill()
                 pipeline.wait(timeout=15)
+        if not own_broker:
+            _delete_demo_group(bootstrap_servers, KEEP_GROUP)
+
+
+def _delete_demo_group(bootstrap_servers: str, group: str) -> None:
+    """Delete the consumer group ``--keep`` made, so a demo against someone's Kafka
+    leaves no group behind (its topics are the pipeline's standard ones and stay)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    try:
+        admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+    except (KafkaException, TimeoutError) as exc:
+        click.echo(f"could not delete consumer group {group}: {exc}", err=True)
 
 
 def _wait_for_metrics_port(log_path: Path, pipeline: subprocess.Popen[bytes]) -> int:
