@@ -30,6 +30,7 @@ from rich.text import Text
 
 from ..demo import (
     REPORT_ENTRIES,
+    REPORT_MARKER,
     SuiteNotFound,
     find_suite,
     parse_result_line,
@@ -137,7 +138,7 @@ def demo(
         suite_started = time.perf_counter()
         code = _run_suite(console, suite, bootstrap_servers, reports, verbose, select, jobs)
         suite_seconds = time.perf_counter() - suite_started
-        results = _report(console, reports, started, suite_seconds, jobs, code)
+        results = _report(console, reports, started, suite_seconds, jobs, code, select)
         failed = code != 0 or not results or any(r.outcome in ("failed", "error") for r in results)
         if keep:
             _keep_running(console, suite, bootstrap_servers, reports, broker is not None)
@@ -157,14 +158,51 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _clear_reports(reports: Path) -> None:
-    """Remove what an earlier demo run wrote to ``reports``, and nothing else."""
+    """Remove what an earlier demo run wrote to ``reports``, and nothing else.
+
+    The demo marks a directory it writes with ``REPORT_MARKER``. A directory that
+    holds anything else (no marker, and entries the demo never writes) is refused
+    rather than cleared: ``--reports ~/work`` must not delete ``~/work/keep``.
+
+    Raises:
+        click.ClickException: ``reports`` is a non-empty directory that is not a report.
+    """
+    if reports.exists() and not reports.is_dir():
+        raise click.ClickException(f"--reports {reports} is a file, not a directory")
+    if reports.is_dir():
+        entries = sorted(p.name for p in reports.iterdir())
+        if entries and not _is_demo_report(reports):
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise click.ClickException(
+                f"--reports {reports} holds files the demo did not write ({shown}); "
+                "give an empty or new directory"
+            )
     reports.mkdir(parents=True, exist_ok=True)
+    (reports / REPORT_MARKER).write_text(
+        "Written by streamtest demo. The demo replaces "
+        + ", ".join(REPORT_ENTRIES)
+        + " here on each run, and nothing else.\n"
+    )
     for name in REPORT_ENTRIES:
         path = reports / name
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+
+def _is_demo_report(reports: Path) -> bool:
+    """Return whether ``reports`` was written by the demo: it has the marker, or (a
+    report from before the marker) a ``pytest.log`` that starts with the demo's
+    own command line."""
+    if (reports / REPORT_MARKER).is_file():
+        return True
+    try:
+        with open(reports / "pytest.log", encoding="utf-8", errors="replace") as log:
+            first = log.readline()
+    except OSError:
+        return False
+    return first.startswith("$ ") and "--churn-reports" in first
 
 
 # -- the suite ---------------------------------------------------------------------------
@@ -230,7 +268,13 @@ def _stop_child(proc: subprocess.Popen[Any]) -> None:
 
 
 def _report(
-    console: Console, reports: Path, started: float, suite_seconds: float, jobs: int, code: int
+    console: Console,
+    reports: Path,
+    started: float,
+    suite_seconds: float,
+    jobs: int,
+    code: int,
+    select: str | None = None,
 ) -> list[Any]:
     """Print the results table and the total; return the results."""
     junit = reports / "junit.xml"
@@ -241,6 +285,11 @@ def _report(
             f"[bold red]no test report ({exc}); pytest exited with {code}; "
             f"see {reports / 'pytest.log'}[/]"
         )
+        return []
+    if not results:
+        # pytest's exit status 5: nothing was collected (or everything deselected).
+        what = f"matches -k {select!r}" if select else "was collected"
+        console.print(f"[bold red]no scenario {what}[/]; see {reports / 'pytest.log'}")
         return []
     table = Table(title="churn pipeline scenarios", title_justify="left")
     table.add_column("#", justify="right")
@@ -406,7 +455,11 @@ def _keep_running(
   publish more       {py} publish --bootstrap-servers {bootstrap_servers} --count 100 --start 100
   sink               sqlite3 {keep_dir / "churn.db"} 'select * from predictions limit 5'
   pipeline log       tail -f {log_path}
-Press Ctrl-C to stop.""")
+Press Ctrl-C to stop.""",
+            # One line per command, however narrow the terminal: a wrapped command
+            # breaks when pasted.
+            soft_wrap=True,
+        )
         stop = threading.Event()
         try:
             # Wake up now and then to notice a pipeline that died on its own.
