@@ -42,3 +42,20 @@ def test_make_test_says_when_kafkajs_cannot_be_installed(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "npm not found: the kafkajs interop test will be skipped" in res.stdout
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_says_how_to_reach_the_virtualenvs_commands():
+    assert ". .venv/bin/activate" in README and "prefix them with `.venv/bin/`" in README
+
+
+def test_readme_says_make_test_runs_npm_install():
+    assert "`make test` also runs `npm\ninstall`" in README
+
+
+def test_readme_documents_one_bootstrap_spelling_for_commands():
+    commands = [ln for ln in README.splitlines() if ln.startswith("streamtest ")]
+    assert commands, "no streamtest commands in the README"
+    assert not [ln for ln in commands if "--bootstrap-servers" in ln]
