@@ -2,7 +2,7 @@
 scenario suite against it, and report.
 
 The suite runs in a child pytest process that reaches the broker over a real
-socket, exactly as it would reach any Kafka (``--bootstrap-servers`` points it at
+socket, exactly as it would reach any Kafka (``--bootstrap-server`` points it at
 one). The broker stays in this process, in a thread, so its log and a count of
 the requests it served end up in ``reports/broker.log``.
 """
@@ -404,7 +404,7 @@ def _keep_running(
         PYTHONPATH=os.pathsep.join([str(suite), *filter(None, [os.environ.get("PYTHONPATH")])]),
     )
     churn = [sys.executable, "-m", "churn"]
-    common = ["--bootstrap-servers", bootstrap_servers]
+    common = ["--bootstrap-server", bootstrap_servers]
     subprocess.run(
         [*churn, "create-topics", *common],
         env=env,
@@ -452,7 +452,7 @@ def _keep_running(
   dead letters       streamtest consume -t telco.deadletter -o beginning -e -J \
 --bootstrap-server {bootstrap_servers}
   lag                streamtest lag --group {KEEP_GROUP} --bootstrap-server {bootstrap_servers}
-  publish more       {py} publish --bootstrap-servers {bootstrap_servers} --count 100 --start 100
+  publish more       {py} publish --bootstrap-server {bootstrap_servers} --count 100 --start 100
   sink               sqlite3 {keep_dir / "churn.db"} 'select * from predictions limit 5'
   pipeline log       tail -f {log_path}
 Press Ctrl-C to stop.""",

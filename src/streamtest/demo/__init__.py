@@ -84,7 +84,7 @@ def pytest_command(
         str(suite / "tests"),
         "-m",
         SCENARIO_MARKER,
-        "--bootstrap-servers",
+        "--bootstrap-server",
         bootstrap_servers,
         "--churn-reports",
         str(reports),
