@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check src tests benchmarks examples
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py --quick
 
 broker: $(STAMP)
 	$(VENV)/bin/streamtest broker
