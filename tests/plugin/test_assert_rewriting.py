@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import streamtest
-
-SRC = Path(streamtest.__file__).resolve().parent
-
-
-def make_installed_copy(dest: Path) -> Path:
-    """Copy the package to ``dest`` with the dist-info ``pip install`` would write."""
-    shutil.copytree(SRC, dest / "streamtest", ignore=shutil.ignore_patterns("__pycache__"))
-    info = dest / f"streamtest-{streamtest.__version__}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: streamtest\nVersion: {streamtest.__version__}\n"
-    )
-    (info / "entry_points.txt").write_text("[pytest11]\nstreamtest = streamtest.pytest_plugin\n")
-    files = sorted(p.relative_to(dest).as_posix() for p in (dest / "streamtest").rglob("*.py"))
-    (info / "RECORD").write_text("".join(f"{f},,\n" for f in files))
-    return dest
-
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+# The benchmark measures the same layout; one helper makes it for both.
+from bench_cold_start import make_installed_copy  # noqa: E402
 
 INNER_TEST = """
 import streamtest.broker.core
