@@ -208,3 +208,32 @@ def test_describe_lines_show_the_replicas_the_cluster_reports():
 
 def test_config_values_with_commas_use_brackets():
     assert parse_config_pairs(["a=1,b=[x,y]", "c = 3"]) == {"a": "1", "b": "x,y", "c": "3"}
+
+
+def test_describe_report_filters(cli, topic_name):
+    plain, strict = topic_name + "-plain", topic_name + "-strict"
+    cli.ok("topics", "create", "--topic", plain, "--partitions", "2")
+    cli.ok(
+        "topics",
+        "create",
+        "--topic",
+        strict,
+        "--partitions",
+        "2",
+        "--config",
+        "min.insync.replicas=2",
+    )
+    pattern = f"{topic_name}-.*"
+    overrides = cli.ok("topics", "describe", "--topic", pattern, "--topics-with-overrides")
+    assert [ln.split("\t")[0] for ln in overrides.stdout.splitlines()] == [f"Topic: {strict}"]
+    # One replica in sync and min.insync.replicas=2: both partitions of the strict topic,
+    # as partition lines only (kafka-topics.sh leaves out the topic line for reports).
+    under = cli.ok("topics", "describe", "--topic", pattern, "--under-min-isr-partitions")
+    assert [ln.split("\t")[1:3] for ln in under.stdout.splitlines()] == [
+        [f"Topic: {strict}", "Partition: 0"],
+        [f"Topic: {strict}", "Partition: 1"],
+    ]
+    at_min = cli.ok("topics", "describe", "--topic", pattern, "--at-min-isr-partitions")
+    assert {ln.split("\t")[1] for ln in at_min.stdout.splitlines()} == {f"Topic: {plain}"}
+    for flag in ("--under-replicated-partitions", "--unavailable-partitions"):
+        assert cli.ok("topics", "describe", "--topic", pattern, flag).stdout == ""
