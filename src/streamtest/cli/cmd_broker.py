@@ -104,16 +104,16 @@ def broker(
                 control_port=wanted,
             )
         except OSError as exc:
-            raise click.ClickException(
-                f"cannot use data dir {exc.filename or data_dir}: {exc.strerror or exc}"
-            ) from exc
+            raise click.ClickException(_data_dir_error(data_dir, exc)) from None
         try:
             await cluster.start()
         except OSError as exc:
+            if data_dir is not None and exc.filename is not None:
+                raise click.ClickException(_data_dir_error(data_dir, exc)) from None
             raise click.ClickException(
                 f"cannot listen on {host}:{port} (or the control port {wanted}): "
                 f"{exc.strerror or exc}"
-            ) from exc
+            ) from None
         endpoint = cluster.control_endpoint
         assert endpoint is not None
         click.echo(cluster.bootstrap_servers, nl=True)
@@ -152,3 +152,10 @@ def _start_registry(bootstrap: str, host: str, port: int) -> Any:
         raise click.ClickException(
             f"cannot listen on {host}:{port} for the schema registry: {exc.strerror}"
         ) from None
+
+
+def _data_dir_error(data_dir: str | None, exc: OSError) -> str:
+    """Return one line naming the data directory (and the file inside it) that failed."""
+    where = exc.filename if exc.filename is not None else data_dir
+    inside = "" if where == data_dir else f" ({where})"
+    return f"cannot use data directory {data_dir}{inside}: {exc.strerror or exc}"

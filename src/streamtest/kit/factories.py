@@ -42,6 +42,21 @@ from .topics import TopicFactory
 #: The default cluster fixture's name.
 DEFAULT_CLUSTER = "kafka"
 
+#: The topics a test's fixtures made, with their cluster: the plugin prints their
+#: records when the test fails (see ``pytest_plugin.pytest_runtest_makereport``).
+TOPICS_USED = pytest.StashKey[list[Callable[[], list[tuple[Cluster, str]]]]]()
+
+
+def _record_topics(
+    request: pytest.FixtureRequest, topics: Callable[[], list[tuple[Cluster, str]]]
+) -> None:
+    request.node.stash.setdefault(TOPICS_USED, []).append(topics)
+
+
+def topics_used(item: pytest.Item) -> list[tuple[Cluster, str]]:
+    """Return the ``(cluster, topic)`` pairs the item's topic fixtures have made."""
+    return [pair for topics in item.stash.get(TOPICS_USED, []) for pair in topics()]
+
 
 def settings_for(
     config: pytest.Config,
@@ -85,7 +100,7 @@ def settings_for(
                 "ini file",
                 {
                     "backend": config.getini("streamtest_backend") or None,
-                    "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
+                    "bootstrap_servers": _ini_bootstrap(config),
                     "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
                     if ini_keep not in (None, "")
                     else None,
@@ -104,6 +119,22 @@ def settings_for(
         return resolve_settings(levels)
     except ValueError as exc:
         raise pytest.UsageError(f"streamtest: {exc}") from exc
+
+
+def _ini_bootstrap(config: pytest.Config) -> str | None:
+    """Return ``streamtest_bootstrap_server`` (or its plural spelling) from the ini file.
+
+    Raises:
+        ValueError: both are set, to different values.
+    """
+    one = (config.getini("streamtest_bootstrap_server") or "").strip()
+    other = (config.getini("streamtest_bootstrap_servers") or "").strip()
+    if one and other and one != other:
+        raise ValueError(
+            f"streamtest_bootstrap_server = {one} and streamtest_bootstrap_servers = {other} "
+            "disagree in the ini file; set one"
+        )
+    return one or other or None
 
 
 def kafka_cluster(
@@ -129,6 +160,9 @@ def kafka_cluster(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def cluster_fixture(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+        """The session's Kafka (a streamtest.Cluster): the embedded broker unless
+        --kafka-backend / --kafka-bootstrap-server say otherwise. Use
+        .bootstrap_servers, .send(), .records(), .committed(), .lag(), .dump()."""
         settings = settings_for(request.config, backend, bootstrap_servers)
         backend_options = dict(options)
         if settings.backend == "embedded":
@@ -196,6 +230,9 @@ def kafka_topic(
 
     @pytest.fixture
     def topic_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A fresh, uniquely named topic for this test, deleted afterwards; shape it
+        with @pytest.mark.kafka_topic(partitions=3, config={...}). Its records are
+        printed when the test fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         shape: dict[str, Any] = {
             "partitions": partitions,
@@ -215,6 +252,7 @@ def kafka_topic(
             shape.update(found.kwargs)
         name = shape["name"] or unique_name(request.node.name)
         cluster.create_topic(name, shape["partitions"], shape["config"])
+        _record_topics(request, lambda: [(cluster, name)])
         try:
             yield name
         finally:
@@ -233,8 +271,11 @@ def kafka_topic_factory(
 
     @pytest.fixture
     def topic_factory_fixture(request: pytest.FixtureRequest) -> Iterator[TopicFactory]:
+        """Make more topics: factory(name=None, partitions=1, config=None) -> name.
+        They are deleted after the test, and their records printed if it fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         factory = TopicFactory(cluster, prefix=request.node.name)
+        _record_topics(request, lambda: [(cluster, t) for t in factory.created_topics])
         try:
             yield factory
         finally:
@@ -255,6 +296,8 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
 
     @pytest.fixture
     def producer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Producer for the cluster; flushed and closed after the
+        test, which fails if a message was never delivered."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         producer = cluster.producer(**config)
         try:
@@ -270,23 +313,57 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
     return producer_fixture
 
 
+def kafka_group_id(cluster_fixture: str = DEFAULT_CLUSTER) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a consumer group id no other test uses;
+    the group (and its committed offsets) is deleted from the cluster after the test,
+    so nothing is left on a shared external cluster."""
+
+    @pytest.fixture
+    def group_id_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A consumer group id unique to this test; the group is deleted afterwards."""
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        group = unique_name(request.node.name, "st-group")
+        try:
+            yield group
+        finally:
+            _delete_group_quietly(cluster, group)
+
+    return group_id_fixture
+
+
+def _delete_group_quietly(cluster: Cluster, group: str) -> None:
+    """Delete ``group`` if it exists; a cleanup failure warns instead of failing."""
+    import warnings
+
+    if not cluster.running:
+        return
+    try:
+        cluster.delete_group(group, missing_ok=True, timeout=10)
+    except Exception as exc:  # cleanup must not turn a passing test into an error
+        warnings.warn(f"streamtest: could not delete consumer group {group!r}: {exc}", stacklevel=2)
+
+
 def kafka_consumer(
     cluster_fixture: str = DEFAULT_CLUSTER, group_id: str | None = None, **config: Any
 ) -> Callable[..., Any]:
     """Return a function-scoped fixture giving a confluent-kafka ``Consumer`` with a
     unique ``group.id`` (unless ``group_id`` is given) and
-    ``auto.offset.reset=earliest``, closed after the test."""
+    ``auto.offset.reset=earliest``, closed after the test. A unique group is then
+    deleted from the cluster; a ``group_id`` you chose is left alone."""
 
     @pytest.fixture
     def consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Consumer in a group unique to this test (deleted after
+        it), reading from the earliest offset; closed after the test."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
-        consumer = cluster.consumer(
-            group_id or unique_name(request.node.name, "st-group"), **config
-        )
+        group = group_id or unique_name(request.node.name, "st-group")
+        consumer = cluster.consumer(group, **config)
         try:
             yield consumer
         finally:
             consumer.close()
+            if group_id is None:
+                _delete_group_quietly(cluster, group)
 
     return consumer_fixture
 
@@ -329,6 +406,9 @@ def schema_registry_url(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def url_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """The URL of a Confluent-compatible schema registry: the one named by
+        --schema-registry-url (ini, environment), else streamtest's own, on the
+        kafka cluster, for the session."""
         given, _ = schema_registry_url_for(request.config, url)
         if given is not None:
             yield given
@@ -372,6 +452,8 @@ def schema_registry(
 
     @pytest.fixture
     def client_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka SchemaRegistryClient for schema_registry_url; subjects
+        this test registers on streamtest's own registry are deleted afterwards."""
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         url = request.getfixturevalue(url_fixture)
@@ -404,6 +486,7 @@ def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callab
 
     @pytest.fixture
     def admin_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka AdminClient for the cluster."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         admin = cluster.admin(**config)
         yield admin
