@@ -47,6 +47,9 @@ class EmbeddedKafka:
         mode: ``"thread"`` (default) or ``"process"``.
         data_dir: persist the log there (survives restarts and SIGKILL); ``None``
             keeps everything in memory.
+        metrics_port: serve Prometheus metrics at ``http://<host>:<port>/metrics``
+            (0 picks a free port; see :attr:`metrics_url`); ``None`` (default) turns
+            metrics off.
         **settings: further ``BrokerConfig`` fields, e.g.
             ``group_initial_rebalance_delay_ms``.
     """
@@ -59,6 +62,7 @@ class EmbeddedKafka:
         auto_create_topics: bool = True,
         mode: Mode = "thread",
         data_dir: str | os.PathLike[str] | None = None,
+        metrics_port: int | None = None,
         **settings: Any,
     ) -> None:
         if mode not in ("thread", "process"):
@@ -72,6 +76,7 @@ class EmbeddedKafka:
         self.mode: Mode = mode
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.settings = settings
+        self.metrics_port = metrics_port
         self._impl: _ThreadRunner | _ProcessRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -87,12 +92,14 @@ class EmbeddedKafka:
             raise RuntimeError("EmbeddedKafka is already running")
         runner: _ThreadRunner | _ProcessRunner
         if self.mode == "thread":
-            runner = _ThreadRunner(self._broker_config(), self.data_dir)
+            runner = _ThreadRunner(self._broker_config(), self.data_dir, self.metrics_port)
         else:
             runner = _ProcessRunner(self._cli_args())
         runner.start()
         self._impl = runner
         self.port = runner.port
+        if self.metrics_port is not None:
+            self.metrics_port = runner.metrics_port
         return self
 
     def stop(self) -> None:
@@ -117,6 +124,18 @@ class EmbeddedKafka:
         """Return ``"host:port"`` for clients' ``bootstrap.servers``."""
         self._require()
         return f"{self.host}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Return the URL of the Prometheus metrics endpoint.
+
+        Raises:
+            RuntimeError: the broker is not running, or metrics are off.
+        """
+        self._require()
+        if self.metrics_port is None:
+            raise RuntimeError("metrics are off; pass EmbeddedKafka(metrics_port=0)")
+        return f"http://{self.host}:{self.metrics_port}/metrics"
 
     # -- inspection (no consumer needed) ----------------------------------------
 
@@ -192,6 +211,8 @@ class EmbeddedKafka:
             args.append("--no-auto-create-topics")
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
+        if self.metrics_port is not None:
+            args += ["--metrics-port", str(self.metrics_port)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={json.dumps(value)}"]
         return args
@@ -265,9 +286,10 @@ def create_topic_direct(
 class _ThreadRunner:
     """Runs a ``Broker`` on an event loop in a daemon thread."""
 
-    def __init__(self, config: Any, data_dir: Path | None) -> None:
+    def __init__(self, config: Any, data_dir: Path | None, metrics_port: int | None) -> None:
         self.config = config
         self.data_dir = data_dir
+        self.metrics_port = metrics_port
         self.loop: asyncio.AbstractEventLoop | None = None
         self.broker: Any = None
         self.port = 0
@@ -297,7 +319,14 @@ class _ThreadRunner:
             try:
                 self.broker = Broker(self.config, self.data_dir)
                 await self.broker.start()
+                if self.metrics_port is not None:
+                    from .broker.metrics import enable_metrics
+
+                    metrics = enable_metrics(self.broker, self.metrics_port, self.config.host)
+                    self.metrics_port = metrics.port
             except BaseException as exc:
+                if self.broker is not None:
+                    await self.broker.stop()  # e.g. the metrics port was taken
                 self._ready.set_exception(exc)
                 return
             self._ready.set_result(None)
@@ -359,6 +388,7 @@ class _ProcessRunner:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        self.metrics_port: int | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -381,6 +411,7 @@ class _ProcessRunner:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
         self.port = int(msg["port"])
+        self.metrics_port = msg.get("metrics_port")
 
     def _rpc(self, request: dict[str, Any]) -> Any:
         assert (

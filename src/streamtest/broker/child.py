@@ -21,6 +21,7 @@ from typing import Any
 
 from ..embedded import create_topic_direct, inspect_records, inspect_topics
 from .core import Broker
+from .metrics import enable_metrics
 from .state.cluster import BrokerConfig
 
 _PR_SET_PDEATHSIG = 1
@@ -46,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--no-auto-create-topics", action="store_true")
     p.add_argument("--setting", action="append", default=[])
+    p.add_argument("--metrics-port", type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -94,11 +96,14 @@ def main(argv: list[str] | None = None) -> None:
         try:
             broker = Broker(config_from_args(ns), ns.data_dir)
             await broker.start()
+            ready: dict[str, Any] = {"port": broker.port}
+            if ns.metrics_port is not None:
+                ready["metrics_port"] = enable_metrics(broker, ns.metrics_port, ns.host).port
         except Exception as exc:
             out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
             out.flush()
             return
-        out.write(json.dumps({"port": broker.port}) + "\n")
+        out.write(json.dumps(ready) + "\n")
         out.flush()
 
         def reader() -> None:

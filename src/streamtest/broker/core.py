@@ -16,6 +16,7 @@ from .state.producers import ProducerStateManager
 from .txn import TransactionCoordinator
 
 if TYPE_CHECKING:
+    from .metrics import BrokerMetrics
     from .server import KafkaProtocol
 
 log = logging.getLogger("streamtest.broker")
@@ -57,6 +58,8 @@ class Broker:
         #: the group coordinator: finishing a transaction that was left in PrepareCommit
         #: hands its offsets to the groups.
         self.transactions = TransactionCoordinator(self)
+        #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
+        self.metrics: BrokerMetrics | None = None
 
     @property
     def host(self) -> str:
@@ -105,6 +108,8 @@ class Broker:
             self._server = None
         if self.state.storage is not None:
             self.state.storage.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     def connection_closed(self, connection_id: int) -> None:
         """Tell interested parties (the group coordinator) that a connection ended."""

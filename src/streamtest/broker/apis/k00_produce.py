@@ -88,6 +88,7 @@ def _produce_partition(
             result.error_message = f"batch of {len(batch)} bytes exceeds max.message.bytes={limit}"
             return result
     producers = ctx.broker.producers
+    end_before = log.log_end_offset
     first_offset = -1
     append_time = now_ms() if topic.log_append_time else -1
     for header, batch in batches:
@@ -131,6 +132,8 @@ def _produce_partition(
         if first_offset < 0:
             first_offset = base
     log.wake_waiters()
+    if ctx.broker.metrics is not None:
+        ctx.broker.metrics.produced(topic.name, log.log_end_offset - end_before, len(records))
     result.base_offset = first_offset
     result.log_append_time_ms = append_time
     return result

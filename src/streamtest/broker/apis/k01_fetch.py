@@ -40,7 +40,7 @@ def handle_fetch(ctx: RequestContext, request: Any) -> Any:
     topics, size, logs, errored = _collect(ctx, request)
     max_wait = request.max_wait.total_seconds()
     if size >= request.min_bytes or max_wait <= 0 or errored or not logs:
-        return encode_fetch_response(ctx.version, topics)
+        return _respond(ctx, topics)
     return _long_poll(ctx, request, logs, max_wait)
 
 
@@ -65,8 +65,14 @@ async def _long_poll(
                 log.waiters.discard(fut)
         topics, size, logs, errored = _collect(ctx, request)
         if size >= request.min_bytes or errored:
-            return encode_fetch_response(ctx.version, topics)
+            return _respond(ctx, topics)
     topics, _size, _logs, _errored = _collect(ctx, request)
+    return _respond(ctx, topics)
+
+
+def _respond(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    if ctx.broker.metrics is not None:
+        ctx.broker.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
     return encode_fetch_response(ctx.version, topics)
 
 
