@@ -42,6 +42,7 @@ __all__ = [
     "KafkaUtils",
     "TopicFactory",
     "assert_eventually",
+    "bench",
     "eventually",
     "factories",
     "generate_events",
@@ -51,12 +52,17 @@ __all__ = [
 __version__ = "0.1.0"
 
 # Submodules with heavier or optional dependencies load on first use:
-# ``strategies`` needs Hypothesis, ``factories`` needs pytest.
-_LAZY_SUBMODULES = {"strategies": ".strategies", "factories": ".kit.factories"}
+# ``strategies`` needs Hypothesis, ``factories`` needs pytest, ``bench`` needs
+# confluent-kafka and the ``bench`` extra.
+_LAZY_SUBMODULES = {
+    "strategies": ".strategies",
+    "factories": ".kit.factories",
+    "bench": ".bench",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``streamtest.strategies`` / ``streamtest.factories`` on first access."""
+    """Import ``streamtest.strategies`` / ``factories`` / ``bench`` on first access."""
     if name in _LAZY_SUBMODULES:
         module = importlib.import_module(_LAZY_SUBMODULES[name], __name__)
         globals()[name] = module
