@@ -81,11 +81,15 @@ class Workload:
         ``keep`` (those the user set explicitly)."""
         import dataclasses
 
-        chosen = {k: v for k, v in self.settings.items() if k not in (keep or set())}
-        if "duration_s" in chosen and "records" not in (keep or set()):
-            chosen.setdefault("records", None)
-        if "records" in chosen and "duration_s" not in (keep or set()):
-            chosen.setdefault("duration_s", None)
+        keep = keep or set()
+        chosen = {k: v for k, v in self.settings.items() if k not in keep}
+        # records and duration_s exclude each other: the one the user gave wins, and
+        # the one the file gives replaces the other's default.
+        for one, other in (("records", "duration_s"), ("duration_s", "records")):
+            if one in keep:
+                chosen.pop(other, None)
+            elif chosen.get(one) is not None:
+                chosen.setdefault(other, None)
         return dataclasses.replace(config, **chosen)
 
 
@@ -158,6 +162,8 @@ def parse_workload(data: dict[str, Any], source: str = "workload") -> Workload:
             if key in _NATIVE:
                 settings[key] = None if raw is None else _convert(_NATIVE[key], raw)
                 continue
+        except InvalidInputError:
+            raise
         except (TypeError, ValueError):
             raise InvalidInputError(f"{source}: {key} has a bad value {raw!r}") from None
         known = sorted(
