@@ -14,6 +14,7 @@ from typing import Any
 
 from .embedded import BrokerStartError, EmbeddedKafka
 from .kit import (
+    ApacheKafkaCluster,
     BackendUnavailable,
     Cluster,
     ContainerCluster,
@@ -30,6 +31,7 @@ from .kit import (
 from .types import KafkaRecord
 
 __all__ = [
+    "ApacheKafkaCluster",
     "BackendUnavailable",
     "BrokerStartError",
     "Cluster",

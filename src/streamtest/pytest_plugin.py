@@ -33,8 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--kafka-backend",
         choices=BACKENDS,
         default=None,
-        help="Kafka for the kafka* fixtures: embedded (default), kafka, redpanda "
-        "(Docker containers) or external (needs --kafka-bootstrap-servers).",
+        help="Kafka for the kafka* fixtures: embedded (default), apache (Apache Kafka "
+        "in a JVM, from Maven Central), kafka, redpanda (Docker containers) or external "
+        "(needs --kafka-bootstrap-servers).",
     )
     group.addoption(
         "--kafka-bootstrap-servers",

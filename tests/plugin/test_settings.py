@@ -74,7 +74,7 @@ def test_external_without_servers_is_an_error_naming_every_way_to_set_them():
 
 
 def test_unknown_backend_is_an_error_listing_the_backends():
-    with pytest.raises(ValueError, match="embedded, kafka, redpanda, external"):
+    with pytest.raises(ValueError, match="embedded, apache, kafka, redpanda, external"):
         resolve_settings(levels(env={"backend": "zookeeper"}))
 
 

@@ -4,7 +4,13 @@ plain scripts alike.
 """
 
 from .backends import BACKENDS, Settings, make_cluster, resolve_settings
-from .cluster import BackendUnavailable, Cluster, EmbeddedCluster, ExternalCluster
+from .cluster import (
+    ApacheKafkaCluster,
+    BackendUnavailable,
+    Cluster,
+    EmbeddedCluster,
+    ExternalCluster,
+)
 from .containers import ContainerCluster
 from .events import Event, classify, generate_events
 from .kafka_utils import KafkaUtils
@@ -13,6 +19,7 @@ from .wait import assert_eventually, eventually
 
 __all__ = [
     "BACKENDS",
+    "ApacheKafkaCluster",
     "BackendUnavailable",
     "Cluster",
     "ContainerCluster",

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cluster import Cluster, EmbeddedCluster, ExternalCluster
+from .cluster import ApacheKafkaCluster, Cluster, EmbeddedCluster, ExternalCluster
 
 #: The backends, in the order the error messages list them.
-BACKENDS: tuple[str, ...] = ("embedded", "kafka", "redpanda", "external")
+BACKENDS: tuple[str, ...] = ("embedded", "apache", "kafka", "redpanda", "external")
 
 #: Environment variables read by the lowest-precedence level.
 ENV_BACKEND = "STREAMTEST_BACKEND"
@@ -132,7 +132,8 @@ def make_cluster(
     """Return an unstarted :class:`Cluster` for ``backend``.
 
     ``options`` go to the backend's class: ``mode``/``partitions``/broker settings
-    for ``embedded`` (see :class:`EmbeddedCluster`), ``image`` for ``kafka`` and
+    for ``embedded`` (see :class:`EmbeddedCluster`), ``version``/``broker_properties``
+    for ``apache`` (see :class:`ApacheKafkaCluster`), ``image`` for ``kafka`` and
     ``redpanda``, ``connect_timeout`` for ``external``.
 
     Raises:
@@ -140,6 +141,8 @@ def make_cluster(
     """
     if backend == "embedded":
         return EmbeddedCluster(client_config=client_config, **options)
+    if backend == "apache":
+        return ApacheKafkaCluster(client_config=client_config, **options)
     if backend in ("kafka", "redpanda"):
         from .containers import ContainerCluster
 

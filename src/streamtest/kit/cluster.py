@@ -679,3 +679,63 @@ class ExternalCluster(Cluster):
 
     def _stop(self) -> None:
         pass  # not ours to stop
+
+
+class ApacheKafkaCluster(Cluster):
+    """Apache Kafka itself, from Maven Central, as a :class:`Cluster` (no Docker).
+
+    A single-node KRaft broker in a JVM (see
+    :class:`~streamtest.kit.reference_kafka.ReferenceKafka`); it needs Java 17+
+    and Maven (the jars are downloaded once into the cache folder). It takes
+    seconds to start where the embedded broker takes milliseconds: use it to check
+    that a suite behaves the same on the real broker.
+
+    Args:
+        version: the Kafka release (``reference_kafka.KAFKA_VERSION`` by default).
+        broker_properties: ``server.properties`` entries added to the defaults.
+        client_config: see :class:`Cluster`.
+        **options: further ``ReferenceKafka`` arguments (``cache_dir``,
+            ``jvm_options``, ``startup_timeout``).
+    """
+
+    backend = "apache"
+
+    def __init__(
+        self,
+        version: str | None = None,
+        broker_properties: Mapping[str, Any] | None = None,
+        client_config: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(client_config)
+        self.version = version
+        self.broker_properties = dict(broker_properties or {})
+        self.options = options
+        self.reference: Any = None
+
+    def _start(self) -> str:
+        from . import reference_kafka as ref
+
+        kafka = ref.ReferenceKafka(
+            self.version or ref.KAFKA_VERSION,
+            broker_properties=self.broker_properties,
+            **self.options,
+        )
+        try:
+            kafka.start()
+        except ref.ToolNotFound as exc:
+            raise BackendUnavailable(
+                f"The 'apache' backend runs Apache Kafka in a JVM, but {exc}. Install it, or "
+                "choose the 'embedded' backend (the default; nothing to install)."
+            ) from exc
+        except ref.MavenResolutionError as exc:
+            raise BackendUnavailable(
+                f"The 'apache' backend could not download Apache Kafka: {exc}"
+            ) from exc
+        self.reference = kafka
+        return kafka.bootstrap_servers
+
+    def _stop(self) -> None:
+        kafka, self.reference = self.reference, None
+        if kafka is not None:
+            kafka.stop()
