@@ -10,16 +10,18 @@ even by SIGKILL (it watches its stdin pipe and sets PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import asyncio
-import json
+import inspect
+import itertools
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from .faults import Faults, InterceptHandle
 from .types import KafkaRecord
 
 T = TypeVar("T")
@@ -32,7 +34,7 @@ class BrokerStartError(RuntimeError):
 
 
 class EmbeddedKafka:
-    """A Kafka-compatible broker for tests, on loopback, in milliseconds.
+    """A Kafka-compatible cluster for tests, on loopback, in milliseconds.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -41,17 +43,28 @@ class EmbeddedKafka:
 
     Args:
         host: interface to bind (loopback by default).
-        port: port to bind; 0 picks a free one.
-        partitions: partitions of auto-created topics.
-        auto_create_topics: create unknown topics on Metadata requests.
+        port: port of the first node; node ``i`` binds ``port + i`` (0: free ports).
+        partitions: partitions of auto-created topics (``num.partitions``).
+        auto_create_topics: create unknown topics on Metadata requests
+            (``auto.create.topics.enable``).
         mode: ``"thread"`` (default) or ``"process"``.
-        data_dir: persist the log there (survives restarts and SIGKILL); ``None``
+        data_dir: persist the cluster there (survives restarts and SIGKILL); ``None``
             keeps everything in memory.
-        metrics_port: serve Prometheus metrics at ``http://<host>:<port>/metrics``
-            (0 picks a free port; see :attr:`metrics_url`); ``None`` (default) turns
-            metrics off.
-        **settings: further ``BrokerConfig`` fields, e.g.
-            ``group_initial_rebalance_delay_ms``.
+        brokers: number of nodes (ids 0..N-1).
+        settings: broker settings in Kafka's names, e.g.
+            ``{"group.initial.rebalance.delay.ms": 0, "log.retention.ms": 60000}``
+            (see ``streamtest.broker.config`` for the table and defaults).
+        clock: ``"real"`` (default) or ``"manual"``: then time moves only with
+            :meth:`advance`, for retention, session and transaction timeouts and
+            delayed operations without sleeping.
+        advertised_host: the host clients are told to connect to.
+        metrics_port: serve Prometheus metrics of the whole cluster at
+            ``http://<host>:<port>/metrics`` (0 picks a free port; see
+            :attr:`metrics_url`); ``None`` (default) turns metrics off.
+
+    Raises:
+        ConfigError: a setting is unknown or has an invalid value.
+        ValueError: a bad mode, partition count, broker count or clock.
     """
 
     def __init__(
@@ -62,51 +75,81 @@ class EmbeddedKafka:
         auto_create_topics: bool = True,
         mode: Mode = "thread",
         data_dir: str | os.PathLike[str] | None = None,
+        *,
+        brokers: int = 1,
+        settings: Mapping[str, object] | None = None,
+        clock: str = "real",
+        advertised_host: str | None = None,
         metrics_port: int | None = None,
-        **settings: Any,
     ) -> None:
+        from .broker.config import BrokerSettings
+
         if mode not in ("thread", "process"):
             raise ValueError(f"mode must be 'thread' or 'process', not {mode!r}")
         if partitions < 1:
             raise ValueError(f"partitions must be at least 1, not {partitions}")
+        if brokers < 1:
+            raise ValueError(f"brokers must be at least 1, not {brokers}")
+        if clock not in ("real", "manual"):
+            raise ValueError(f"clock must be 'real' or 'manual', not {clock!r}")
         self.host = host
         self.port = port
         self.partitions = partitions
         self.auto_create_topics = auto_create_topics
         self.mode: Mode = mode
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.settings = settings
+        self.brokers = brokers
+        self.clock = clock
+        self.advertised_host = advertised_host
         self.metrics_port = metrics_port
+        merged: dict[str, object] = {
+            "num.partitions": partitions,
+            "auto.create.topics.enable": auto_create_topics,
+            **(settings or {}),
+        }
+        # Validate now, in the caller's process, so a typo fails at construction.
+        self.settings = BrokerSettings(merged).overrides()
         self._impl: _ThreadRunner | _ProcessRunner | None = None
+        self._ports: list[int] = []
+        self._hooks: list[InterceptHandle] = []
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> EmbeddedKafka:
-        """Start the broker and return once it is listening.
+        """Start the cluster and return once every node is listening.
 
         Raises:
-            BrokerStartError: the broker could not bind or start.
+            BrokerStartError: a node could not bind, or the data dir is unusable.
             RuntimeError: it is already running.
         """
         if self._impl is not None:
             raise RuntimeError("EmbeddedKafka is already running")
         runner: _ThreadRunner | _ProcessRunner
         if self.mode == "thread":
-            runner = _ThreadRunner(self._broker_config(), self.data_dir, self.metrics_port)
+            runner = _ThreadRunner(self._cluster_kwargs(), self.metrics_port)
         else:
             runner = _ProcessRunner(self._cli_args())
         runner.start()
         self._impl = runner
-        self.port = runner.port
+        self._ports = list(runner.ports)
+        self.port = self._ports[0]
         if self.metrics_port is not None:
             self.metrics_port = runner.metrics_port
         return self
 
     def stop(self) -> None:
-        """Stop the broker; calling it again is a no-op."""
+        """Stop the cluster; calling it again is a no-op.
+
+        Raises:
+            HookError: an intercept hook raised while the cluster ran (its
+                exception is the ``__cause__``); the cluster is stopped anyway.
+        """
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook.check()
 
     def __enter__(self) -> EmbeddedKafka:
         return self.start()
@@ -116,32 +159,169 @@ class EmbeddedKafka:
 
     @property
     def running(self) -> bool:
-        """Return whether the broker is running."""
+        """Return whether the cluster is running."""
         return self._impl is not None
 
     @property
     def bootstrap_servers(self) -> str:
-        """Return ``"host:port"`` for clients' ``bootstrap.servers``."""
+        """Return every node's ``host:port``, comma-separated, for ``bootstrap.servers``."""
         self._require()
-        return f"{self.host}:{self.port}"
+        host = self.advertised_host or self.host
+        return ",".join(f"{host}:{p}" for p in self._ports)
 
     @property
     def metrics_url(self) -> str:
         """Return the URL of the Prometheus metrics endpoint.
 
         Raises:
-            RuntimeError: the broker is not running, or metrics are off.
+            RuntimeError: the cluster is not running, or metrics are off.
         """
         self._require()
         if self.metrics_port is None:
             raise RuntimeError("metrics are off; pass EmbeddedKafka(metrics_port=0)")
         return f"http://{self.host}:{self.metrics_port}/metrics"
 
+    @property
+    def node_ids(self) -> list[int]:
+        """Return the ids of the cluster's nodes."""
+        return list(self._require().command("node_ids"))
+
+    # -- cluster control ------------------------------------------------------------
+
+    def stop_node(self, node_id: int) -> None:
+        """Shut node ``node_id`` down cleanly: its connections close, its replicas
+        leave every ISR and its partitions elect new leaders.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("stop_node", node_id=node_id)
+
+    def kill_node(self, node_id: int) -> None:
+        """Crash node ``node_id``: like :meth:`stop_node`, and what it had not
+        flushed to disk is lost.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("kill_node", node_id=node_id)
+
+    def start_node(self, node_id: int) -> None:
+        """Restart a stopped or killed node on its address; it catches up and
+        rejoins the ISRs.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("start_node", node_id=node_id)
+
+    def isolate_node(self, node_id: int) -> None:
+        """Cut node ``node_id`` off from the other nodes while it keeps serving
+        clients; it loses leadership after ``replica.lag.time.max.ms``.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("isolate_node", node_id=node_id)
+
+    def reconnect_node(self, node_id: int) -> None:
+        """Undo :meth:`isolate_node`.
+
+        Raises:
+            ValueError: no such node.
+        """
+        self._require().command("reconnect_node", node_id=node_id)
+
+    def add_node(self) -> int:
+        """Add a node to the cluster; return its id."""
+        node_id = int(self._require().command("add_node"))
+        self._refresh_ports()
+        return node_id
+
+    def remove_node(self, node_id: int) -> None:
+        """Stop node ``node_id`` and take it out of the cluster (its replicas move to
+        other live nodes where there is room).
+
+        Raises:
+            ValueError: no such node, or it is the last one.
+        """
+        self._require().command("remove_node", node_id=node_id)
+        self._refresh_ports()
+
+    def leader(self, topic: str, partition: int) -> int:
+        """Return the id of the node that leads ``topic``/``partition`` (-1: none).
+
+        Raises:
+            ValueError: no such partition.
+        """
+        return int(self._require().command("leader", topic=topic, partition=partition))
+
+    def move_leader(self, topic: str, partition: int, node_id: int) -> None:
+        """Make ``node_id`` the leader of ``topic``/``partition``.
+
+        Raises:
+            ValueError: no such partition, or the node is not a live in-sync replica.
+        """
+        self._require().command("move_leader", topic=topic, partition=partition, node_id=node_id)
+
+    def shuffle_leaders(self) -> int:
+        """Move every partition that can move to another in-sync replica; return how
+        many moved."""
+        return int(self._require().command("shuffle_leaders"))
+
+    def cluster_status(self) -> dict[str, Any]:
+        """Return the nodes and every partition's leader, replicas and ISR."""
+        return dict(self._require().command("status"))
+
+    @property
+    def faults(self) -> Faults:
+        """Return the cluster's fault table (see ``streamtest.faults``)."""
+        return Faults(self._require())
+
+    def intercept(
+        self,
+        api: int | None,
+        fn: Callable[..., Any],
+        when: str = "before",
+        keep: bool = False,
+        node: int | None = None,
+    ) -> InterceptHandle:
+        """Install an intercept hook on ``api`` (an ``ApiKey``; ``None`` for every API).
+
+        ``fn(request)`` (``when="before"``) or ``fn(request, response)``
+        (``"after"``) gets typed kio entities and returns ``None``, a replacement
+        response, or a verdict from ``streamtest.faults``. In thread mode it runs
+        on the broker's event loop (return ``Delay`` rather than blocking); in
+        process mode, in a thread of this process.
+
+        Raises:
+            ValueError: ``when`` is not "before" or "after".
+        """
+        handle = self._require().add_hook(fn, None if api is None else int(api), when, keep, node)
+        self._hooks.append(handle)
+        return handle
+
+    def _refresh_ports(self) -> None:
+        status = self._require().command("status")
+        self._ports = [int(n["address"].rsplit(":", 1)[1]) for n in status["nodes"]]
+
+    def advance(self, seconds: float) -> None:
+        """Move the manual clock forward, firing every timer that falls due
+        (retention, session and transaction timeouts, delayed fetches).
+
+        Raises:
+            RuntimeError: the cluster does not run on the manual clock.
+            ValueError: ``seconds`` is negative.
+        """
+        if self.clock != "manual":
+            raise RuntimeError("advance() needs EmbeddedKafka(clock='manual')")
+        self._require().command("advance", seconds=seconds)
+
     # -- inspection (no consumer needed) ----------------------------------------
 
     def topics(self) -> list[str]:
         """Return the names of all topics, sorted."""
-        return self._require().topics()
+        return list(self._require().command("topics"))
 
     def records(
         self, topic: str, partition: int | None = None, *, read_committed: bool = False
@@ -155,37 +335,54 @@ class EmbeddedKafka:
         Raises:
             KeyError: the topic (or partition) does not exist.
         """
-        return self._require().records(topic, partition, read_committed)
+        rows = self._require().command(
+            "records", topic=topic, partition=partition, read_committed=read_committed
+        )
+        return _to_records(rows)
 
     def create_topic(
-        self, name: str, partitions: int | None = None, config: dict[str, str] | None = None
+        self,
+        name: str,
+        partitions: int | None = None,
+        config: dict[str, str] | None = None,
+        replication_factor: int | None = None,
     ) -> None:
         """Create a topic directly (no admin client needed).
 
         Raises:
-            ValueError: the name is illegal or the topic exists.
+            ValueError: the name is illegal, the topic exists, a config is invalid
+                or the replication factor exceeds the live nodes.
         """
-        self._require().create_topic(name, partitions, config)
+        self._require().command(
+            "create_topic",
+            name=name,
+            partitions=partitions,
+            config=config,
+            replication_factor=replication_factor,
+        )
 
     @property
-    def broker(self) -> Any:
-        """Return the in-process ``Broker`` (thread mode only), for control hooks.
+    def cluster(self) -> Any:
+        """Return the in-process ``Cluster`` (thread mode only).
 
         Raises:
-            RuntimeError: in process mode, where the broker lives in another process.
+            RuntimeError: in process mode, where the cluster lives in another process.
         """
         impl = self._require()
         if not isinstance(impl, _ThreadRunner):
-            raise RuntimeError("the Broker object is only reachable in thread mode")
-        return impl.broker
+            raise RuntimeError("the Cluster object is only reachable in thread mode")
+        return impl.cluster
+
+    #: The wave-1 name of :attr:`cluster`.
+    broker = cluster
 
     def call(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(broker)`` on the broker's event loop and return its result
-        (thread mode only): the safe way to read or change broker state."""
+        """Run ``fn(cluster)`` on the cluster's event loop and return its result
+        (thread mode only): the safe way to read or change cluster state."""
         impl = self._require()
         if not isinstance(impl, _ThreadRunner):
             raise RuntimeError("call() is only available in thread mode")
-        return impl.call(lambda: fn(impl.broker))
+        return impl.call(lambda: fn(impl.cluster))
 
     # -- helpers -----------------------------------------------------------------
 
@@ -194,105 +391,62 @@ class EmbeddedKafka:
             raise RuntimeError("EmbeddedKafka is not running; call start() first")
         return self._impl
 
-    def _broker_config(self) -> Any:
-        from .broker.state.cluster import BrokerConfig
-
-        return BrokerConfig(
-            host=self.host,
-            port=self.port,
-            default_partitions=self.partitions,
-            auto_create_topics=self.auto_create_topics,
-            **self.settings,
-        )
+    def _cluster_kwargs(self) -> dict[str, Any]:
+        return {
+            "brokers": self.brokers,
+            "settings": self.settings,
+            "clock": self.clock,
+            "host": self.host,
+            "port": self.port,
+            "advertised_host": self.advertised_host,
+            "data_dir": self.data_dir,
+        }
 
     def _cli_args(self) -> list[str]:
-        args = ["--host", self.host, "--port", str(self.port), "--partitions", str(self.partitions)]
-        if not self.auto_create_topics:
-            args.append("--no-auto-create-topics")
+        args = ["--host", self.host, "--port", str(self.port), "--brokers", str(self.brokers)]
+        args += ["--clock", self.clock]
+        if self.advertised_host:
+            args += ["--advertised-host", self.advertised_host]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
         if self.metrics_port is not None:
             args += ["--metrics-port", str(self.metrics_port)]
         for key, value in self.settings.items():
-            args += ["--setting", f"{key}={json.dumps(value)}"]
+            args += ["--setting", f"{key}={value}"]
         return args
 
     def __repr__(self) -> str:
-        state = f"{self.host}:{self.port}" if self.running else "stopped"
+        state = self.bootstrap_servers if self.running else "stopped"
         return f"<EmbeddedKafka {self.mode} {state}>"
 
 
-# -- shared inspection logic (runs on the broker's loop) ---------------------------
-
-
-def inspect_topics(broker: Any) -> list[str]:
-    """Return sorted topic names of ``broker``."""
-    return sorted(broker.state.topics)
-
-
-def inspect_records(
-    broker: Any, topic: str, partition: int | None, read_committed: bool = False
-) -> list[KafkaRecord]:
-    """Return decoded records of ``topic`` from ``broker``.
-
-    Raises:
-        KeyError: unknown topic or partition.
-    """
-    t = broker.state.topics.get(topic)
-    if t is None:
-        raise KeyError(f"unknown topic {topic!r}")
-    logs = t.partitions
-    if partition is not None:
-        if not 0 <= partition < len(logs):
-            raise KeyError(f"topic {topic!r} has no partition {partition}")
-        logs = [logs[partition]]
-    out = []
-    for log in logs:
-        for r in log.records(read_committed):
-            out.append(
-                KafkaRecord(
-                    topic, log.index, r.offset, r.timestamp, r.key, r.value, list(r.headers)
-                )
-            )
-    return out
-
-
-def create_topic_direct(
-    broker: Any, name: str, partitions: int | None, config: dict[str, str] | None
-) -> None:
-    """Create a topic on ``broker`` without the wire protocol.
-
-    Raises:
-        ValueError: the name is illegal, the topic exists, or a config is invalid.
-    """
-    from .broker.state.cluster import is_valid_topic_name
-    from .broker.state.configs import validate_topic_config
-
-    problem = is_valid_topic_name(name)
-    if problem:
-        raise ValueError(problem)
-    if name in broker.state.topics:
-        raise ValueError(f"Topic '{name}' already exists.")
-    for k, v in (config or {}).items():
-        problem = validate_topic_config(k, v)
-        if problem:
-            raise ValueError(problem)
-    broker.state.create_topic(name, partitions, config)
+def _to_records(rows: list[dict[str, Any]]) -> list[KafkaRecord]:
+    return [
+        KafkaRecord(
+            r["topic"],
+            r["partition"],
+            r["offset"],
+            r["timestamp"],
+            r["key"],
+            r["value"],
+            r["headers"],
+        )
+        for r in rows
+    ]
 
 
 # -- thread mode ---------------------------------------------------------------------
 
 
 class _ThreadRunner:
-    """Runs a ``Broker`` on an event loop in a daemon thread."""
+    """Runs a ``Cluster`` on an event loop in a daemon thread."""
 
-    def __init__(self, config: Any, data_dir: Path | None, metrics_port: int | None) -> None:
-        self.config = config
-        self.data_dir = data_dir
+    def __init__(self, kwargs: dict[str, Any], metrics_port: int | None = None) -> None:
+        self.kwargs = kwargs
         self.metrics_port = metrics_port
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.broker: Any = None
-        self.port = 0
+        self.cluster: Any = None
+        self.ports: list[int] = []
         self._thread: threading.Thread | None = None
         self._ready: Future[None] = Future()
         self._stopped: asyncio.Event | None = None
@@ -305,10 +459,10 @@ class _ThreadRunner:
         except Exception as exc:
             self._thread.join(timeout=5)
             raise BrokerStartError(f"embedded broker failed to start: {exc}") from exc
-        self.port = self.broker.port
+        self.ports = [self.cluster.nodes[i].port for i in self.cluster.node_ids()]
 
     def _run(self) -> None:
-        from .broker.core import Broker
+        from .broker.cluster import Cluster
 
         loop = asyncio.new_event_loop()
         self.loop = loop
@@ -317,21 +471,21 @@ class _ThreadRunner:
         async def main() -> None:
             self._stopped = asyncio.Event()
             try:
-                self.broker = Broker(self.config, self.data_dir)
-                await self.broker.start()
+                self.cluster = Cluster(**self.kwargs)
+                await self.cluster.start()
                 if self.metrics_port is not None:
                     from .broker.metrics import enable_metrics
 
-                    metrics = enable_metrics(self.broker, self.metrics_port, self.config.host)
-                    self.metrics_port = metrics.port
+                    host = self.kwargs.get("host", "127.0.0.1")
+                    self.metrics_port = enable_metrics(self.cluster, self.metrics_port, host).port
             except BaseException as exc:
-                if self.broker is not None:
-                    await self.broker.stop()  # e.g. the metrics port was taken
+                if self.cluster is not None:
+                    await self.cluster.stop()  # e.g. the metrics port was taken
                 self._ready.set_exception(exc)
                 return
             self._ready.set_result(None)
             await self._stopped.wait()
-            await self.broker.stop()
+            await self.cluster.stop()
 
         try:
             loop.run_until_complete(main())
@@ -357,6 +511,28 @@ class _ThreadRunner:
         self.loop.call_soon_threadsafe(run)
         return fut.result(timeout=30)
 
+    def command(self, op: str, **args: Any) -> Any:
+        """Run a control command (``broker/commands.py``) on the loop."""
+        from .broker.commands import execute
+
+        assert self.loop is not None
+        fut = asyncio.run_coroutine_threadsafe(execute(self.cluster, op, args), self.loop)
+        return fut.result(timeout=60)
+
+    def add_hook(
+        self, fn: Callable[..., Any], api: int | None, when: str, keep: bool, node: int | None
+    ) -> InterceptHandle:
+        from .broker.intercept import Interception
+
+        hook = Interception(api, fn, when, keep, node)  # type: ignore[arg-type]
+        self.call(lambda: self.cluster.interceptors.add(hook))
+        return InterceptHandle(
+            lambda: self.call(lambda: self.cluster.interceptors.remove(hook.hook_id)),
+            lambda: hook.errors,
+            lambda: hook.calls,
+            fn,
+        )
+
     def stop(self) -> None:
         if self.loop is not None and self._stopped is not None and not self.loop.is_closed():
             try:
@@ -366,67 +542,141 @@ class _ThreadRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def topics(self) -> list[str]:
-        return self.call(lambda: inspect_topics(self.broker))
-
-    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
-        return self.call(lambda: inspect_records(self.broker, topic, partition, read_committed))
-
-    def create_topic(
-        self, name: str, partitions: int | None, config: dict[str, str] | None
-    ) -> None:
-        self.call(lambda: create_topic_direct(self.broker, name, partitions, config))
-
 
 # -- process mode --------------------------------------------------------------------
 
 
+class _ParentHook:
+    """The parent's side of an intercept hook in process mode."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.errors: list[BaseException] = []
+        self.calls = 0
+        try:
+            self.wants_info = "info" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            self.wants_info = False
+
+
 class _ProcessRunner:
-    """Runs the broker in a child process and talks to it over JSON lines on stdio."""
+    """Runs the cluster in a child process; talks to it in frames on its stdio
+    (``broker/ipc.py``)."""
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ports: list[int] = []
         self.metrics_port: int | None = None
-        self._lock = threading.Lock()
+        self._writer: Any = None
+        self._pending: dict[int, Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._hooks: dict[int, _ParentHook] = {}
+        self._hook_ids = itertools.count(1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._reader: threading.Thread | None = None
 
     def start(self) -> None:
+        from .broker.ipc import ChannelClosed, FrameWriter, read_frame
+
         cmd = [sys.executable, "-m", "streamtest.broker.child", *self.args]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=None,
-            text=True,
-            bufsize=1,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        try:
+            msg = read_frame(self.proc.stdout)
+        except (ChannelClosed, ValueError):
             code = self.proc.wait(timeout=10)
-            raise BrokerStartError(f"broker process exited with status {code} before it was ready")
-        msg = json.loads(line)
+            raise BrokerStartError(
+                f"broker process exited with status {code} before it was ready"
+            ) from None
         if "error" in msg:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
-        self.port = int(msg["port"])
+        self.ports = [int(p) for p in msg["ports"]]
         self.metrics_port = msg.get("metrics_port")
+        self._writer = FrameWriter(self.proc.stdin)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="streamtest-hook")
+        self._reader = threading.Thread(target=self._read, name="streamtest-ipc", daemon=True)
+        self._reader.start()
 
-    def _rpc(self, request: dict[str, Any]) -> Any:
-        assert (
-            self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+    def _read(self) -> None:
+        from .broker.ipc import ChannelClosed, read_frame
+
+        assert self.proc is not None and self.proc.stdout is not None
+        while True:
+            try:
+                msg = read_frame(self.proc.stdout)
+            except (ChannelClosed, ValueError, OSError):
+                break
+            if "cb" in msg:
+                assert self._pool is not None
+                self._pool.submit(self._run_hook, msg)
+                continue
+            fut = self._pending.pop(msg["id"], None)
+            if fut is None:
+                continue
+            if "error" in msg:
+                kind, text = msg["error"]
+                fut.set_exception(_ERRORS.get(kind, RuntimeError)(text))
+            else:
+                fut.set_result(msg.get("result"))
+        for fut in list(self._pending.values()):
+            if not fut.done():
+                fut.set_exception(RuntimeError("broker process exited"))
+        self._pending.clear()
+
+    def _run_hook(self, msg: dict[str, Any]) -> None:
+        hook = self._hooks.get(msg["hook"])
+        result = None
+        if hook is not None:
+            try:
+                if hook.wants_info:
+                    result = hook.fn(*msg["args"], info=msg["info"])
+                else:
+                    result = hook.fn(*msg["args"])
+                if result is not None:
+                    hook.calls += 1
+            except Exception as exc:
+                hook.errors.append(exc)
+                result = None
+        try:
+            self._writer.send({"cb": msg["cb"], "result": result})
+        except Exception:
+            pass  # the child is gone; it lets the request through
+
+    def command(self, op: str, **args: Any) -> Any:
+        """Run a control command in the child and return its result.
+
+        Raises:
+            RuntimeError: the child exited.
+        """
+        if self._writer is None:
+            raise RuntimeError("broker process is not running")
+        request_id = next(self._ids)
+        fut: Future[Any] = Future()
+        self._pending[request_id] = fut
+        try:
+            self._writer.send({"id": request_id, "op": op, "args": args})
+        except Exception as exc:
+            self._pending.pop(request_id, None)
+            raise RuntimeError("broker process exited") from exc
+        return fut.result(timeout=60)
+
+    def add_hook(
+        self, fn: Callable[..., Any], api: int | None, when: str, keep: bool, node: int | None
+    ) -> InterceptHandle:
+        from .broker.intercept import Interception
+
+        Interception(api, fn, when, keep, node)  # type: ignore[arg-type]  # validates
+        hook_id = next(self._hook_ids)
+        hook = self._hooks[hook_id] = _ParentHook(fn)
+        self.command("add_hook", hook_id=hook_id, api=api, when=when, keep=keep, node=node)
+        return InterceptHandle(
+            lambda: self.command("remove_hook", hook_id=hook_id),
+            lambda: hook.errors,
+            lambda: hook.calls,
+            fn,
         )
-        with self._lock:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("broker process exited")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise _ERRORS.get(reply.get("type", ""), RuntimeError)(reply["error"])
-        return reply["result"]
 
     def stop(self) -> None:
         if self.proc is None:
@@ -441,27 +691,18 @@ class _ProcessRunner:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-
-    def topics(self) -> list[str]:
-        return list(self._rpc({"op": "topics"}))
-
-    def records(self, topic: str, partition: int | None, read_committed: bool) -> list[KafkaRecord]:
-        rows = self._rpc(
-            {
-                "op": "records",
-                "topic": topic,
-                "partition": partition,
-                "read_committed": read_committed,
-            }
-        )
-        return [KafkaRecord.from_json(r) for r in rows]
-
-    def create_topic(
-        self, name: str, partitions: int | None, config: dict[str, str] | None
-    ) -> None:
-        self._rpc({"op": "create_topic", "name": name, "partitions": partitions, "config": config})
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
 
-_ERRORS: dict[str, type[Exception]] = {"KeyError": KeyError, "ValueError": ValueError}
+_ERRORS: dict[str, type[Exception]] = {
+    "KeyError": KeyError,
+    "ValueError": ValueError,
+    "ControlError": ValueError,
+    "ConfigError": ValueError,
+    "RuntimeError": RuntimeError,
+}

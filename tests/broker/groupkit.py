@@ -1,4 +1,4 @@
-"""Helpers for the group coordinator tests: drive a ``Broker``'s coordinator on an
+"""Helpers for the group coordinator tests: drive a ``Cluster``'s coordinator on an
 event loop without sockets (as tansu tests each service against memory storage)."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from streamtest.broker.core import Broker
+from streamtest.broker.cluster import Cluster
+from streamtest.broker.groups import GroupCoordinator
 from streamtest.broker.groups.classic import JoinRequest
 from streamtest.broker.groups.consumer import HeartbeatRequest
-from streamtest.broker.state.cluster import BrokerConfig
+
+Broker = Cluster
 
 #: Short timeouts are allowed in these tests (Kafka's minimum is 6000 ms).
 FAST = {"group.min.session.timeout.ms": "10"}
@@ -23,12 +25,14 @@ def run(fn: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
     return asyncio.run(asyncio.wait_for(fn(), timeout))
 
 
-def make_broker(data_dir: Path | None = None, extra: dict[str, str] | None = None,
-                **config: Any) -> Broker:
-    """Return a broker whose group coordinator is started (call inside the loop)."""
-    broker = Broker(BrokerConfig(extra={**FAST, **(extra or {})}, **config), data_dir)
-    broker.groups.start()
-    return broker
+def make_broker(data_dir: Path | None = None, extra: dict[str, Any] | None = None,
+                clock: str = "real") -> Cluster:
+    """Return a cluster whose group coordinator is started (call inside the loop).
+
+    ``extra`` holds broker settings in Kafka's names."""
+    cluster = Cluster(settings={**FAST, **(extra or {})}, data_dir=data_dir, clock=clock)
+    cluster.groups.start()
+    return cluster
 
 
 def join(member_id: str = "", protocols: tuple[tuple[str, bytes], ...] = (("range", b"m"),),
@@ -62,10 +66,10 @@ async def until(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
         await asyncio.sleep(0.01)
 
 
-async def stable_group(broker: Broker, group_id: str, n: int, **kw: Any) -> list[str]:
-    """Form a Stable group of ``n`` members joining together (JoinGroup v3 style);
-    return their member ids, the leader first."""
-    g = broker.groups
+async def stable_group(broker: Any, group_id: str, n: int, **kw: Any) -> list[str]:
+    """Form a Stable group of ``n`` members joining together (JoinGroup v3 style) on a
+    cluster or a group coordinator; return their member ids, the leader first."""
+    g = broker if isinstance(broker, GroupCoordinator) else broker.groups
     futs = [g.join_group(group_id, join(v4=False, **kw)) for _ in range(n)]
     responses = [await settle(f) for f in futs]
     leader = responses[0]["leader"]

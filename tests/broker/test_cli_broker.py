@@ -40,3 +40,54 @@ def test_bad_arguments_get_one_line_errors():
     )
     assert proc.returncode == 2
     assert "99999" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_invalid_setting_is_one_line_naming_it():
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamtest.cli", "broker", "--port", "0",
+         "--setting", "num.partitions=zero"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "num.partitions" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_three_node_cluster_prints_every_node_and_serves_settings():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamtest.cli", "broker", "--port", "0", "--brokers", "3",
+         "--setting", "num.partitions=3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        bootstrap = proc.stdout.readline().strip()
+        addresses = bootstrap.split(",")
+        assert len(addresses) == 3 and len(set(addresses)) == 3
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        meta = admin.list_topics(timeout=10)
+        assert sorted(meta.brokers) == [0, 1, 2]
+        assert sorted(f"{b.host}:{b.port}" for b in meta.brokers.values()) == sorted(addresses)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        proc.stdout.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_an_unusable_data_dir_is_one_line_naming_the_path(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamtest.cli", "broker", "--port", "0",
+         "--data-dir", str(blocker / "sub")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert str(blocker) in proc.stderr and "Traceback" not in proc.stderr

@@ -98,7 +98,7 @@ def test_topic_configs_and_deletes_persist(tmp_path):
         admin.delete_topics(["gone"])["gone"].result(10)
     with EmbeddedKafka(data_dir=tmp_path) as kafka:
         assert kafka.topics() == ["keep"]
-        topic = kafka.call(lambda b: b.state.topics["keep"])
+        topic = kafka.call(lambda b: b.topics["keep"])
         assert len(topic.partitions) == 2 and topic.configs == {"retention.ms": "1234"}
 
 

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from streamtest import EmbeddedKafka
 from streamtest.kit.wait import eventually
@@ -126,3 +127,45 @@ def test_records_read_committed_hides_aborted_and_open_transactions(mode, topic_
         assert everything == [b"plain", b"aborted", b"committed", b"open"]
         assert committed == [b"plain", b"committed"]
         txn.abort_transaction(10)
+
+
+def test_settings_are_validated_at_construction():
+    from streamtest.broker.config import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean num.partitions"):
+        EmbeddedKafka(settings={"num.partition": 3})
+    with pytest.raises(ValueError, match="clock"):
+        EmbeddedKafka(clock="slow")
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_multi_node_cluster_spreads_leaders_and_serves_clients(mode, topic_name):
+    with EmbeddedKafka(brokers=3, mode=mode, settings={"num.partitions": 6}) as kafka:
+        assert kafka.node_ids == [0, 1, 2]
+        assert len(kafka.bootstrap_servers.split(",")) == 3
+        _produce(kafka.bootstrap_servers, topic_name, 30)
+        assert len(kafka.records(topic_name)) == 30
+        meta = AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(
+            topic_name, timeout=10
+        )
+        leaders = {p.leader for p in meta.topics[topic_name].partitions.values()}
+        assert leaders == {0, 1, 2}
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_the_manual_clock_moves_only_when_advanced(mode):
+    settings = {"producer.id.expiration.ms": 1000, "producer.id.expiration.check.interval.ms": 10}
+    with EmbeddedKafka(mode=mode, clock="manual", settings=settings) as kafka:
+        kafka.create_topic("t", 1)
+        producer = Producer({"bootstrap.servers": kafka.bootstrap_servers,
+                             "enable.idempotence": True})
+        producer.produce("t", b"v")
+        assert producer.flush(10) == 0
+        kafka.advance(0.5)
+        kafka.advance(0.6)  # the idle producer's state expired; nothing broke
+        producer.produce("t", b"w")
+        assert producer.flush(10) == 0
+        assert [r.value for r in kafka.records("t")] == [b"v", b"w"]
+    with pytest.raises(RuntimeError, match="clock='manual'"):
+        with EmbeddedKafka() as real:
+            real.advance(1)

@@ -57,7 +57,7 @@ def test_protocol_is_chosen_among_those_every_member_supports():
 def test_rebalance_fences_old_generation_and_rejects_stale_commits():
     async def main():
         g = make_broker().groups
-        (a,) = await stable_group(g.broker, "g", 1)
+        (a,) = await stable_group(g, "g", 1)
         pending_b = g.join_group("g", join(v4=False))
         assert g.group("g").state == "PreparingRebalance"
         assert g.heartbeat("g", a, None, 1) == ErrorCode.REBALANCE_IN_PROGRESS
@@ -88,7 +88,7 @@ def test_rebalance_fences_old_generation_and_rejects_stale_commits():
 def test_session_timeout_evicts_a_silent_member_and_rebalances():
     async def main():
         g = make_broker().groups
-        a, b = await stable_group(g.broker, "g", 2, session=300)
+        a, b = await stable_group(g, "g", 2, session=300)
         group = g.group("g")
 
         def a_heartbeats_until_b_is_gone():
@@ -106,7 +106,7 @@ def test_session_timeout_evicts_a_silent_member_and_rebalances():
 def test_rebalance_timeout_drops_members_that_do_not_rejoin():
     async def main():
         g = make_broker().groups
-        (a,) = await stable_group(g.broker, "g", 1, rebalance=300)
+        (a,) = await stable_group(g, "g", 1, rebalance=300)
         loop = asyncio.get_running_loop()
         started = loop.time()
         resp = await settle(g.join_group("g", join(v4=False, rebalance=300)), timeout=5)
@@ -137,11 +137,16 @@ def test_members_that_never_sync_are_removed_after_the_rebalance_timeout():
 
 def test_initial_rebalance_delay_gathers_members_into_one_generation():
     async def main():
-        g = make_broker(group_initial_rebalance_delay_ms=300).groups
+        broker = make_broker(extra={"group.initial.rebalance.delay.ms": 300}, clock="manual")
+        g = broker.groups
         fa = g.join_group("g", join(v4=False))
-        await asyncio.sleep(0.05)  # a second consumer starting a little later
+        broker.clock.advance(0.05)  # a second consumer starting a little later
         fb = g.join_group("g", join(v4=False))
         assert g.group("g").state == "PreparingRebalance"
+        broker.clock.advance(0.3)
+        # A member arrived during the delay, so Kafka's InitialDelayedJoin waits again.
+        assert g.group("g").state == "PreparingRebalance"
+        broker.clock.advance(0.3)
         ra, rb = await settle(fa), await settle(fb)
         assert ra["generation_id"] == rb["generation_id"] == 1
         assert len((ra if ra["members"] else rb)["members"]) == 2
@@ -181,7 +186,7 @@ def test_static_member_rejoins_without_rebalance_and_keeps_its_assignment():
 def test_batched_leave_reports_each_member():
     async def main():
         g = make_broker().groups
-        a, b = await stable_group(g.broker, "g", 2)
+        a, b = await stable_group(g, "g", 2)
         top, errors = g.leave_group("g", [(a, None), ("nobody", None), ("", "no-instance")])
         assert top == ErrorCode.NONE
         assert errors == [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID,

@@ -20,7 +20,7 @@ def _parts(resp, topic_id) -> set[int]:
 def test_partitions_move_only_after_the_owner_revokes_them():
     async def main():
         broker = make_broker()
-        tid = broker.state.create_topic("t", 4).topic_id
+        tid = broker.create_topic("t", 4).topic_id
         g = broker.groups
         a = g.consumer_group_heartbeat(hb("a", 0, ["t"], {}))
         assert (a["error_code"], a["member_epoch"]) == (0, 1)
@@ -48,7 +48,7 @@ def test_partitions_move_only_after_the_owner_revokes_them():
 def test_epochs_fence_unknown_and_stale_members():
     async def main():
         broker = make_broker()
-        tid = broker.state.create_topic("t", 2).topic_id
+        tid = broker.create_topic("t", 2).topic_id
         g = broker.groups
         g.consumer_group_heartbeat(hb("a", 0, ["t"], {}))
         assert g.consumer_group_heartbeat(hb("a", 7))["error_code"] == (
@@ -72,7 +72,7 @@ def test_epochs_fence_unknown_and_stale_members():
 def test_leaving_member_frees_its_partitions_for_the_rest():
     async def main():
         broker = make_broker()
-        tid = broker.state.create_topic("t", 4).topic_id
+        tid = broker.create_topic("t", 4).topic_id
         g = broker.groups
         g.consumer_group_heartbeat(hb("a", 0, ["t"], {}, server_assignor="range"))
         g.consumer_group_heartbeat(hb("b", 0, ["t"], {}, server_assignor="range"))
@@ -92,7 +92,7 @@ def test_leaving_member_frees_its_partitions_for_the_rest():
 def test_static_member_hands_its_assignment_to_its_successor():
     async def main():
         broker = make_broker()
-        tid = broker.state.create_topic("t", 2).topic_id
+        tid = broker.create_topic("t", 2).topic_id
         g = broker.groups
         first = g.consumer_group_heartbeat(hb("m1", 0, ["t"], {}, instance_id="i"))
         epoch = g.group("g").group_epoch
@@ -112,7 +112,7 @@ def test_static_member_hands_its_assignment_to_its_successor():
 def test_session_timeout_and_revocation_timeout_remove_members():
     async def main():
         broker = make_broker(extra={"group.consumer.session.timeout.ms": "300"})
-        tid = broker.state.create_topic("t", 2).topic_id
+        tid = broker.create_topic("t", 2).topic_id
         g = broker.groups
         g.consumer_group_heartbeat(hb("a", 0, ["t"], {}, rebalance=200))
         g.consumer_group_heartbeat(hb("b", 0, ["t"], {}))
@@ -142,7 +142,7 @@ def test_topic_created_after_subscribing_is_assigned():
         g = broker.groups
         r = g.consumer_group_heartbeat(hb("a", 0, ["later"], {}))
         assert r["assignment"] == {"topic_partitions": []}
-        tid = broker.state.create_topic("later", 3).topic_id
+        tid = broker.create_topic("later", 3).topic_id
         r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={}))
         assert _parts(r, tid) == {0, 1, 2}
         regex = g.consumer_group_heartbeat(hb("r", 0, None, {}, subscribed_topic_regex="lat.*"))

@@ -5,10 +5,9 @@ OffsetDelete and DeleteGroups."""
 from __future__ import annotations
 
 from streamtest.broker.groups.consumer_protocol import encode_subscription
-from streamtest.broker.state.cluster import now_ms
 from streamtest.protocol.errors import ErrorCode
 
-from .groupkit import join, make_broker, run, settle, stable_group, until
+from .groupkit import join, make_broker, run, settle, stable_group
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -16,7 +15,7 @@ DAY_MS = 24 * 3600 * 1000
 def test_committed_offsets_and_groups_survive_a_restart(tmp_path):
     async def main():
         broker = make_broker(data_dir=tmp_path)
-        broker.state.create_topic("t", 2)
+        broker.create_topic("t", 2)
         g = broker.groups
         assert g.validate_offset_commit("g", "", None, -1, 8) == ErrorCode.NONE
         g.commit_offset("g", "t", 0, 10, 3, "meta")
@@ -25,7 +24,7 @@ def test_committed_offsets_and_groups_survive_a_restart(tmp_path):
         g.commit_offset("gone", "t", 0, 1)
         assert g.delete_group("gone") == ErrorCode.NONE
         g.stop()
-        broker.state.storage.close()
+        broker.storage.close()
 
         again = make_broker(data_dir=tmp_path).groups
         assert again.committed("g") == {("t", 0): 10, ("t", 1): 7}
@@ -46,11 +45,11 @@ def test_offsets_of_an_empty_group_expire_after_the_retention():
         g.commit_offset("g", "t", 0, 42)
         retention = g.offsets_retention_ms
         assert retention == 7 * DAY_MS
-        assert g.expire_offsets(now_ms() + 2 * retention) == 0, "live group: kept"
+        assert g.expire_offsets(broker.clock.now_ms() + 2 * retention) == 0, "live group: kept"
         g.leave_group("g", [(a, None), (b, None)])
         assert g.group("g").state == "Empty"
-        assert g.expire_offsets(now_ms() + retention // 2) == 0
-        assert g.expire_offsets(now_ms() + retention + 1000) == 1
+        assert g.expire_offsets(broker.clock.now_ms() + retention // 2) == 0
+        assert g.expire_offsets(broker.clock.now_ms() + retention + 1000) == 1
         assert g.committed("g") == {} and g.group("g") is None
 
     run(main)
@@ -64,7 +63,7 @@ def test_offsets_of_topics_a_live_group_dropped_expire_by_commit_time():
         await stable_group(broker, "g", 1, protocols=(("range", meta),))
         g.commit_offset("g", "kept", 0, 1)
         g.commit_offset("g", "dropped", 0, 2)
-        assert g.expire_offsets(now_ms() + 8 * DAY_MS) == 1
+        assert g.expire_offsets(broker.clock.now_ms() + 8 * DAY_MS) == 1
         assert g.committed("g") == {("kept", 0): 1}
 
     run(main)
@@ -72,12 +71,17 @@ def test_offsets_of_topics_a_live_group_dropped_expire_by_commit_time():
 
 def test_expiry_runs_on_its_own_with_a_short_retention():
     async def main():
-        broker = make_broker(offsets_retention_minutes=0.002,
-                             extra={"offsets.retention.check.interval.ms": "50"})
+        broker = make_broker(
+            extra={"offsets.retention.minutes": 1, "offsets.retention.check.interval.ms": 50},
+            clock="manual",
+        )
         g = broker.groups
         g.validate_offset_commit("simple", "", None, -1, 8)
         g.commit_offset("simple", "t", 0, 9)
-        await until(lambda: g.committed("simple") == {} and g.group("simple") is None)
+        broker.clock.advance(59)
+        assert g.committed("simple") == {("t", 0): 9}
+        broker.clock.advance(1.05)
+        assert g.committed("simple") == {} and g.group("simple") is None
 
     run(main)
 

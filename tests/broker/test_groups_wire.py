@@ -53,7 +53,7 @@ def test_join_group_v9_requires_a_member_id_first(client):
 
 def test_offset_commit_and_fetch_across_versions(broker, client, topic_name):
     broker.create_topic(topic_name, partitions=2)
-    topic_id = broker.call(lambda b: b.state.topics[topic_name].topic_id)
+    topic_id = broker.call(lambda b: b.topics[topic_name].topic_id)
     commit = client.call(_req(8, 8, group_id="wire-off", generation_id_or_member_epoch=-1,
                               member_id="", group_instance_id=None, topics=[
                                   {"name": topic_name, "partitions": [
@@ -111,7 +111,7 @@ def test_list_describe_and_delete_on_the_wire(client):
 
 def test_consumer_group_heartbeat_on_the_wire(broker, client, topic_name):
     broker.create_topic(topic_name, partitions=3)
-    topic_id = broker.call(lambda b: b.state.topics[topic_name].topic_id)
+    topic_id = broker.call(lambda b: b.topics[topic_name].topic_id)
     resp = client.call(_req(68, 1, group_id="wire-848", member_id="m-1", member_epoch=0,
                             instance_id=None, rack_id=None, rebalance_timeout=5000,
                             subscribed_topic_names=(topic_name,), subscribed_topic_regex=None,

@@ -8,7 +8,6 @@ exact bytes, as a retrying client would send them.
 from __future__ import annotations
 
 from streamtest import EmbeddedKafka
-from streamtest.kit.wait import eventually
 from streamtest.protocol.errors import ErrorCode
 
 from .rawclient import RawClient
@@ -102,7 +101,10 @@ def test_expired_producer_state_forgets_sequences(tmp_path):
     # producer.id.expiration.ms: once a producer's state has expired, its retried
     # batch is no longer recognised, exactly as in Kafka.
     with EmbeddedKafka(
-        producer_id_expiration_ms=1, producer_id_expiration_check_interval_ms=3_600_000
+        settings={
+            "producer.id.expiration.ms": 1,
+            "producer.id.expiration.check.interval.ms": 3_600_000,
+        }
     ) as kafka:
         kafka.create_topic("t", 1)
         client = RawClient(kafka.bootstrap_servers)
@@ -111,7 +113,7 @@ def test_expired_producer_state_forgets_sequences(tmp_path):
         assert produce(client, "t", sent).base_offset == 0
         assert produce(client, "t", sent).base_offset == 0  # still a duplicate
         dropped = kafka.call(
-            lambda b: b.transactions.expire(b.producers.entries(b.state.partition("t", 0))[
+            lambda b: b.transactions.expire(b.topics.partition("t", 0).producers[
                 pid
             ].last_append_ms + 10)
         )
@@ -134,11 +136,19 @@ def test_producer_ids_are_never_reused_after_a_restart(tmp_path):
 
 def test_the_broker_expires_idle_producer_state_on_its_own():
     with EmbeddedKafka(
-        producer_id_expiration_ms=1, producer_id_expiration_check_interval_ms=20
+        settings={
+            "producer.id.expiration.ms": 1000,
+            "producer.id.expiration.check.interval.ms": 20,
+        },
+        clock="manual",
     ) as kafka:
         kafka.create_topic("t", 1)
         client = RawClient(kafka.bootstrap_servers)
         pid = init_pid(client, None).producer_id
         assert produce(client, "t", batch(pid, 0, 0)).error_code == 0
         client.close()
-        eventually(lambda: kafka.call(lambda b: not b.producers.entries(b.state.partition("t", 0))))
+        assert kafka.call(lambda b: pid in b.topics.partition("t", 0).producers)
+        kafka.advance(0.5)
+        assert kafka.call(lambda b: pid in b.topics.partition("t", 0).producers)
+        kafka.advance(0.6)
+        assert kafka.call(lambda b: not b.topics.partition("t", 0).producers)

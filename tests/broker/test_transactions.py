@@ -16,7 +16,7 @@ from streamtest import EmbeddedKafka
 from streamtest.kit.wait import eventually
 from streamtest.protocol.control import decode_marker
 from streamtest.protocol.errors import ErrorCode
-from streamtest.protocol.records import iter_records, parse_header, split_batches
+from streamtest.protocol.records import iter_records, split_batches
 
 from .rawclient import RawClient
 from .txnwire import (
@@ -98,10 +98,9 @@ def _markers(broker: EmbeddedKafka, topic: str) -> list[tuple[int, bool, int]]:
     """Return (offset, committed, epoch) of every marker in partition 0 of ``topic``."""
 
     def read(b: Any) -> list[tuple[int, bool, int]]:
-        log = b.state.partition(topic, 0)
+        partition = b.topics.partition(topic, 0)
         out = []
-        for raw in log.batches:
-            header = parse_header(raw)
+        for header, raw in partition.iter_batches(0, partition.log_end_offset):
             marker = decode_marker(raw)
             if marker is not None:
                 out.append((header.base_offset, marker.committed, header.producer_epoch))
@@ -281,7 +280,7 @@ def test_a_second_instance_fences_the_first_and_aborts_its_transaction(
 
 
 def test_a_transaction_outliving_its_timeout_is_aborted_and_its_producer_fenced():
-    with EmbeddedKafka() as kafka:
+    with EmbeddedKafka(clock="manual") as kafka:
         kafka.create_topic("t", 1)
         client = RawClient(kafka.bootstrap_servers)
         txn = Txn(client, "t", timeout_ms=100)
@@ -292,7 +291,10 @@ def test_a_transaction_outliving_its_timeout_is_aborted_and_its_producer_fenced(
             meta = kafka.call(lambda b: b.transactions.transactions[txn.txn_id])
             return meta.state.value, meta.producer_epoch
 
-        eventually(lambda: state() == ("CompleteAbort", txn.epoch + 1), timeout=10)
+        kafka.advance(0.05)
+        assert state() == ("Ongoing", txn.epoch)
+        kafka.advance(0.06)
+        assert state() == ("CompleteAbort", txn.epoch + 1)
         assert _markers(kafka, "t") == [(1, False, txn.epoch + 1)]
         assert txn.end(commit=True) == ErrorCode.PRODUCER_FENCED
         data = fetch(client, "t", isolation=READ_COMMITTED)
@@ -323,7 +325,7 @@ def test_offsets_reach_the_group_only_when_the_transaction_commits():
         groups = _Groups()
         # Intercept the hand-over to the group coordinator.
         hand_over = groups.commit_offsets_from_txn
-        kafka.call(lambda b: setattr(b.groups, "commit_offsets_from_txn", hand_over))
+        kafka.call(lambda b: setattr(b.transactions, "commit_offsets", hand_over))
         client = RawClient(kafka.bootstrap_servers)
         txn = Txn(client, "out")
         errors = txn_offset_commit(client, txn.txn_id, txn.pid, txn.epoch, "g", "in", {0: 5})
@@ -397,7 +399,7 @@ def test_describe_and_list_transactions_and_producers(client, topic_name):
 def test_describing_an_unknown_transactional_id(broker):
     from streamtest.broker.txn.admin import describe_transaction
 
-    found = broker.call(lambda b: describe_transaction(b, "never-seen"))
+    found = broker.call(lambda b: describe_transaction(b.transactions, "never-seen"))
     assert found["error_code"] == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
 
 
@@ -475,7 +477,7 @@ def test_an_open_transaction_still_times_out_after_a_restart(tmp_path):
         client.close()
     with EmbeddedKafka(data_dir=tmp_path) as kafka:
         eventually(
-            lambda: kafka.call(lambda b: b.state.partition("t", 0).last_stable_offset) == 2,
+            lambda: kafka.call(lambda b: b.topics.partition("t", 0).last_stable_offset) == 2,
             timeout=10,
         )
         assert _markers(kafka, "t") == [(1, False, txn.epoch + 1)]

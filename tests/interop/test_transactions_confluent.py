@@ -202,7 +202,7 @@ def test_idempotent_producer_writes_each_record_once(broker, bootstrap, topic_na
     assert producer.flush(15) == 0
     assert sorted(r.value for r in broker.records(topic_name)) == [b"%03d" % i for i in range(500)]
     producers = broker.call(
-        lambda b: [b.producers.entries(b.state.partition(topic_name, p)) for p in range(2)]
+        lambda b: [b.topics.partition(topic_name, p).producers for p in range(2)]
     )
     (pid,) = {pid for entries in producers for pid in entries}
     assert all(entries[pid].last_seq == 249 for entries in producers)
@@ -288,23 +288,20 @@ def test_an_open_transaction_survives_a_broker_restart_and_commits(tmp_path):
 
 
 def _lose_first_produce_response(broker: EmbeddedKafka, topic: str) -> list[int]:
-    """Install a hook that appends the first Produce to ``topic`` and then drops the
-    connection, as if the response were lost: the client must retry the batch."""
-    from streamtest.broker.apis.k00_produce import handle_produce
-    from streamtest.broker.dispatch import Drop
-    from streamtest.protocol.produce import decode_produce_request
+    """Install a hook that lets the first Produce to ``topic`` append, then drops the
+    connection instead of answering, as if the response were lost: the client must
+    retry the batch."""
+    from streamtest.faults import ApiKey, CloseConnection
 
     lost: list[int] = []
 
-    def lose_response(ctx: Any, raw: Any) -> Any:
-        request = decode_produce_request(raw[0], raw[1], ctx.version)
-        if lost or all(t.name != topic for t in request.topics):
+    def lose_response(request: Any, response: Any) -> Any:
+        if lost or all(t.name != topic for t in request.topic_data):
             return None
-        handle_produce(ctx, raw)  # appended...
         lost.append(1)
-        return Drop()  # ...but the answer never reaches the client
+        return CloseConnection("the answer never reaches the client")
 
-    broker.broker.hooks.add(lose_response, api_key=0)
+    broker.intercept(ApiKey.PRODUCE, lose_response, when="after", keep=True)
     return lost
 
 

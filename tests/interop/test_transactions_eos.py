@@ -87,7 +87,7 @@ def _read_all(bootstrap: str, topic: str, isolation: str, at_least: int) -> list
 def kafka():
     """A broker that lets the worker use a 2 s session timeout, so the killed
     worker's consumer leaves the group quickly (Kafka's minimum is 6 s)."""
-    with EmbeddedKafka(extra={"group.min.session.timeout.ms": "500"}) as k:
+    with EmbeddedKafka(settings={"group.min.session.timeout.ms": "500"}) as k:
         yield k
 
 
@@ -113,7 +113,7 @@ def test_consume_transform_produce_killed_mid_transaction_is_exactly_once(kafka,
         open_txn = broker.call(
             lambda b: any(
                 log.last_stable_offset < log.high_watermark
-                for log in b.state.topics[sink].partitions
+                for log in b.topics[sink].partitions
             )
         )
         assert open_txn

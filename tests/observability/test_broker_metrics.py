@@ -232,3 +232,23 @@ def test_batch_record_count_reads_the_header_field():
     batch = build_batch([RecordInput(None, b"a"), RecordInput(None, b"b"), RecordInput(None, b"")])
     assert batch_record_count(batch) == 3
     assert batch_record_count(b"\x00" * 10) == 0
+
+
+def test_one_endpoint_serves_a_three_node_cluster():
+    topic = f"multi-{uuid.uuid4().hex[:8]}"
+    with EmbeddedKafka(brokers=3, metrics_port=0) as kafka:
+        kafka.create_topic(topic, partitions=1, replication_factor=3)
+        _produce(kafka.bootstrap_servers, topic, 9)
+
+        def replicated() -> bool:
+            s = scrape(kafka.metrics_url)
+            return (
+                value(s, "kafka_cluster_partition_highwatermark", topic=topic, partition="0") == 9
+            )
+
+        eventually(replicated, timeout=20)
+        s = scrape(kafka.metrics_url)
+        # Appended once by the leader: replication does not count as records in.
+        assert value(s, "kafka_server_brokertopicmetrics_records_in_total", topic=topic) == 9
+        assert value(s, "kafka_log_log_logendoffset", topic=topic, partition="0") == 9
+        assert value(s, "kafka_server_replicamanager_underreplicatedpartitions") == 0

@@ -73,7 +73,7 @@ def test_text_logs_stay_the_default():
     text = proc.stderr.read()
     proc.stdout.close()
     proc.stderr.close()
-    assert "INFO streamtest.broker: broker listening" in text
+    assert "INFO streamtest.broker: node 0 listening on" in text
     assert not text.lstrip().startswith("{")
 
 

@@ -15,7 +15,7 @@ import pytest
 # and compiling it again for every inner session: a second or more each here, where
 # PYTHONDONTWRITEBYTECODE=1 means nothing is ever cached.
 import streamtest.broker.apis  # noqa: F401
-import streamtest.broker.core  # noqa: F401
+import streamtest.broker.cluster  # noqa: F401
 from streamtest import EmbeddedKafka
 
 

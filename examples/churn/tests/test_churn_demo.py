@@ -59,7 +59,7 @@ def test_demo_runs_the_selected_scenarios_and_writes_reports(tmp_path: Path) -> 
     assert (reports / "junit.xml").is_file()
     assert "test_02_topic_creation" in (reports / "pytest.log").read_text()
     broker_log = (reports / "broker.log").read_text()
-    assert "broker listening" in broker_log
+    assert "listening on" in broker_log
     assert re.search(r"requests served: .*CreateTopics \d+", broker_log)
 
 

@@ -1,10 +1,12 @@
 """Entry point of the broker child process used by ``EmbeddedKafka(mode="process")``.
 
-Protocol on stdio, one JSON object per line: the child first writes
-``{"port": N}`` (or ``{"error": "..."}``), then answers requests such as
-``{"op": "records", "topic": "t"}`` with ``{"result": ...}``. EOF on stdin means
-the parent is gone or wants us to stop: the broker shuts down and the process
-exits. On Linux, PR_SET_PDEATHSIG also delivers SIGTERM if the parent dies.
+The child runs a :class:`~.cluster.Cluster` on its own event loop and talks to its
+parent over stdin/stdout in frames (``ipc.py``): first ``{"ports": [...]}`` (or
+``{"error": "..."}``), then answers to control commands (``commands.py``), and
+requests of its own when an intercept hook fires, whose function lives in the
+parent. EOF on stdin means the parent is gone or wants us to stop: the cluster
+shuts down and the process exits. On Linux, PR_SET_PDEATHSIG also delivers
+SIGTERM if the parent dies.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import json
+import itertools
 import os
 import signal
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..embedded import create_topic_direct, inspect_records, inspect_topics
-from .core import Broker
-from .metrics import enable_metrics
-from .state.cluster import BrokerConfig
+from .cluster import Cluster
+from .commands import execute
+from .config import BrokerSettings, ConfigError, parse_setting_line
+from .intercept import RequestInfo
+from .ipc import ChannelClosed, FrameWriter, read_frame
 
 _PR_SET_PDEATHSIG = 1
 
@@ -43,50 +47,79 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="streamtest.broker.child")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--partitions", type=int, default=1)
+    p.add_argument("--brokers", type=int, default=1)
+    p.add_argument("--clock", default="real", choices=("real", "manual"))
+    p.add_argument("--advertised-host", default=None)
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-auto-create-topics", action="store_true")
     p.add_argument("--setting", action="append", default=[])
     p.add_argument("--metrics-port", type=int, default=None)
     return p.parse_args(argv)
 
 
-def config_from_args(ns: argparse.Namespace) -> BrokerConfig:
-    """Build a ``BrokerConfig`` from parsed arguments."""
-    settings: dict[str, Any] = {}
-    for item in ns.setting:
-        key, _, value = item.partition("=")
-        settings[key] = json.loads(value)
-    return BrokerConfig(
+def cluster_from_args(ns: argparse.Namespace) -> Cluster:
+    """Build the ``Cluster`` the parsed arguments describe.
+
+    Raises:
+        ConfigError: a bad ``--setting``.
+    """
+    settings = BrokerSettings(dict(parse_setting_line(item) for item in ns.setting))
+    return Cluster(
+        brokers=ns.brokers,
+        settings=settings,
+        clock=ns.clock,
         host=ns.host,
         port=ns.port,
-        default_partitions=ns.partitions,
-        auto_create_topics=not ns.no_auto_create_topics,
-        **settings,
+        advertised_host=ns.advertised_host,
+        data_dir=ns.data_dir,
     )
 
 
-def _handle(broker: Broker, req: dict[str, Any]) -> Any:
-    op = req.get("op")
-    if op == "topics":
-        return inspect_topics(broker)
-    if op == "records":
-        rows = inspect_records(
-            broker, req["topic"], req.get("partition"), bool(req.get("read_committed"))
-        )
-        return [r.to_json() for r in rows]
-    if op == "create_topic":
-        create_topic_direct(broker, req["name"], req.get("partitions"), req.get("config"))
-        return None
-    raise ValueError(f"unknown op {op!r}")
+class _Channel:
+    """The child's side of the control channel."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, writer: FrameWriter) -> None:
+        self.loop = loop
+        self.writer = writer
+        self._callbacks: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+
+    def hook_factory(self, hook_id: int) -> Callable[..., Awaitable[Any]]:
+        """Return the function an intercept hook calls: it asks the parent, which
+        runs the test's function, and returns the parent's verdict."""
+
+        async def proxy(*args: Any, info: RequestInfo) -> Any:
+            cb = next(self._ids)
+            fut: asyncio.Future[Any] = self.loop.create_future()
+            self._callbacks[cb] = fut
+            try:
+                self.writer.send({"cb": cb, "hook": hook_id, "args": args, "info": info})
+                return await fut
+            except ChannelClosed:
+                return None
+            finally:
+                self._callbacks.pop(cb, None)
+
+        return proxy
+
+    def callback_answered(self, cb: int, result: Any) -> None:
+        """Resolve the hook call ``cb`` with the parent's verdict (on the loop)."""
+        fut = self._callbacks.get(cb)
+        if fut is not None and not fut.done():
+            fut.set_result(result)
+
+    def fail_callbacks(self) -> None:
+        """The parent is gone: let waiting hooks go on as if they returned None."""
+        for fut in self._callbacks.values():
+            if not fut.done():
+                fut.set_result(None)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the broker until stdin closes or a termination signal arrives."""
+    """Run the cluster until stdin closes or a termination signal arrives."""
     parent = os.getppid()
     _die_with_parent(parent)
     ns = parse_args(argv)
-    out = sys.stdout
+    writer = FrameWriter(sys.stdout.buffer)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -94,42 +127,56 @@ def main(argv: list[str] | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            broker = Broker(config_from_args(ns), ns.data_dir)
-            await broker.start()
-            ready: dict[str, Any] = {"port": broker.port}
+            cluster = cluster_from_args(ns)
+            await cluster.start()
+            ready: dict[str, Any] = {"ports": [cluster.nodes[i].port for i in cluster.node_ids()]}
             if ns.metrics_port is not None:
-                ready["metrics_port"] = enable_metrics(broker, ns.metrics_port, ns.host).port
-        except Exception as exc:
-            out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
-            out.flush()
+                from .metrics import enable_metrics
+
+                ready["metrics_port"] = enable_metrics(cluster, ns.metrics_port, ns.host).port
+        except ConfigError as exc:
+            writer.send({"error": str(exc)})
             return
-        out.write(json.dumps(ready) + "\n")
-        out.flush()
+        except Exception as exc:
+            writer.send({"error": f"{type(exc).__name__}: {exc}"})
+            return
+        channel = _Channel(loop, writer)
+        writer.send(ready)
+
+        async def answer(message: dict[str, Any]) -> None:
+            try:
+                result = await execute(
+                    cluster, message["op"], message.get("args", {}), channel.hook_factory
+                )
+                reply = {"id": message["id"], "result": result}
+            except Exception as exc:  # reported to the parent, which raises it
+                reply = {"id": message["id"], "error": (type(exc).__name__, str(exc))}
+            try:
+                writer.send(reply)
+            except ChannelClosed:
+                loop.call_soon(stop.set)
 
         def reader() -> None:
-            for line in sys.stdin:
+            stdin = sys.stdin.buffer
+            while True:
                 try:
-                    req = json.loads(line)
-                    fut = asyncio.run_coroutine_threadsafe(_call(broker, req), loop)
-                    reply = fut.result()
-                except Exception as exc:  # report, keep serving
-                    reply = {"error": str(exc), "type": type(exc).__name__}
-                out.write(json.dumps(reply) + "\n")
-                out.flush()
+                    message = read_frame(stdin)
+                except (ChannelClosed, ValueError):
+                    break
+                if "cb" in message:
+                    loop.call_soon_threadsafe(
+                        channel.callback_answered, message["cb"], message.get("result")
+                    )
+                else:
+                    asyncio.run_coroutine_threadsafe(answer(message), loop)
+            loop.call_soon_threadsafe(channel.fail_callbacks)
             loop.call_soon_threadsafe(stop.set)
 
-        threading.Thread(target=reader, daemon=True).start()
+        threading.Thread(target=reader, name="streamtest-control", daemon=True).start()
         await stop.wait()
-        await broker.stop()
+        await cluster.stop()
 
     asyncio.run(run())
-
-
-async def _call(broker: Broker, req: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return {"result": _handle(broker, req)}
-    except Exception as exc:
-        return {"error": str(exc).strip("'\""), "type": type(exc).__name__}
 
 
 if __name__ == "__main__":

@@ -1,29 +1,35 @@
-"""The API registry, control hooks and request dispatch.
+"""The API registry and request dispatch, with the control plane in the middle.
 
 Each module under ``apis/`` registers its handler with :func:`api`, naming the API
 key and the version range it implements. ApiVersions is built from this registry,
 so what the broker advertises cannot drift from what it implements (as in
 franz-go's kfake).
 
-Control hooks (kfake's ``ControlKey``) run before the handler and may answer,
-fail, delay or drop a request; see :class:`ControlHooks`.
+Between decoding and the handler sit the test controls (``control.py``'s public
+API): intercept hooks run before and after the handler (``intercept.py``), and
+injected faults fail whole requests or, through :meth:`RequestContext.fault`,
+single partitions (``faults.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import codec
 from ..protocol.connection import Request
 from ..protocol.headers import RequestHeader
+from .faults import PARTITION_LEVEL
+from .intercept import CloseConnection as CloseConnectionVerdict
+from .intercept import Delay, DropRequest, DropResponse, RequestInfo
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .cluster import Cluster
+    from .node import Node
 
 log = logging.getLogger("streamtest.broker")
 
@@ -83,12 +89,30 @@ def api(
 
 @dataclass(slots=True)
 class RequestContext:
-    """What a handler knows about the request it is serving."""
+    """What a handler knows about the request it is serving.
 
-    broker: Broker
+    Attributes:
+        cluster: the cluster (the handler calls its services).
+        node: the node the request arrived on.
+        header: the request header.
+        client_host: the peer address.
+        connection_id: identifies the connection (groups track members by it).
+    """
+
+    cluster: Cluster
+    node: Node
     header: RequestHeader
     client_host: str
     connection_id: int
+
+    def fault(self, topic: str | None, partition: int | None = None) -> int:
+        """Return the error an injected fault gives this topic/partition of the
+        request (and use it up), or 0. Partition-level handlers call it for each
+        partition before touching it."""
+        faults = self.cluster.faults
+        if not faults:
+            return 0
+        return faults.take(self.header.api_key, self.node.node_id, topic, partition)
 
     @property
     def version(self) -> int:
@@ -102,72 +126,6 @@ class RequestContext:
     def build(self, data: dict[str, Any]) -> Any:
         """Build this request's response entity from ``data`` (see ``codec.build``)."""
         return codec.build(self.response_cls(), data)
-
-
-# -- control hooks -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Delay:
-    """A hook result: wait ``seconds``, then handle the request normally."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Drop:
-    """A hook result: close the connection without answering."""
-
-
-HookFn = Callable[[RequestContext, Any], Any]
-
-
-@dataclass(slots=True)
-class Hook:
-    """One control hook: ``fn`` runs for requests with ``api_key`` (or all)."""
-
-    fn: HookFn
-    api_key: int | None
-    keep: bool
-    calls: int = 0
-
-
-@dataclass
-class ControlHooks:
-    """Test control hooks, as kfake's ``ControlKey``.
-
-    A hook is ``fn(ctx, request) -> result``. It returns ``None`` to let the
-    request through, a response (entity, dict or bytes) to answer it, ``Delay``
-    to hold it, or ``Drop`` to close the connection. Unless ``keep`` is set, a hook
-    is removed after it first returns something other than ``None``.
-    """
-
-    hooks: list[Hook] = field(default_factory=list)
-
-    def add(self, fn: HookFn, api_key: int | None = None, keep: bool = False) -> Hook:
-        """Install a hook and return it (pass it to :meth:`remove` to drop it)."""
-        hook = Hook(fn, api_key, keep)
-        self.hooks.append(hook)
-        return hook
-
-    def remove(self, hook: Hook) -> None:
-        """Remove a hook; removing one that is gone is a no-op."""
-        if hook in self.hooks:
-            self.hooks.remove(hook)
-
-    def run(self, ctx: RequestContext, request: Any) -> Any:
-        """Return the first hook's non-``None`` result, or ``None``."""
-        for hook in list(self.hooks):
-            if hook.api_key is not None and hook.api_key != ctx.header.api_key:
-                continue
-            result = hook.fn(ctx, request)
-            if result is None:
-                continue
-            hook.calls += 1
-            if not hook.keep:
-                self.remove(hook)
-            return result
-        return None
 
 
 # -- dispatch ----------------------------------------------------------------
@@ -185,12 +143,13 @@ def flexible_lookup(api_key: int, version: int) -> bool | None:
     return codec.is_flexible(api_key, version)
 
 
-def dispatch(ctx: RequestContext, request: Request, hooks: ControlHooks) -> Any:
-    """Handle one request; return its response, or an awaitable of it.
+def dispatch(ctx: RequestContext, request: Request) -> Any:
+    """Handle one request; return its response, ``NO_RESPONSE``, or an awaitable of
+    either.
 
     Raises:
         CloseConnection: the API key or version is unsupported (Kafka closes the
-            connection in that case, except for ApiVersions), or a hook said Drop.
+            connection in that case, except for ApiVersions), or a hook said so.
         RemoteProtocolError: the body cannot be decoded.
     """
     header = request.header
@@ -211,27 +170,98 @@ def dispatch(ctx: RequestContext, request: Request, hooks: ControlHooks) -> Any:
     else:
         cls = codec.request_schema(header.api_key, header.api_version)
         body, _ = codec.decode(cls, request.frame, request.body_offset)
-    if hooks.hooks:
-        result = hooks.run(ctx, body)
-        if result is not None:
-            return _apply_hook_result(ctx, spec, body, result)
+    hooks = ctx.cluster.interceptors
+    if hooks and (
+        hooks.matching(spec.key, ctx.node.node_id, "before")
+        or hooks.matching(spec.key, ctx.node.node_id, "after")
+    ):
+        return _intercepted(ctx, spec, request, body)
+    return _serve(ctx, spec, body)
+
+
+def _serve(ctx: RequestContext, spec: ApiSpec, body: Any) -> Any:
+    faults = ctx.cluster.faults
+    if faults and spec.key not in PARTITION_LEVEL and faults.has_api(spec.key):
+        code = faults.take(spec.key, ctx.node.node_id)
+        if code:
+            return error_response(ctx, code)
     return spec.handler(ctx, body)
 
 
-def _apply_hook_result(ctx: RequestContext, spec: ApiSpec, body: Any, result: Any) -> Any:
-    if isinstance(result, Drop):
-        raise CloseConnection(f"control hook dropped {spec.name}")
-    if isinstance(result, Delay):
+def error_response(ctx: RequestContext, code: int) -> Any:
+    """Return this request's response carrying only a top-level ``code``.
 
-        async def delayed() -> Any:
-            await asyncio.sleep(result.seconds)
-            out = spec.handler(ctx, body)
-            if inspect.isawaitable(out):
-                out = await out
-            return out
+    Raises:
+        CloseConnection: the negotiated version has no top-level error code.
+    """
+    cls = ctx.response_cls()
+    if "error_code" not in {f.name for f in dataclasses.fields(cls)}:
+        raise CloseConnection(
+            f"a fault on api_key={ctx.header.api_key} v{ctx.version}, whose response has "
+            "no top-level error code"
+        )
+    return ctx.build({"error_code": code, "throttle_time": 0})
 
-        return delayed()
-    return result
+
+async def _intercepted(ctx: RequestContext, spec: ApiSpec, request: Request, body: Any) -> Any:
+    """Serve a request that intercept hooks watch (``intercept.py``)."""
+    hooks = ctx.cluster.interceptors
+    node_id = ctx.node.node_id
+    typed = body
+    if spec.raw:
+        cls = codec.request_schema(spec.key, ctx.version)
+        typed, _ = codec.decode(cls, request.frame, request.body_offset)
+    info = RequestInfo(
+        spec.key, ctx.version, node_id, ctx.header.client_id, ctx.header.correlation_id
+    )
+    drop_response = False
+    for hook in hooks.matching(spec.key, node_id, "before"):
+        verdict = await hooks.run(hook, info, typed)
+        if verdict is None:
+            continue
+        if isinstance(verdict, Delay):
+            await ctx.cluster.clock.sleep(verdict.seconds)
+        elif isinstance(verdict, DropRequest):
+            return NO_RESPONSE
+        elif isinstance(verdict, DropResponse):
+            drop_response = True
+        elif isinstance(verdict, CloseConnectionVerdict):
+            raise CloseConnection(verdict.reason)
+        else:
+            return verdict
+    response = _serve(ctx, spec, body)
+    if inspect.isawaitable(response):
+        response = await response
+    after = hooks.matching(spec.key, node_id, "after")
+    if after and response is not NO_RESPONSE:
+        typed_response = _typed_response(ctx, response)
+        for hook in after:
+            verdict = await hooks.run(hook, info, typed, typed_response)
+            if verdict is None:
+                continue
+            if isinstance(verdict, Delay):
+                await ctx.cluster.clock.sleep(verdict.seconds)
+            elif isinstance(verdict, DropResponse | DropRequest):
+                return NO_RESPONSE
+            elif isinstance(verdict, CloseConnectionVerdict):
+                raise CloseConnection(verdict.reason)
+            else:
+                response = verdict
+                break
+    if drop_response:
+        return NO_RESPONSE
+    return response
+
+
+def _typed_response(ctx: RequestContext, response: Any) -> Any:
+    """Return a handler's response as a kio entity (decoding encoded bytes)."""
+    if isinstance(response, dict):
+        return ctx.build(response)
+    if isinstance(response, bytes | bytearray | memoryview | list):
+        data = b"".join(bytes(b) for b in response) if isinstance(response, list) else response
+        typed, _ = codec.decode(ctx.response_cls(), data, 0)
+        return typed
+    return response
 
 
 def encode_response(ctx: RequestContext, response: Any) -> Buffer | Sequence[Buffer]:

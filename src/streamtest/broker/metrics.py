@@ -1,7 +1,7 @@
 """Prometheus metrics of the broker, served at ``/metrics`` on their own port.
 
 The broker touches this module at a handful of points, each a one-line call on
-``broker.metrics`` (``None`` unless metrics are on, so a broker without them pays
+``cluster.metrics`` (``None`` unless metrics are on, so a cluster without them pays
 one attribute test per event):
 
 * :meth:`BrokerMetrics.request_done` when a response is sent (or a request fails);
@@ -12,9 +12,10 @@ one attribute test per event):
 
 Everything else (log sizes and offsets, groups, committed offsets and lag, open
 connections) is read at scrape time by :func:`snapshot`, the ONE function here that
-knows the broker's internals. It runs on the broker's event loop (the loop owns all
-state, see ``state/cluster.py``) and returns plain data, so a broker core with a
-different shape needs only a new :func:`snapshot`.
+knows the broker's internals. It runs on the cluster's event loop (the loop owns all
+state, see ``cluster.py``) and returns plain data, so a broker core with a
+different shape needs only a new :func:`snapshot`. One endpoint serves the whole
+logical cluster (every node): partitions through their leader's log.
 
 Names follow what the Prometheus JMX exporter makes of Kafka's MBeans with the
 commonly used rules (lower-cased ``kafka_<domain>_<type>_<name>``, counters with
@@ -69,13 +70,15 @@ def batch_record_count(batch: bytes | bytearray | memoryview) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PartitionState:
-    """One partition's log, as the log gauges show it."""
+    """One partition's leader log, as the log gauges show it."""
 
     topic: str
     partition: int
     size_bytes: int
     log_start_offset: int
     log_end_offset: int
+    high_watermark: int
+    under_replicated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,23 +111,31 @@ class BrokerState:
     connections: int = 0
 
 
-def snapshot(broker: Any) -> BrokerState:
-    """Return the broker's scrape-time state as plain data.
+def snapshot(cluster: Any) -> BrokerState:
+    """Return the cluster's scrape-time state as plain data.
 
     The only function of this module that reads the broker's internals; call it on
-    the broker's event loop.
+    the cluster's event loop. A partition is shown through its leader's log; one
+    with no leader (every replica offline) is left out.
     """
-    partitions = [
-        PartitionState(
-            log.topic,
-            log.index,
-            sum(len(b) for b in log.batches),
-            log.log_start_offset,
-            log.log_end_offset,
-        )
-        for log in broker.state.iter_logs()
-    ]
-    coordinator = broker.groups
+    partitions = []
+    for topic in cluster.topics:
+        for p in topic.partitions:
+            if not p.online:
+                continue
+            log = p.log
+            partitions.append(
+                PartitionState(
+                    p.topic,
+                    p.index,
+                    sum(len(b) for b in log.batches),
+                    log.log_start_offset,
+                    log.log_end_offset,
+                    p.high_watermark,
+                    len(p.isr) < len(p.replicas),
+                )
+            )
+    coordinator = cluster.groups
     groups = [
         GroupState(gid, g.state, g.group_type, len(g.members))
         for gid, g in coordinator.groups.items()
@@ -134,7 +145,8 @@ def snapshot(broker: Any) -> BrokerState:
         for gid in coordinator.offsets.group_ids()
         for (topic, partition), value in coordinator.offsets.group_offsets(gid).items()
     ]
-    return BrokerState(partitions, groups, offsets, len(broker.connections))
+    connections = sum(len(node.connections) for node in cluster.nodes.values())
+    return BrokerState(partitions, groups, offsets, connections)
 
 
 # -- metrics -------------------------------------------------------------------------
@@ -281,15 +293,15 @@ class BrokerMetrics:
             return None
         return self._read_state()
 
-    def attach(self, broker: Any, loop: asyncio.AbstractEventLoop) -> None:
-        """Read the state of ``broker`` (running on ``loop``) at each scrape."""
+    def attach(self, cluster: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the state of ``cluster`` (running on ``loop``) at each scrape."""
 
         def read() -> BrokerState:
             fut: Future[BrokerState] = Future()
 
             def run() -> None:
                 try:
-                    fut.set_result(snapshot(broker))
+                    fut.set_result(snapshot(cluster))
                 except BaseException as exc:  # report to the scraping thread
                     fut.set_exception(exc)
 
@@ -367,8 +379,17 @@ class _StateCollector(Collector):
         )
         end = GaugeMetricFamily(
             "kafka_log_log_logendoffset",
-            "The partition's log end offset (the high watermark: one replica).",
+            "The partition leader's log end offset.",
             labels=["topic", "partition"],
+        )
+        hw = GaugeMetricFamily(
+            "kafka_cluster_partition_highwatermark",
+            "The partition's high watermark (what consumers can read).",
+            labels=["topic", "partition"],
+        )
+        urp = GaugeMetricFamily(
+            "kafka_server_replicamanager_underreplicatedpartitions",
+            "Partitions whose in-sync replicas are fewer than their replicas.",
         )
         leo: dict[tuple[str, int], int] = {}
         for p in state.partitions:
@@ -376,10 +397,14 @@ class _StateCollector(Collector):
             size.add_metric(labels, p.size_bytes)
             start.add_metric(labels, p.log_start_offset)
             end.add_metric(labels, p.log_end_offset)
-            leo[(p.topic, p.partition)] = p.log_end_offset
+            hw.add_metric(labels, p.high_watermark)
+            leo[(p.topic, p.partition)] = p.high_watermark
+        urp.add_metric([], sum(1 for p in state.partitions if p.under_replicated))
         yield size
         yield start
         yield end
+        yield hw
+        yield urp
         topics = GaugeMetricFamily(
             "kafka_controller_kafkacontroller_globaltopiccount", "Topics in the cluster."
         )
@@ -432,7 +457,7 @@ def _group_families(state: BrokerState, leo: dict[tuple[str, int], int]) -> Iter
     )
     lag = GaugeMetricFamily(
         "kafka_consumergroup_lag",
-        "Log end offset minus the committed offset, never negative (kafka_exporter's name).",
+        "High watermark minus the committed offset, never negative (kafka_exporter's name).",
         labels=["consumergroup", "topic", "partition"],
     )
     lag_sum = GaugeMetricFamily(
@@ -457,10 +482,10 @@ def _group_families(state: BrokerState, leo: dict[tuple[str, int], int]) -> Iter
     yield lag_sum
 
 
-def enable_metrics(broker: Any, port: int = 0, host: str = "127.0.0.1") -> BrokerMetrics:
-    """Turn on metrics for ``broker`` and serve them; call it on the broker's loop,
-    after ``broker.start()``. Returns the :class:`BrokerMetrics` (its ``port`` is
-    the bound port). ``broker.stop()`` closes the endpoint.
+def enable_metrics(cluster: Any, port: int = 0, host: str = "127.0.0.1") -> BrokerMetrics:
+    """Turn on metrics for ``cluster`` and serve them; call it on the cluster's loop,
+    after ``cluster.start()``. Returns the :class:`BrokerMetrics` (its ``port`` is
+    the bound port). ``cluster.stop()`` closes the endpoint.
 
     Raises:
         OSError: the metrics port cannot be bound.
@@ -468,7 +493,7 @@ def enable_metrics(broker: Any, port: int = 0, host: str = "127.0.0.1") -> Broke
     from .observe import api_name
 
     metrics = BrokerMetrics(api_names=api_name)
-    metrics.attach(broker, asyncio.get_running_loop())
+    metrics.attach(cluster, asyncio.get_running_loop())
     metrics.serve(port, host)
-    broker.metrics = metrics
+    cluster.metrics = metrics
     return metrics

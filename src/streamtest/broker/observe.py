@@ -44,7 +44,11 @@ def api_name(api_key: int) -> str:
 
 def request_fields(conn: KafkaProtocol, header: RequestHeader | None) -> dict[str, Any]:
     """Return the log fields that identify ``conn`` and, if given, one request on it."""
-    fields: dict[str, Any] = {"connection_id": conn.connection_id, "peer": conn.peer}
+    fields: dict[str, Any] = {
+        "node_id": conn.node.node_id,
+        "connection_id": conn.connection_id,
+        "peer": conn.peer,
+    }
     if header is not None:
         fields.update(
             request_id=f"{conn.connection_id}-{header.correlation_id}",
@@ -61,7 +65,7 @@ def finished(
 ) -> None:
     """Record that a request on ``conn`` completed (or ``failed``: its connection is
     being closed) ``started`` being its ``time.monotonic()`` arrival time."""
-    metrics = conn.broker.metrics
+    metrics = conn.cluster.metrics
     if metrics is None and not request_log.isEnabledFor(logging.DEBUG):
         return
     seconds = time.monotonic() - started

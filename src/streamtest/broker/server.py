@@ -34,7 +34,8 @@ from .dispatch import (
 from .observe import finished, request_fields
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .cluster import Cluster
+    from .node import Node
 
 log = logging.getLogger("streamtest.broker")
 
@@ -42,11 +43,14 @@ _conn_ids = itertools.count(1)
 
 
 class KafkaProtocol(asyncio.Protocol):
-    """One client connection to the broker."""
+    """One client connection to a node of the cluster."""
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
-        self.conn = ServerConnection(flexible_lookup, broker.config.max_frame_size)
+    def __init__(self, cluster: Cluster, node: Node) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.conn = ServerConnection(
+            flexible_lookup, int(cluster.settings["socket.request.max.bytes"])
+        )
         self.connection_id = next(_conn_ids)
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
@@ -61,18 +65,18 @@ class KafkaProtocol(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self.broker.connections.add(self)
-        if self.broker.metrics is not None:
-            self.broker.metrics.connection_opened()
+        self.node.connections.add(self)
+        if self.cluster.metrics is not None:
+            self.cluster.metrics.connection_opened()
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self._closed = True
-        self.broker.connections.discard(self)
-        if self.broker.metrics is not None:
-            self.broker.metrics.connection_closed()
+        self.node.connections.discard(self)
+        if self.cluster.metrics is not None:
+            self.cluster.metrics.connection_closed()
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        self.broker.connection_closed(self.connection_id)
+        self.cluster.connection_closed(self.connection_id)
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         self.conn.receive_data(data)
@@ -80,6 +84,12 @@ class KafkaProtocol(asyncio.Protocol):
             self._process()
 
     # -- request loop ------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Drop the connection at once (its node is stopping)."""
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
 
     def close(self, reason: str, header: RequestHeader | None = None) -> None:
         """Close the connection, logging why (and which request, if one caused it)."""
@@ -104,10 +114,13 @@ class KafkaProtocol(asyncio.Protocol):
                 return
             if request is None:
                 return
-            self.broker.last_activity = started = time.monotonic()
-            ctx = RequestContext(self.broker, request.header, self.peer, self.connection_id)
+            cluster = self.cluster
+            cluster.last_activity = started = time.monotonic()
+            ctx = RequestContext(cluster, self.node, request.header, self.peer, self.connection_id)
+            for observe in cluster.observers:
+                observe(ctx)
             try:
-                result = dispatch(ctx, request, self.broker.hooks)
+                result = dispatch(ctx, request)
             except Exception as exc:
                 self._failed(request, exc, started)
                 return

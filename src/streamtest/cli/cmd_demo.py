@@ -302,7 +302,7 @@ class _DemoBroker:
         self._kafka = EmbeddedKafka().start()
         request_log = logger.getChild("requests")
 
-        def count(ctx: Any, _request: Any) -> None:
+        def count(ctx: Any) -> None:
             spec = REGISTRY.get(ctx.header.api_key)
             name = spec.name if spec else f"api-{ctx.header.api_key}"
             self.requests[name] += 1
@@ -314,10 +314,9 @@ class _DemoBroker:
                     ctx.client_host,
                     getattr(ctx.header, "client_id", ""),
                 )
-            return None  # let every request through
 
-        # A control hook that never answers: it only watches, on the broker's loop.
-        self._kafka.call(lambda b: b.hooks.add(count, keep=True))
+        # An observer only watches, on the broker's loop; it never changes a request.
+        self._kafka.call(lambda c: c.observers.append(count))
         return str(self._kafka.bootstrap_servers)
 
     def stop(self) -> None:

@@ -23,7 +23,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .headers import write_array_len, write_string, write_uvarint
+from .headers import (
+    leader_tag,
+    node_endpoints_tag,
+    write_array_len,
+    write_string,
+    write_uvarint,
+)
 
 _TOP = struct.Struct(">ihi")
 _PART = struct.Struct(">ihqq")
@@ -45,6 +51,11 @@ class FetchPartitionData:
     log_start_offset: int = -1
     aborted_transactions: list[tuple[int, int]] | None = None
     records: Sequence[Buffer] = field(default_factory=list)
+    #: ``(leader_id, leader_epoch)`` for NOT_LEADER_OR_FOLLOWER and
+    #: FENCED_LEADER_EPOCH (KIP-951, v16+).
+    current_leader: tuple[int, int] | None = None
+    #: ``(epoch, end_offset)`` where the fetcher's log diverges (KIP-320, v12+).
+    diverging_epoch: tuple[int, int] | None = None
 
     @property
     def records_size(self) -> int:
@@ -61,6 +72,18 @@ class FetchTopicData:
     partitions: list[FetchPartitionData]
 
 
+_EPOCH_END = struct.Struct(">iq")
+
+
+def _diverging_tag(epoch: int, end_offset: int) -> bytes:
+    """Tagged field 0 of a partition: ``EpochEndOffset`` (epoch, end offset)."""
+    out = bytearray(b"\x00")
+    write_uvarint(out, _EPOCH_END.size + 1)
+    out += _EPOCH_END.pack(epoch, end_offset)
+    out.append(0)
+    return bytes(out)
+
+
 def encode_fetch_response(
     version: int,
     topics: Sequence[FetchTopicData],
@@ -68,8 +91,10 @@ def encode_fetch_response(
     error_code: int = 0,
     session_id: int = 0,
     throttle_time_ms: int = 0,
+    node_endpoints: list[tuple[int, str, int, str | None]] | None = None,
 ) -> list[Buffer]:
-    """Encode a Fetch response body (4 <= version <= 16) as a list of buffers."""
+    """Encode a Fetch response body (4 <= version <= 16) as a list of buffers; from
+    v16 with KIP-951's ``current_leader`` and ``node_endpoints`` tagged fields."""
     flexible = version >= 12
     out: list[Buffer] = []
     head = bytearray()
@@ -111,10 +136,21 @@ def encode_fetch_response(
                 out.extend(p.records)
                 head = bytearray()
             if flexible:
-                head.append(0)  # partition tagged fields
+                tags = []
+                if p.diverging_epoch is not None:
+                    tags.append(_diverging_tag(*p.diverging_epoch))
+                if version >= 16 and p.current_leader is not None:
+                    tags.append(leader_tag(1, *p.current_leader))
+                head.append(len(tags))  # partition tagged fields
+                for tag in tags:
+                    head += tag
         if flexible:
             head.append(0)  # topic tagged fields
     if flexible:
-        head.append(0)  # top-level tagged fields
+        if version >= 16 and node_endpoints:
+            head.append(1)
+            head += node_endpoints_tag(node_endpoints)
+        else:
+            head.append(0)  # top-level tagged fields
     out.append(bytes(head))
     return out

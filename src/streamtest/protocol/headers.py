@@ -131,3 +131,36 @@ def response_header(correlation_id: int, flexible: bool) -> bytes:
     """Return response header v1 (``flexible``) or v0 bytes."""
     head = _INT32.pack(correlation_id)
     return head + b"\x00" if flexible else head
+
+
+_LEADER = struct.Struct(">ii")
+
+
+def leader_tag(tag: int, leader_id: int, leader_epoch: int) -> bytes:
+    """Return one tagged field holding a ``LeaderIdAndEpoch`` struct (KIP-951:
+    Produce v10+ tag 0 and Fetch v16+ tag 1 of a partition response)."""
+    out = bytearray()
+    write_uvarint(out, tag)
+    write_uvarint(out, _LEADER.size + 1)
+    out += _LEADER.pack(leader_id, leader_epoch)
+    out.append(0)  # the struct's own (empty) tagged fields
+    return bytes(out)
+
+
+def node_endpoints_tag(endpoints: list[tuple[int, str, int, str | None]]) -> bytes:
+    """Return the top-level tagged field 0 of Produce v10+ and Fetch v16+ responses:
+    the endpoints of the leaders named in ``current_leader`` fields (KIP-951), as
+    ``(node_id, host, port, rack)``."""
+    body = bytearray()
+    write_uvarint(body, len(endpoints) + 1)
+    for node_id, host, port, rack in endpoints:
+        body += _INT32.pack(node_id)
+        write_string(body, host, True)
+        body += _INT32.pack(port)
+        write_string(body, rack, True)
+        body.append(0)
+    out = bytearray()
+    write_uvarint(out, 0)
+    write_uvarint(out, len(body))
+    out += body
+    return bytes(out)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from .exceptions import InvalidFrame
 from .headers import (
+    leader_tag,
+    node_endpoints_tag,
     read_uvarint,
     skip_tagged_fields,
     write_array_len,
@@ -131,12 +133,19 @@ class PartitionResult:
     log_append_time_ms: int = -1
     log_start_offset: int = -1
     error_message: str | None = None
+    #: ``(leader_id, leader_epoch)`` for NOT_LEADER_OR_FOLLOWER (KIP-951, v10+).
+    current_leader: tuple[int, int] | None = None
 
 
 def encode_produce_response(
-    version: int, results: list[tuple[str, list[PartitionResult]]], throttle_time_ms: int = 0
+    version: int,
+    results: list[tuple[str, list[PartitionResult]]],
+    throttle_time_ms: int = 0,
+    node_endpoints: list[tuple[int, str, int, str | None]] | None = None,
 ) -> bytes:
-    """Encode a Produce response body for ``version`` (3-11)."""
+    """Encode a Produce response body for ``version`` (3-11). From v10 a partition's
+    ``current_leader`` and the ``node_endpoints`` are sent as tagged fields
+    (KIP-951), so a client fails over without a metadata round trip."""
     flexible = version >= 9
     out = bytearray()
     write_array_len(out, len(results), flexible)
@@ -151,10 +160,18 @@ def encode_produce_response(
                 write_array_len(out, 0, flexible)  # record_errors
                 write_string(out, p.error_message, flexible)
             if flexible:
-                out.append(0)
+                if version >= 10 and p.current_leader is not None:
+                    out.append(1)
+                    out += leader_tag(0, *p.current_leader)
+                else:
+                    out.append(0)
         if flexible:
             out.append(0)
     out += _I32.pack(throttle_time_ms)
     if flexible:
-        out.append(0)
+        if version >= 10 and node_endpoints:
+            out.append(1)
+            out += node_endpoints_tag(node_endpoints)
+        else:
+            out.append(0)
     return bytes(out)

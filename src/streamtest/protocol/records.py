@@ -43,6 +43,7 @@ _HEADER = struct.Struct(">qiibIhiqqqhii")
 _BASE_OFFSET = struct.Struct(">q")
 _INT64 = struct.Struct(">q")
 _INT16 = struct.Struct(">h")
+_INT32 = struct.Struct(">i")
 _UINT32 = struct.Struct(">I")
 
 ATTR_COMPRESSION_MASK = 0x07
@@ -165,6 +166,12 @@ def split_batches(records: memoryview) -> list[tuple[BatchHeader, memoryview]]:
 def set_base_offset(batch: bytearray | memoryview, base_offset: int) -> None:
     """Rewrite a batch's base offset in place (it lies outside the CRC)."""
     _BASE_OFFSET.pack_into(batch, 0, base_offset)
+
+
+def set_partition_leader_epoch(batch: bytearray | memoryview, epoch: int) -> None:
+    """Stamp the leader epoch a batch was appended in (KIP-101), in place; the field
+    (bytes 12-15) lies outside the CRC, as the base offset does."""
+    _INT32.pack_into(batch, 12, epoch)
 
 
 def set_log_append_time(batch: bytearray | memoryview, timestamp_ms: int) -> None:

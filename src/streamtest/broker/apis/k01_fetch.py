@@ -5,6 +5,11 @@
 * ``max_bytes`` and ``partition_max_bytes`` bound the response, but the first
   batch of the first non-empty partition is always returned whole (KIP-74).
 * OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark.
+* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition, naming the
+  leader from v16 (KIP-951); FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH for a
+  stale or future ``current_leader_epoch`` (v9+, KIP-320); ``diverging_epoch``
+  (v12+) when the fetcher's ``last_fetched_epoch`` shows its log diverged.
+* Long polls wait on the cluster's clock (a manual clock holds them until advanced).
 * read_committed (isolation_level 1) reads up to the last stable offset and gets
   the aborted-transactions list (KIP-98).
 * Topic IDs from v13 (KIP-516): UNKNOWN_TOPIC_ID for an unknown ID.
@@ -19,13 +24,13 @@ Left out: follower fetching and preferred read replicas (one broker).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ...protocol.fetch import FetchPartitionData, FetchTopicData, encode_fetch_response
 from ..dispatch import RequestContext, api
-from ..state.log import PartitionLog
+from ..services.partitions import leader_partition
+from ..topics import Partition
 
 READ_COMMITTED = 1
 
@@ -40,24 +45,25 @@ def handle_fetch(ctx: RequestContext, request: Any) -> Any:
     topics, size, logs, errored = _collect(ctx, request)
     max_wait = request.max_wait.total_seconds()
     if size >= request.min_bytes or max_wait <= 0 or errored or not logs:
-        return _respond(ctx, topics)
+        return _encode(ctx, topics)
     return _long_poll(ctx, request, logs, max_wait)
 
 
 async def _long_poll(
-    ctx: RequestContext, request: Any, logs: list[PartitionLog], max_wait: float
+    ctx: RequestContext, request: Any, logs: list[Partition], max_wait: float
 ) -> Any:
     loop = asyncio.get_running_loop()
-    deadline = time.monotonic() + max_wait
+    clock = ctx.cluster.clock
+    deadline = clock.monotonic() + max_wait
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - clock.monotonic()
         if remaining <= 0:
             break
         fut: asyncio.Future[None] = loop.create_future()
         for log in logs:
             log.waiters.add(fut)
         try:
-            await asyncio.wait_for(fut, remaining)
+            await clock.wait_for(fut, remaining)
         except TimeoutError:
             break
         finally:
@@ -65,32 +71,55 @@ async def _long_poll(
                 log.waiters.discard(fut)
         topics, size, logs, errored = _collect(ctx, request)
         if size >= request.min_bytes or errored:
-            return _respond(ctx, topics)
+            return _encode(ctx, topics)
     topics, _size, _logs, _errored = _collect(ctx, request)
-    return _respond(ctx, topics)
+    return _encode(ctx, topics)
 
 
-def _respond(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
-    if ctx.broker.metrics is not None:
-        ctx.broker.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
-    return encode_fetch_response(ctx.version, topics)
+def _diverging(
+    ctx: RequestContext, partition: Partition, last_epoch: int, offset: int
+) -> tuple[int, int] | None:
+    epoch, end = ctx.cluster.replicas.epochs(partition, partition.leader).end_offset_for(
+        last_epoch, partition.log_end_offset
+    )
+    if epoch < last_epoch or end < offset:
+        return epoch, end
+    return None
+
+
+def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    if ctx.cluster.metrics is not None:
+        ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
+    leaders = {
+        p.current_leader[0]
+        for t in topics
+        for p in t.partitions
+        if p.current_leader is not None and p.current_leader[0] >= 0
+    }
+    endpoints = [
+        (n.node_id, n.advertised_host, n.port, n.rack)
+        for n in (ctx.cluster.nodes.get(i) for i in sorted(leaders))
+        if n is not None
+    ]
+    return encode_fetch_response(ctx.version, topics, node_endpoints=endpoints)
 
 
 def _collect(
     ctx: RequestContext, request: Any
-) -> tuple[list[FetchTopicData], int, list[PartitionLog], bool]:
+) -> tuple[list[FetchTopicData], int, list[Partition], bool]:
     """Read what each requested partition has; return the topics, the bytes found,
     the logs read, and whether any partition had an error."""
-    state = ctx.broker.state
+    table = ctx.cluster.topics
     by_id = ctx.version >= 13
     read_committed = request.isolation_level == READ_COMMITTED
     budget = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     total = 0
     errored = False
-    logs: list[PartitionLog] = []
+    logs: list[Partition] = []
+    node_id = ctx.node.node_id
     out: list[FetchTopicData] = []
     for t in request.topics:
-        topic = state.topics_by_id.get(t.topic_id) if by_id else state.topics.get(t.topic)
+        topic = table.by_id.get(t.topic_id) if by_id else table.get(t.topic)
         name = topic.name if topic else (getattr(t, "topic", None) or "")
         topic_id = topic.topic_id if topic else getattr(t, "topic_id", None)
         parts: list[FetchPartitionData] = []
@@ -105,7 +134,21 @@ def _collect(
                 )
                 errored = True
                 continue
-            log = topic.partitions[p.partition]
+            injected = ctx.fault(name, p.partition)
+            if injected:
+                data.error_code = injected
+                errored = True
+                continue
+            log, code = leader_partition(
+                table, node_id, name, p.partition, getattr(p, "current_leader_epoch", -1)
+            )
+            assert log is not None
+            if code:
+                data.error_code = code
+                if code != ErrorCode.UNKNOWN_LEADER_EPOCH:
+                    data.current_leader = (log.leader, log.leader_epoch)
+                errored = True
+                continue
             logs.append(log)
             data.high_watermark = log.high_watermark
             data.last_stable_offset = log.last_stable_offset
@@ -115,10 +158,19 @@ def _collect(
                 data.error_code = ErrorCode.OFFSET_OUT_OF_RANGE
                 errored = True
                 continue
+            last_epoch = getattr(p, "last_fetched_epoch", -1)
+            if last_epoch >= 0:
+                diverging = _diverging(ctx, log, last_epoch, offset)
+                if diverging is not None:
+                    # KIP-320: the fetcher's log diverges from the leader's; say
+                    # where instead of returning records it would append wrongly.
+                    data.diverging_epoch = diverging
+                    errored = True
+                    continue
             limit = min(p.partition_max_bytes, budget - total)
             if limit <= 0 and total > 0:
                 continue
-            end = log.last_stable_offset if read_committed else log.log_end_offset
+            end = log.last_stable_offset if read_committed else data.high_watermark
             batches = log.read(offset, max(limit, 0), at_least_one=total == 0, end=end)
             if read_committed:
                 data.aborted_transactions = log.aborted_in_range(offset, end) if batches else []

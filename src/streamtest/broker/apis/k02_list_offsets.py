@@ -5,6 +5,8 @@ the last stable offset for read_committed), -3 max timestamp (KIP-734), -4
 earliest local and -5 latest tiered (KIP-1005; the same as -2 and -1 here: there
 is no tiered storage). Any other value finds the first record whose timestamp is
 at or after it (KIP-79), or answers offset -1 when there is none.
+NOT_LEADER_OR_FOLLOWER when this node does not lead the partition; FENCED_ or
+UNKNOWN_LEADER_EPOCH for a stale or future ``current_leader_epoch`` (v4+, KIP-320).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.partitions import leader_partition
 
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
 
@@ -20,7 +23,7 @@ LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4,
 @api(2, "ListOffsets", 1, 9)
 def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Resolve each partition's requested timestamp to an offset."""
-    state = ctx.broker.state
+    table = ctx.cluster.topics
     read_committed = getattr(request, "isolation_level", 0) == 1
     topics = []
     for t in request.topics:
@@ -34,9 +37,19 @@ def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 "leader_epoch": -1,
             }
             parts.append(res)
-            log = state.partition(t.name, p.partition_index)
-            if log is None:
-                res["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            injected = ctx.fault(t.name, p.partition_index)
+            if injected:
+                res["error_code"] = injected
+                continue
+            log, code = leader_partition(
+                table,
+                ctx.node.node_id,
+                t.name,
+                p.partition_index,
+                getattr(p, "current_leader_epoch", -1),
+            )
+            if log is None or code:
+                res["error_code"] = code
                 continue
             res["leader_epoch"] = log.leader_epoch
             ts = p.timestamp

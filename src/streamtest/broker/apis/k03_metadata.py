@@ -1,10 +1,13 @@
 """Metadata (key 3), versions 0-12.
 
 * A null topic list means all topics; an empty list means none (v1+).
-* Unknown topics are auto-created when the broker allows it and the request does
-  (``allow_auto_topic_creation``, v4+); otherwise UNKNOWN_TOPIC_OR_PARTITION.
+* Unknown topics are auto-created when the broker allows it
+  (``auto.create.topics.enable``) and the request does (``allow_auto_topic_creation``,
+  v4+); otherwise UNKNOWN_TOPIC_OR_PARTITION.
 * Topic IDs (KIP-516) are returned from v10 on. v12 lookups by topic ID are served.
-* The one broker is node 0 and leads every partition, with leader epoch 0.
+* Brokers are the live nodes; each partition reports its leader, leader epoch,
+  replicas, ISR and offline replicas (replicas on stopped nodes). A partition with
+  no live leader reports LEADER_NOT_AVAILABLE and leader -1.
 Left out: authorized operations (always -2147483648, "not requested").
 """
 
@@ -15,30 +18,37 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..state.cluster import INTERNAL_TOPICS, NODE_ID, Topic, is_valid_topic_name
+from ..services.nodes import broker_entries
+from ..services.topics import TopicError, TopicSpec
+from ..topics import NO_LEADER, Topic, is_valid_topic_name
 
 _AUTH_OPS_UNSET = -(2**31)
 
 
-def topic_metadata(topic: Topic) -> dict[str, Any]:
-    """Describe one existing topic for the Metadata response."""
+def topic_metadata(topic: Topic, live: set[int]) -> dict[str, Any]:
+    """Describe one existing topic for the Metadata response (``live``: node ids up)."""
+    partitions = []
+    for p in topic.partitions:
+        leader = p.leader if p.leader in live else NO_LEADER
+        partitions.append(
+            {
+                "error_code": ErrorCode.NONE
+                if leader != NO_LEADER
+                else ErrorCode.LEADER_NOT_AVAILABLE,
+                "partition_index": p.index,
+                "leader_id": leader,
+                "leader_epoch": p.leader_epoch,
+                "replica_nodes": list(p.replicas),
+                "isr_nodes": list(p.isr),
+                "offline_replicas": [r for r in p.replicas if r not in live],
+            }
+        )
     return {
         "error_code": ErrorCode.NONE,
         "name": topic.name,
         "topic_id": topic.topic_id,
-        "is_internal": topic.name in INTERNAL_TOPICS,
-        "partitions": [
-            {
-                "error_code": ErrorCode.NONE,
-                "partition_index": p.index,
-                "leader_id": NODE_ID,
-                "leader_epoch": p.leader_epoch,
-                "replica_nodes": [NODE_ID],
-                "isr_nodes": [NODE_ID],
-                "offline_replicas": [],
-            }
-            for p in topic.partitions
-        ],
+        "is_internal": topic.internal,
+        "partitions": partitions,
         "topic_authorized_operations": _AUTH_OPS_UNSET,
     }
 
@@ -54,44 +64,62 @@ def _missing(name: str | None, topic_id: uuid.UUID | None, code: ErrorCode) -> d
     }
 
 
+def _auto_create(ctx: RequestContext, name: str) -> Topic | ErrorCode:
+    try:
+        return ctx.cluster.topic_service.create(TopicSpec(name))
+    except TopicError as exc:
+        # Kafka answers LEADER_NOT_AVAILABLE while an auto-created topic is set up,
+        # and the client retries; a refusal (too few nodes) surfaces as that code.
+        return exc.code
+
+
 @api(3, "Metadata", 0, 12)
 def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    """Describe the broker and the requested topics."""
-    state = ctx.broker.state
+    """Describe the live nodes and the requested topics."""
+    cluster = ctx.cluster
+    table = cluster.topics
+    live = set(cluster.live_node_ids())
     requested = request.topics
     if requested is None or (ctx.version == 0 and not requested):
         # v0 had no null: an empty list meant "all topics".
-        topics = [topic_metadata(t) for t in state.topics.values()]
+        topics = [topic_metadata(t, live) for t in table]
     else:
-        allow_create = getattr(request, "allow_auto_topic_creation", True)
+        allow_create = getattr(request, "allow_auto_topic_creation", True) and bool(
+            cluster.settings["auto.create.topics.enable"]
+        )
         topics = []
         for item in requested:
             name = item.name
+            injected = ctx.fault(name) if name is not None else 0
+            if injected:
+                topics.append(_missing(name, None, ErrorCode(injected)))
+                continue
             topic_id = getattr(item, "topic_id", None)
-            topic = None
+            topic: Topic | ErrorCode | None = None
             if name is None and topic_id is not None and topic_id.int != 0:
-                topic = state.topics_by_id.get(topic_id)
+                topic = table.by_id.get(topic_id)
                 if topic is None:
                     topics.append(_missing(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID))
                     continue
             elif name is not None:
-                topic = state.topics.get(name)
+                topic = table.get(name)
                 if topic is None:
                     if is_valid_topic_name(name) is not None:
                         topics.append(_missing(name, None, ErrorCode.INVALID_TOPIC_EXCEPTION))
                         continue
-                    if allow_create and state.config.auto_create_topics:
-                        topic = state.create_topic(name)
-            if topic is None:
+                    if allow_create:
+                        topic = _auto_create(ctx, name)
+            if isinstance(topic, ErrorCode):
+                topics.append(_missing(name, None, topic))
+            elif topic is None:
                 topics.append(_missing(name, None, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
-                topics.append(topic_metadata(topic))
-    broker = ctx.broker
+                topics.append(topic_metadata(topic, live))
     return {
         "throttle_time": 0,
-        "brokers": [{"node_id": NODE_ID, "host": broker.host, "port": broker.port, "rack": None}],
-        "cluster_id": state.config.cluster_id,
-        "controller_id": NODE_ID,
+        "brokers": broker_entries(cluster),
+        "cluster_id": cluster.cluster_id,
+        "controller_id": cluster.controller_id,
         "topics": topics,
         "cluster_authorized_operations": _AUTH_OPS_UNSET,
     }

@@ -22,32 +22,35 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.requests import millis
-from ..state.cluster import now_ms
+from ..services.coordinators import group_error as group_error_of
 
 
 @api(8, "OffsetCommit", 2, 10)
 def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Validate the committer, then store each partition's offset."""
-    groups = ctx.broker.groups
-    state = ctx.broker.state
-    group_error = groups.validate_offset_commit(
-        request.group_id,
-        request.member_id,
-        getattr(request, "group_instance_id", None),
-        request.generation_id_or_member_epoch,
-        ctx.version,
-    )
+    groups = ctx.cluster.groups
+    table = ctx.cluster.topics
+    group_error = coordinator_error = group_error_of(ctx, request.group_id)
+    if not coordinator_error:
+        group_error = groups.validate_offset_commit(
+            request.group_id,
+            request.member_id,
+            getattr(request, "group_instance_id", None),
+            request.generation_id_or_member_epoch,
+            ctx.version,
+        )
     expire_at = None
     retention = getattr(request, "retention_time", None)
     if retention is not None and millis(retention) >= 0:
-        expire_at = now_ms() + millis(retention)
+        expire_at = ctx.cluster.clock.now_ms() + millis(retention)
     by_id = ctx.version >= 10
     topics = []
     for t in request.topics:
-        topic = state.topics_by_id.get(t.topic_id) if by_id else state.topics.get(t.name)
+        topic = table.by_id.get(t.topic_id) if by_id else table.get(t.name)
         parts = []
+        name = topic.name if topic is not None else getattr(t, "name", None)
         for p in t.partitions:
-            code = group_error
+            code = group_error or ctx.fault(name, p.partition_index)
             if not code:
                 if topic is None:
                     code = (

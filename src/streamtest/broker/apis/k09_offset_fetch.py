@@ -23,6 +23,7 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.offsets import OffsetAndMetadata
+from ..services.coordinators import group_error
 
 _ZERO = uuid.UUID(int=0)
 
@@ -47,14 +48,17 @@ def fetch_group(
     require_stable: bool = False,
 ) -> dict[str, Any]:
     """Return one group's OffsetFetch result (``topics`` None means all)."""
-    groups = ctx.broker.groups
-    state = ctx.broker.state
+    groups = ctx.cluster.groups
+    table = ctx.cluster.topics
+    not_here = group_error(ctx, group_id)
+    if not_here:
+        return {"group_id": group_id, "topics": [], "error_code": not_here}
     error = groups.validate_offset_fetch(group_id, member_id, member_epoch)
     if error:
         return {"group_id": group_id, "topics": [], "error_code": error}
     committed = groups.offsets.group_offsets(group_id)
     unstable = (
-        ctx.broker.transactions.pending_offset_partitions(group_id) if require_stable else set()
+        ctx.cluster.transactions.pending_offset_partitions(group_id) if require_stable else set()
     )
     out: list[dict[str, Any]] = []
     if topics is None:
@@ -66,7 +70,7 @@ def fetch_group(
                 value_part = _partition(index, value)
             by_topic.setdefault(name, []).append(value_part)
         for name, parts in by_topic.items():
-            topic = state.topics.get(name)
+            topic = table.get(name)
             if by_id and topic is None:
                 continue  # v10 cannot name a deleted topic
             out.append(
@@ -75,7 +79,7 @@ def fetch_group(
     else:
         for t in topics:
             if by_id:
-                topic = state.topics_by_id.get(t.topic_id)
+                topic = table.by_id.get(t.topic_id)
                 name = topic.name if topic else None
             else:
                 name = t.name

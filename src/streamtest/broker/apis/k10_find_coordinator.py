@@ -1,10 +1,11 @@
 """FindCoordinator (key 10), versions 0-6.
 
-The one broker coordinates every group (key_type 0) and every transactional id
-(key_type 1), so the answer is always node 0. v0-3 ask for one key; v4+ (KIP-699)
+Names the node that coordinates a group (key_type 0) or a transactional id
+(key_type 1): ``Cluster.coordinator_for``. v0-3 ask for one key; v4+ (KIP-699)
 batch several in ``coordinator_keys`` and get one entry per key.
 
 * INVALID_REQUEST for an unknown key type or an empty transactional id.
+* COORDINATOR_NOT_AVAILABLE while no live node can coordinate the key.
 Left out: share groups (key_type 2, KIP-932).
 """
 
@@ -14,7 +15,6 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..state.cluster import NODE_ID
 
 GROUP, TRANSACTION = 0, 1
 
@@ -25,12 +25,16 @@ def _coordinator(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]
         code, message = ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type}"
     elif key_type == TRANSACTION and not key:
         code, message = ErrorCode.INVALID_REQUEST, "Transactional id can't be empty"
-    ok = code == ErrorCode.NONE
+    node = None
+    if code == ErrorCode.NONE:
+        node = ctx.cluster.coordinator_for(key_type, key)
+        if node is None:
+            code, message = ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available."
     return {
         "key": key,
-        "node_id": NODE_ID if ok else -1,
-        "host": ctx.broker.host if ok else "",
-        "port": ctx.broker.port if ok else -1,
+        "node_id": node.node_id if node else -1,
+        "host": node.advertised_host if node else "",
+        "port": node.port if node else -1,
         "error_code": code,
         "error_message": message,
     }

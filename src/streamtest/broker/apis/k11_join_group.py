@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..dispatch import RequestContext, api
-from ..groups.classic import JoinRequest
+from ..groups.classic import JoinRequest, join_error
 from ..groups.requests import client_host, client_id, millis, respond_later
+from ..services.coordinators import group_error
 
 
 def _shape(ctx: RequestContext, response: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +33,9 @@ def _shape(ctx: RequestContext, response: dict[str, Any]) -> dict[str, Any]:
 @api(11, "JoinGroup", 0, 9)
 def handle_join_group(ctx: RequestContext, request: Any) -> Any:
     """Join (or rejoin) a classic group; answer now or when the join phase completes."""
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        return _shape(ctx, join_error(request.member_id, not_here))
     session_ms = millis(request.session_timeout)
     req = JoinRequest(
         member_id=request.member_id,
@@ -45,7 +49,7 @@ def handle_join_group(ctx: RequestContext, request: Any) -> Any:
         require_known_member_id=ctx.version >= 4,
         reason=getattr(request, "reason", None),
     )
-    outcome = ctx.broker.groups.join_group(request.group_id, req)
+    outcome = ctx.cluster.groups.join_group(request.group_id, req)
     if isinstance(outcome, dict):
         return _shape(ctx, outcome)
     return respond_later(outcome, lambda r: _shape(ctx, r))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import group_error
 
 
 @api(13, "LeaveGroup", 0, 5)
@@ -21,7 +22,11 @@ def handle_leave_group(ctx: RequestContext, request: Any) -> dict[str, Any]:
         members = [(m.member_id, m.group_instance_id) for m in request.members]
     else:
         members = [(request.member_id, None)]
-    top, errors = ctx.broker.groups.leave_group(request.group_id, members)
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        top, errors = not_here, []
+    else:
+        top, errors = ctx.cluster.groups.leave_group(request.group_id, members)
     if ctx.version < 3:
         code = top or (errors[0] if errors else ErrorCode.NONE)
         return {"throttle_time": 0, "error_code": code, "members": []}

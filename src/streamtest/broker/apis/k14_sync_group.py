@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..dispatch import RequestContext, api
+from ..groups.classic import sync_error
 from ..groups.requests import respond_later
+from ..services.coordinators import group_error
 
 
 def _shape(response: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +26,10 @@ def _shape(response: dict[str, Any]) -> dict[str, Any]:
 @api(14, "SyncGroup", 0, 5)
 def handle_sync_group(ctx: RequestContext, request: Any) -> Any:
     """Deliver the leader's assignments; answer each member with its own."""
-    outcome = ctx.broker.groups.sync_group(
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        return _shape(sync_error(not_here))
+    outcome = ctx.cluster.groups.sync_group(
         request.group_id,
         request.member_id,
         getattr(request, "group_instance_id", None),

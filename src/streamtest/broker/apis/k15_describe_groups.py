@@ -18,6 +18,7 @@ from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.classic import DEAD, ClassicGroup
 from ..groups.requests import AUTH_OPS_UNSET, GROUP_AUTH_OPS
+from ..services.coordinators import group_error
 
 
 def _not_found(ctx: RequestContext, group_id: str, message: str) -> dict[str, Any]:
@@ -43,8 +44,12 @@ def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     )
     out = []
     for group_id in request.groups:
-        group = ctx.broker.groups.group(group_id)
-        if group is None or group.state == DEAD:
+        group = ctx.cluster.groups.group(group_id)
+        not_here = group_error(ctx, group_id)
+        if not_here:
+            entry = _not_found(ctx, group_id, "This is not the correct coordinator.")
+            entry["error_code"], entry["error_message"] = not_here, None
+        elif group is None or group.state == DEAD:
             entry = _not_found(ctx, group_id, f"Group {group_id} not found.")
         elif not isinstance(group, ClassicGroup):
             entry = _not_found(ctx, group_id, f"Group {group_id} is not a classic group.")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import GROUP, coordinated_here
 
 
 @api(16, "ListGroups", 0, 5)
@@ -22,5 +23,10 @@ def handle_list_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     return {
         "throttle_time": 0,
         "error_code": ErrorCode.NONE,
-        "groups": ctx.broker.groups.list_groups(states, types),
+        # Each node lists the groups it coordinates (admin clients ask every node).
+        "groups": [
+            g
+            for g in ctx.cluster.groups.list_groups(states, types)
+            if coordinated_here(ctx, GROUP, g["group_id"])
+        ],
     }

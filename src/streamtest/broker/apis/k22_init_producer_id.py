@@ -21,6 +21,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import transaction_error
 
 
 @api(22, "InitProducerId", 0, 5)
@@ -32,10 +33,14 @@ def handle_init_producer_id(ctx: RequestContext, request: Any) -> Any:
         return {"throttle_time": 0, "error_code": ErrorCode.INVALID_REQUEST,
                 "producer_id": -1, "producer_epoch": -1}
     if request.transactional_id is not None:
-        return ctx.broker.transactions.init_producer_id(ctx, request)
+        not_here = transaction_error(ctx, request.transactional_id)
+        if not_here:
+            return {"throttle_time": 0, "error_code": not_here, "producer_id": -1,
+                    "producer_epoch": -1}
+        return ctx.cluster.transactions.init_producer_id(ctx, request)
     return {
         "throttle_time": 0,
         "error_code": ErrorCode.NONE,
-        "producer_id": ctx.broker.producers.allocate_producer_id(),
+        "producer_id": ctx.cluster.producer_ids.allocate(),
         "producer_epoch": 0,
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import transaction_error
 
 
 def _results_by_topic(errors: dict[tuple[str, int], ErrorCode]) -> list[dict[str, Any]]:
@@ -37,7 +38,10 @@ def _add(
     verify_only: bool,
 ) -> dict[tuple[str, int], ErrorCode]:
     partitions = [(t.name, int(p)) for t in topics for p in t.partitions]
-    errors = ctx.broker.transactions.add_partitions(
+    not_here = transaction_error(ctx, transactional_id)
+    if not_here:
+        return dict.fromkeys(partitions, not_here)
+    errors = ctx.cluster.transactions.add_partitions(
         transactional_id, producer_id, producer_epoch, partitions, verify_only=verify_only
     )
     if ctx.version < 2:

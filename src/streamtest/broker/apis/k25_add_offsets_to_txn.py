@@ -13,12 +13,16 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import transaction_error
 
 
 @api(25, "AddOffsetsToTxn", 0, 4)
 def handle_add_offsets_to_txn(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Add ``request.group_id`` to the transaction."""
-    error = ctx.broker.transactions.add_offsets(
+    not_here = transaction_error(ctx, request.transactional_id)
+    if not_here:
+        return {"throttle_time": 0, "error_code": not_here}
+    error = ctx.cluster.transactions.add_offsets(
         request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
     )
     if error == ErrorCode.PRODUCER_FENCED and ctx.version < 2:

@@ -19,12 +19,17 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import transaction_error
 
 
 @api(26, "EndTxn", 0, 4)
 def handle_end_txn(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Commit (``committed``) or abort the transaction."""
-    error = ctx.broker.transactions.end_txn(
+    not_here = transaction_error(ctx, request.transactional_id)
+    if not_here:
+        return {"throttle_time": 0, "error_code": not_here, "producer_id": -1,
+                "producer_epoch": -1}
+    error = ctx.cluster.transactions.end_txn(
         request.transactional_id, request.producer_id, request.producer_epoch, request.committed
     )
     if error == ErrorCode.PRODUCER_FENCED and ctx.version < 2:

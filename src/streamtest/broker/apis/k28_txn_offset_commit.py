@@ -20,6 +20,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import group_error
 
 
 def _group_error(ctx: RequestContext, request: Any) -> int:
@@ -30,22 +31,19 @@ def _group_error(ctx: RequestContext, request: Any) -> int:
     state, and a rebalance in progress does not refuse it (Kafka's
     ``validateOffsetCommit`` with ``isTransactional``).
     """
-    groups = getattr(ctx.broker, "groups", None)
-    validate = getattr(groups, "validate_offset_commit", None)
-    if validate is None or ctx.version < 3:
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        return not_here
+    if ctx.version < 3:
         return ErrorCode.NONE
     if request.generation_id < 0 and not request.member_id and request.group_instance_id is None:
         return ErrorCode.NONE
-    code = int(
-        validate(
-            request.group_id,
-            request.member_id,
-            request.group_instance_id,
-            request.generation_id,
-            8,  # the OffsetCommit version with the same membership rules (pre-KIP-848)
-        )
+    # Transactional commits follow their own membership rules in Kafka, for classic
+    # and KIP-848 groups alike (a consumer group's member epoch is checked, not the
+    # OffsetCommit version rules): GroupCoordinator.validate_txn_offset_commit.
+    return ctx.cluster.groups.validate_txn_offset_commit(
+        request.group_id, request.generation_id, request.member_id, request.group_instance_id
     )
-    return ErrorCode.NONE if code == ErrorCode.REBALANCE_IN_PROGRESS else code
 
 
 @api(28, "TxnOffsetCommit", 0, 4)
@@ -62,17 +60,22 @@ def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any
         for t in request.topics
         for p in t.partitions
     ]
+    injected = {(t, p): ctx.fault(t, p) for t, p, *_ in rows}
+    rows = [r for r in rows if not injected[(r[0], r[1])]]
     group_error = _group_error(ctx, request)
     if group_error:
         errors = {(t, p): ErrorCode(group_error) for t, p, *_ in rows}
+    elif not rows:
+        errors = {}
     else:
-        errors = ctx.broker.transactions.txn_offset_commit(
+        errors = ctx.cluster.transactions.txn_offset_commit(
             request.transactional_id,
             request.group_id,
             request.producer_id,
             request.producer_epoch,
             rows,
         )
+    errors.update({tp: ErrorCode(code) for tp, code in injected.items() if code})
     if ctx.version < 3:
         errors = {
             tp: ErrorCode.INVALID_PRODUCER_EPOCH if code == ErrorCode.PRODUCER_FENCED else code

@@ -10,7 +10,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..state.configs import validate_topic_config
+from ..services.configs import validate_topic_config
 from .k32_describe_configs import TOPIC
 
 
@@ -24,7 +24,7 @@ def alter_topic(
         res["error_code"] = ErrorCode.INVALID_REQUEST
         res["error_message"] = "Only topic configs can be altered on the embedded broker"
         return res
-    topic = ctx.broker.state.topics.get(name)
+    topic = ctx.cluster.topics.get(name)
     if topic is None:
         res["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         res["error_message"] = f"Topic '{name}' does not exist."
@@ -39,7 +39,7 @@ def alter_topic(
             res["error_code"], res["error_message"] = ErrorCode.INVALID_CONFIG, problem
             return res
     if not validate_only:
-        ctx.broker.state.set_configs(topic, new)
+        ctx.cluster.topic_service.set_configs(topic, new)
     return res
 
 

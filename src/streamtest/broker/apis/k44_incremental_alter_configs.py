@@ -10,7 +10,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..state.configs import TOPIC_CONFIG_DEFAULTS
+from ..services.configs import TOPIC_CONFIGS
 from .k33_alter_configs import alter_topic
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -26,7 +26,8 @@ def _apply(ops: list[Any]) -> Any:
             elif op.config_operation == DELETE:
                 current.pop(op.name, None)
             elif op.config_operation in (APPEND, SUBTRACT):
-                base = current.get(op.name, TOPIC_CONFIG_DEFAULTS.get(op.name, ""))
+                key = TOPIC_CONFIGS.get(op.name)
+                base = current.get(op.name, key.default if key and key.default else "")
                 items = [x for x in base.split(",") if x]
                 for v in (op.value or "").split(","):
                     if op.config_operation == APPEND and v and v not in items:

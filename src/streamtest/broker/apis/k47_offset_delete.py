@@ -13,21 +13,25 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.coordinators import group_error
 
 
 @api(47, "OffsetDelete", 0, 0)
 def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Delete the group's offsets for the named partitions."""
-    state = ctx.broker.state
+    table = ctx.cluster.topics
     wanted = []
     missing = set()
     for t in request.topics:
         for p in t.partitions:
-            if state.partition(t.name, p.partition_index) is None:
+            if table.partition(t.name, p.partition_index) is None:
                 missing.add((t.name, p.partition_index))
             else:
                 wanted.append((t.name, p.partition_index))
-    top, results = ctx.broker.groups.delete_offsets(request.group_id, wanted)
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        return {"throttle_time": 0, "error_code": not_here, "topics": []}
+    top, results = ctx.cluster.groups.delete_offsets(request.group_id, wanted)
     if top:
         return {"throttle_time": 0, "error_code": top, "topics": []}
     for tp in missing:

@@ -1,5 +1,5 @@
-"""DescribeCluster (key 60), versions 0-1 (KIP-700): the one broker, which is also
-the controller."""
+"""DescribeCluster (key 60), versions 0-1 (KIP-700): the cluster id, the active
+controller (the lowest live node id) and the live nodes."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..state.cluster import NODE_ID
+from ..services.nodes import broker_entries
 
 
 @api(60, "DescribeCluster", 0, 1)
 def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    """Describe the cluster: its id, the controller and the broker."""
-    broker = ctx.broker
+    """Describe the cluster: its id, the controller and the nodes."""
+    cluster = ctx.cluster
     return {
         "throttle_time": 0,
         "error_code": ErrorCode.NONE,
         "error_message": None,
         "endpoint_type": 1,
-        "cluster_id": broker.config.cluster_id,
-        "controller_id": NODE_ID,
-        "brokers": [{"broker_id": NODE_ID, "host": broker.host, "port": broker.port, "rack": None}],
+        "cluster_id": cluster.cluster_id,
+        "controller_id": cluster.controller_id,
+        "brokers": [
+            {"broker_id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b["rack"]}
+            for b in broker_entries(cluster)
+        ],
         "cluster_authorized_operations": -(2**31),
     }

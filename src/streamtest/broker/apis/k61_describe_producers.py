@@ -25,7 +25,8 @@ def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[str, An
             {
                 "name": t.name,
                 "partitions": [
-                    describe_producers(ctx.broker, t.name, int(p)) for p in t.partition_indexes
+                    describe_producers(ctx.cluster.topics, t.name, int(p))
+                    for p in t.partition_indexes
                 ],
             }
             for t in request.topics

@@ -14,6 +14,7 @@ import datetime
 from typing import Any
 
 from ..dispatch import RequestContext, api
+from ..services.coordinators import transaction_error
 from ..txn.admin import describe_transaction
 
 
@@ -27,7 +28,12 @@ def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str,
     """Describe every requested transactional id."""
     states = []
     for txn_id in request.transactional_ids:
-        entry = describe_transaction(ctx.broker, txn_id)
+        entry = describe_transaction(ctx.cluster.transactions, txn_id)
+        not_here = transaction_error(ctx, txn_id)
+        if not_here:
+            entry.update(error_code=not_here, transaction_state="", topics=[],
+                         producer_id=-1, producer_epoch=-1, transaction_timeout=0,
+                         transaction_start_time=-1)
         entry["transaction_start_time"] = _as_datetime(entry["transaction_start_time"])
         states.append(entry)
     return {"throttle_time": 0, "transaction_states": states}

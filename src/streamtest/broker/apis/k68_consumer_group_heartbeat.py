@@ -17,13 +17,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..dispatch import RequestContext, api
-from ..groups.consumer import HeartbeatRequest
+from ..groups.consumer import HeartbeatRequest, error_response
 from ..groups.requests import client_host, client_id, millis
+from ..services.coordinators import group_error
 
 
 @api(68, "ConsumerGroupHeartbeat", 0, 1)
 def handle_consumer_group_heartbeat(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Run one heartbeat of a KIP-848 member."""
+    not_here = group_error(ctx, request.group_id)
+    if not_here:
+        response = error_response(not_here, None)
+        response["throttle_time"] = 0
+        return response
     owned = None
     if request.topic_partitions is not None:
         owned = {tp.topic_id: set(tp.partitions) for tp in request.topic_partitions}
@@ -42,6 +48,6 @@ def handle_consumer_group_heartbeat(ctx: RequestContext, request: Any) -> dict[s
         client_id=client_id(ctx),
         client_host=client_host(ctx),
     )
-    response = ctx.broker.groups.consumer_group_heartbeat(req)
+    response = ctx.cluster.groups.consumer_group_heartbeat(req)
     response["throttle_time"] = 0
     return response

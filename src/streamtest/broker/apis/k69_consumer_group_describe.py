@@ -14,6 +14,7 @@ from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..groups.consumer import DEAD, ConsumerGroup
 from ..groups.requests import AUTH_OPS_UNSET, GROUP_AUTH_OPS
+from ..services.coordinators import group_error
 
 
 def _not_found(group_id: str, message: str) -> dict[str, Any]:
@@ -35,8 +36,12 @@ def handle_consumer_group_describe(ctx: RequestContext, request: Any) -> dict[st
     ops = GROUP_AUTH_OPS if request.include_authorized_operations else AUTH_OPS_UNSET
     out = []
     for group_id in request.group_ids:
-        group = ctx.broker.groups.group(group_id)
-        if group is None or group.state == DEAD:
+        group = ctx.cluster.groups.group(group_id)
+        not_here = group_error(ctx, group_id)
+        if not_here:
+            entry = _not_found(group_id, "")
+            entry["error_code"], entry["error_message"] = not_here, None
+        elif group is None or group.state == DEAD:
             entry = _not_found(group_id, f"Group {group_id} not found.")
         elif not isinstance(group, ConsumerGroup):
             entry = _not_found(group_id, f"Group {group_id} is not a consumer group.")

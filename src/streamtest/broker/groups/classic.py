@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
-from ..state.cluster import now_ms
+from ..clock import TimerHandle
 from .consumer_protocol import decode_subscription
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class ClassicMember:
     assignment: bytes = b""
     join_waiter: asyncio.Future[dict[str, Any]] | None = None
     sync_waiter: asyncio.Future[dict[str, Any]] | None = None
-    heartbeat_timer: asyncio.TimerHandle | None = None
+    heartbeat_timer: TimerHandle | None = None
 
     def metadata(self, protocol: str | None) -> bytes:
         """Return this member's metadata for ``protocol`` (empty if it has none)."""
@@ -143,21 +143,21 @@ class ClassicGroup:
         self.group_id = group_id
         self.coord = coordinator
         self.state = EMPTY
-        self.state_timestamp_ms = now_ms()
+        self.state_timestamp_ms = self.coord.now_ms()
         self.generation_id = 0
         self.protocol_type: str | None = None
         self.protocol_name: str | None = None
         self.leader_id: str | None = None
         self.members: dict[str, ClassicMember] = {}
         #: Members told MEMBER_ID_REQUIRED that have not joined yet, with expiry timers.
-        self.pending_members: dict[str, asyncio.TimerHandle] = {}
+        self.pending_members: dict[str, TimerHandle] = {}
         #: group.instance.id -> member id (KIP-345).
         self.static_members: dict[str, str] = {}
         #: Members of the current generation that have not sent SyncGroup yet.
         self.pending_sync: set[str] = set()
         self.new_member_added = False
-        self._join_timer: asyncio.TimerHandle | None = None
-        self._sync_timer: asyncio.TimerHandle | None = None
+        self._join_timer: TimerHandle | None = None
+        self._sync_timer: TimerHandle | None = None
         #: Set while the initial delayed join (of an empty group) runs.
         self._initial_remaining_ms: int | None = None
 
@@ -178,7 +178,7 @@ class ClassicGroup:
             f"group {self.group_id}: illegal transition {self.state} -> {new_state}"
         )
         self.state = new_state
-        self.state_timestamp_ms = now_ms()
+        self.state_timestamp_ms = self.coord.now_ms()
 
     def _rebalance_timeout_ms(self) -> int:
         return max((m.rebalance_timeout_ms for m in self.members.values()), default=0)

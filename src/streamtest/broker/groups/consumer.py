@@ -30,7 +30,6 @@ classic-to-consumer upgrade of a non-empty group, KIP-1071 streams groups.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections import Counter
@@ -38,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
-from ..state.cluster import now_ms
+from ..clock import TimerHandle
 from .assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSpec, TopicPartitions
 
 if TYPE_CHECKING:
@@ -93,8 +92,8 @@ class ConsumerMember:
     pending_revocation: TopicPartitions = field(default_factory=dict)
     #: A static member that sent epoch -2 and may be replaced by its successor.
     static_left: bool = False
-    session_timer: asyncio.TimerHandle | None = None
-    revocation_timer: asyncio.TimerHandle | None = None
+    session_timer: TimerHandle | None = None
+    revocation_timer: TimerHandle | None = None
 
 
 def _copy(tps: TopicPartitions) -> TopicPartitions:
@@ -146,7 +145,7 @@ class ConsumerGroup:
         #: Subscribed topics that exist: name -> (topic id, partition count).
         self.subscription_metadata: dict[str, tuple[uuid.UUID, int]] = {}
         self.dead = False
-        self.state_timestamp_ms = now_ms()
+        self.state_timestamp_ms = self.coord.now_ms()
         self._last_state = EMPTY
 
     # -- state ---------------------------------------------------------------------
@@ -174,7 +173,7 @@ class ConsumerGroup:
         state = self.state
         if state != self._last_state:
             self._last_state = state
-            self.state_timestamp_ms = now_ms()
+            self.state_timestamp_ms = self.coord.now_ms()
 
     def assignor_name(self) -> str:
         """Return the assignor the group uses: the one most members ask for."""

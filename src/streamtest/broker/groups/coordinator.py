@@ -12,25 +12,24 @@ handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
   ListGroups still shows the group after a restart.
 * ``timers``: session, rebalance and expiry timers, all cancelled by :meth:`stop`.
 
-Everything runs on the broker's event loop, synchronously; nothing here locks.
-Broker settings read from ``BrokerConfig``: ``group_initial_rebalance_delay_ms``,
-``offsets_retention_minutes``; and from ``BrokerConfig.extra`` under Kafka's
-names: ``group.min.session.timeout.ms`` (6000), ``group.max.session.timeout.ms``
-(1800000), ``group.consumer.session.timeout.ms`` (45000),
-``group.consumer.heartbeat.interval.ms`` (1000 here, 5000 in Kafka: tests want
-fast KIP-848 reconciliation) and ``offsets.retention.check.interval.ms`` (600000).
+Everything runs on the cluster's event loop, synchronously; nothing here locks.
+The coordinator receives narrow services, not the cluster: the broker settings
+(``group.*`` and ``offsets.*`` in Kafka's names, ``config.py``), the clock (every
+timer and timestamp), the topic table (read-only look-ups for KIP-848 groups,
+which address topics by id) and a store for persistence.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
-from ..state.cluster import now_ms
+from ..clock import Clock, TimerHandle
+from ..config import BrokerSettings
+from ..topics import TopicTable
 from . import classic, consumer
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
@@ -39,35 +38,45 @@ from .offsets import OffsetAndMetadata, OffsetStore
 from .timers import Timers
 
 if TYPE_CHECKING:
-    from ..core import Broker
+    from ..storage.base import Storage
 
 log = logging.getLogger("streamtest.broker.groups")
 
 Group = ClassicGroup | ConsumerGroup
 GROUPS_NAMESPACE = "groups"
-#: Kafka's ``offset.metadata.max.bytes``.
-OFFSET_METADATA_MAX_BYTES = 4096
 
 
 class GroupCoordinator:
-    """Coordinator of every consumer group on the broker.
+    """Coordinator of every consumer group of the cluster.
 
     Args:
-        broker: the broker whose config, topics and storage it uses.
+        settings: the broker settings.
+        clock: the cluster's clock.
+        topics: the topic table (read only).
+        storage: persists offsets and group types (``None``: memory only).
     """
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        clock: Clock,
+        topics: TopicTable,
+        storage: Storage | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.topics = topics
+        self.storage = storage
         self.groups: dict[str, Group] = {}
-        self.offsets = OffsetStore(broker.state.storage)
-        self.timers = Timers()
-        self._expiry_timer: asyncio.TimerHandle | None = None
+        self.offsets = OffsetStore(storage)
+        self.timers = Timers(clock)
+        self._expiry_timer: TimerHandle | None = None
         self._load()
 
     # -- lifecycle -------------------------------------------------------------------
 
     def _load(self) -> None:
-        storage = self.broker.state.storage
+        storage = self.storage
         if storage is None:
             return
         self.offsets.load()
@@ -98,7 +107,7 @@ class GroupCoordinator:
         self.timers.cancel_all()
 
     def _schedule_expiry(self) -> None:
-        interval = self._setting("offsets.retention.check.interval.ms", 600_000)
+        interval = self._setting("offsets.retention.check.interval.ms")
         self._expiry_timer = self.timers.call_later(interval / 1000, self._expiry_tick)
 
     def _expiry_tick(self) -> None:
@@ -109,43 +118,47 @@ class GroupCoordinator:
 
     # -- settings --------------------------------------------------------------------
 
-    def _setting(self, name: str, default: int) -> int:
-        return int(self.broker.config.extra.get(name, default))
+    def _setting(self, name: str) -> int:
+        return int(self.settings[name])
+
+    def now_ms(self) -> int:
+        """Return the clock's wall-clock time in milliseconds."""
+        return self.clock.now_ms()
 
     @property
     def initial_rebalance_delay_ms(self) -> int:
         """Return ``group.initial.rebalance.delay.ms``."""
-        return int(self.broker.config.group_initial_rebalance_delay_ms)
+        return self._setting("group.initial.rebalance.delay.ms")
 
     @property
     def consumer_session_timeout_ms(self) -> int:
         """Return ``group.consumer.session.timeout.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.session.timeout.ms", 45_000)
+        return self._setting("group.consumer.session.timeout.ms")
 
     @property
     def consumer_heartbeat_interval_ms(self) -> int:
         """Return ``group.consumer.heartbeat.interval.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.heartbeat.interval.ms", 1_000)
+        return self._setting("group.consumer.heartbeat.interval.ms")
 
     @property
     def offsets_retention_ms(self) -> int:
-        """Return ``offsets.retention.minutes`` in milliseconds (fractions allowed)."""
-        return int(float(self.broker.config.offsets_retention_minutes) * 60_000)
+        """Return ``offsets.retention.minutes`` in milliseconds."""
+        return self._setting("offsets.retention.minutes") * 60_000
 
     # -- topics (for KIP-848 groups, which address topics by id) -----------------------
 
     def topic_names(self) -> list[str]:
         """Return the names of all topics."""
-        return list(self.broker.state.topics)
+        return self.topics.names()
 
     def topic_info(self, name: str) -> tuple[uuid.UUID, int] | None:
         """Return ``(topic id, partition count)`` of ``name``, or ``None``."""
-        topic = self.broker.state.topics.get(name)
+        topic = self.topics.get(name)
         return None if topic is None else (topic.topic_id, len(topic.partitions))
 
     def topic_name(self, topic_id: uuid.UUID) -> str | None:
         """Return the name of the topic with ``topic_id``, or ``None``."""
-        topic = self.broker.state.topics_by_id.get(topic_id)
+        topic = self.topics.by_id.get(topic_id)
         return None if topic is None else topic.name
 
     # -- groups --------------------------------------------------------------------------
@@ -161,7 +174,7 @@ class GroupCoordinator:
 
     def group_changed(self, group: Group) -> None:
         """Persist what a restart needs to know about ``group`` (its type)."""
-        storage = self.broker.state.storage
+        storage = self.storage
         if storage is None or self.groups.get(group.group_id) is not group:
             return
         record = {"type": group.group_type, "protocol_type": group.protocol_type}
@@ -171,8 +184,8 @@ class GroupCoordinator:
         group.shutdown()
         self.groups.pop(group.group_id, None)
         self.offsets.delete_group(group.group_id)
-        if self.broker.state.storage is not None:
-            self.broker.state.storage.put_meta(GROUPS_NAMESPACE, group.group_id, None)
+        if self.storage is not None:
+            self.storage.put_meta(GROUPS_NAMESPACE, group.group_id, None)
 
     def _classic_for_join(self, group_id: str, member_id: str) -> ClassicGroup | ErrorCode:
         group = self.groups.get(group_id)
@@ -193,8 +206,8 @@ class GroupCoordinator:
         """Handle JoinGroup; return the response dict or a future of it."""
         if not group_id:
             return join_error(req.member_id, ErrorCode.INVALID_GROUP_ID)
-        low = self._setting("group.min.session.timeout.ms", 6_000)
-        high = self._setting("group.max.session.timeout.ms", 1_800_000)
+        low = self._setting("group.min.session.timeout.ms")
+        high = self._setting("group.max.session.timeout.ms")
         if not low <= req.session_timeout_ms <= high:
             return join_error(req.member_id, ErrorCode.INVALID_SESSION_TIMEOUT)
         group = self._classic_for_join(group_id, req.member_id)
@@ -343,9 +356,11 @@ class GroupCoordinator:
     ) -> ErrorCode:
         """Store one committed offset (after validation); return its error code."""
         metadata = metadata or ""
-        if len(metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
+        if len(metadata.encode()) > self._setting("offset.metadata.max.bytes"):
             return ErrorCode.OFFSET_METADATA_TOO_LARGE
-        value = OffsetAndMetadata(offset, leader_epoch, metadata, now_ms(), expire_timestamp_ms)
+        value = OffsetAndMetadata(
+            offset, leader_epoch, metadata, self.clock.now_ms(), expire_timestamp_ms
+        )
         self._ensure_group(group_id)
         self.offsets.commit(group_id, topic, partition, value)
         return ErrorCode.NONE
@@ -386,7 +401,7 @@ class GroupCoordinator:
         ``(topic, partition, offset, leader_epoch, metadata)``."""
         self._ensure_group(group_id)
         for topic, partition, offset, leader_epoch, metadata in offsets:
-            value = OffsetAndMetadata(offset, leader_epoch, metadata or "", now_ms())
+            value = OffsetAndMetadata(offset, leader_epoch, metadata or "", self.clock.now_ms())
             self.offsets.commit(group_id, topic, partition, value)
 
     def committed(self, group_id: str) -> dict[tuple[str, int], int]:
@@ -408,7 +423,7 @@ class GroupCoordinator:
 
         ``now`` (ms since the epoch) lets tests look into the future.
         """
-        now = now_ms() if now is None else now
+        now = self.clock.now_ms() if now is None else now
         retention = self.offsets_retention_ms
         total = 0
         for group in list(self.groups.values()):

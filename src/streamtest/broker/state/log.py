@@ -7,12 +7,11 @@ event-loop thread touches a ``PartitionLog``; there are no locks.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...protocol.records import BatchHeader, Record, iter_records, parse_header
+from ...protocol.records import BatchHeader, iter_records, parse_header
 
 Buffer = bytes | bytearray | memoryview
 
@@ -22,14 +21,14 @@ AppendListener = Callable[["PartitionLog", Buffer], None]
 
 @dataclass(slots=True)
 class PartitionLog:
-    """The log of one topic partition.
+    """One replica's log of one topic partition (storage only: leadership, the high
+    watermark and transactions live on ``topics.Partition``).
 
     Attributes:
         topic: the topic name.
         index: the partition index.
         log_start_offset: the first offset still readable (DeleteRecords moves it).
-        log_end_offset: the offset the next record will get (the high watermark:
-            with one replica every appended record is immediately committed).
+        log_end_offset: the offset the next record will get.
     """
 
     topic: str
@@ -39,33 +38,6 @@ class PartitionLog:
     batches: list[Buffer] = field(default_factory=list)
     base_offsets: list[int] = field(default_factory=list)
     max_timestamps: list[int] = field(default_factory=list)
-    leader_epoch: int = 0
-    waiters: set[asyncio.Future[None]] = field(default_factory=set)
-    #: First offset of each producer's open transaction (KIP-98), by producer id.
-    open_transactions: dict[int, int] = field(default_factory=dict)
-    #: Aborted transactions as (producer_id, first_offset, last_offset), in order.
-    aborted_transactions: list[tuple[int, int, int]] = field(default_factory=list)
-
-    @property
-    def last_stable_offset(self) -> int:
-        """Return the LSO: the first offset of the oldest open transaction, else the HW."""
-        if self.open_transactions:
-            return min(self.open_transactions.values())
-        return self.log_end_offset
-
-    def aborted_in_range(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Return ``(producer_id, first_offset)`` of aborted transactions that overlap
-        ``[start, end)``, for read_committed fetches (KIP-98)."""
-        return [
-            (pid, first)
-            for pid, first, last in self.aborted_transactions
-            if first < end and last >= start
-        ]
-
-    @property
-    def high_watermark(self) -> int:
-        """Return the high watermark (equal to the log end offset: one replica)."""
-        return self.log_end_offset
 
     def append(self, batch: Buffer, header: BatchHeader) -> int:
         """Append one batch whose base offset was already set; return that offset."""
@@ -74,14 +46,6 @@ class PartitionLog:
         self.max_timestamps.append(header.max_timestamp)
         self.log_end_offset = header.base_offset + header.last_offset_delta + 1
         return header.base_offset
-
-    def wake_waiters(self) -> None:
-        """Complete every parked Fetch waiting for data on this partition."""
-        if self.waiters:
-            for fut in self.waiters:
-                if not fut.done():
-                    fut.set_result(None)
-            self.waiters.clear()
 
     def batch_index_for(self, offset: int) -> int:
         """Return the index of the batch that holds ``offset`` (or the next one)."""
@@ -121,6 +85,28 @@ class PartitionLog:
             i += 1
         return out
 
+    def truncate_to(self, offset: int) -> None:
+        """Drop every batch that holds an offset at or after ``offset`` (follower
+        truncation, KIP-101): the log then ends where the first dropped batch began."""
+        if offset >= self.log_end_offset:
+            return
+        i = self.batch_index_for(offset)
+        if i >= len(self.batches):
+            self.log_end_offset = max(offset, self.log_start_offset)
+            return
+        new_end = self.base_offsets[i]
+        del self.batches[i:]
+        del self.base_offsets[i:]
+        del self.max_timestamps[i:]
+        self.log_end_offset = max(new_end, self.log_start_offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Empty the log and make ``offset`` both its start and end."""
+        self.batches.clear()
+        self.base_offsets.clear()
+        self.max_timestamps.clear()
+        self.log_start_offset = self.log_end_offset = offset
+
     def delete_records_before(self, offset: int) -> None:
         """Advance the log start offset to ``offset`` and drop wholly older batches."""
         self.log_start_offset = max(self.log_start_offset, offset)
@@ -135,32 +121,6 @@ class PartitionLog:
             del self.batches[:drop]
             del self.base_offsets[:drop]
             del self.max_timestamps[:drop]
-
-    def records(self, read_committed: bool = False) -> list[Record]:
-        """Decode every readable record, skipping control batches.
-
-        With ``read_committed``, stop at the last stable offset and leave out the
-        records of aborted transactions, as a read_committed consumer sees them
-        (KIP-98).
-        """
-        out: list[Record] = []
-        end = self.last_stable_offset if read_committed else self.log_end_offset
-        for batch in self.batches:
-            header = parse_header(batch)
-            if header.base_offset >= end:
-                break
-            if header.is_control:
-                continue
-            if read_committed and header.is_transactional and self._aborted(header):
-                continue
-            out.extend(r for r in iter_records(batch) if self.log_start_offset <= r.offset < end)
-        return out
-
-    def _aborted(self, header: BatchHeader) -> bool:
-        return any(
-            pid == header.producer_id and first <= header.base_offset <= last
-            for pid, first, last in self.aborted_transactions
-        )
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """Return ``(offset, timestamp)`` of the first record with a timestamp at or

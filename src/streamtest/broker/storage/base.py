@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..state.cluster import Topic
+    import uuid
+
     from ..state.log import PartitionLog
+    from ..topics import Topic
 
 Buffer = bytes | bytearray | memoryview
 
@@ -23,8 +25,8 @@ Buffer = bytes | bytearray | memoryview
 class Storage(Protocol):
     """What the broker needs from a persistence engine."""
 
-    def load_topics(self) -> list[Topic]:
-        """Return every persisted topic with its recovered logs."""
+    def load_topics(self) -> list[tuple[str, uuid.UUID, dict[str, str], list[PartitionLog]]]:
+        """Return every persisted topic as ``(name, id, configs, partition logs)``."""
         ...
 
     def topic_created(self, topic: Topic) -> None:

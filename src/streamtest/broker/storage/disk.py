@@ -28,8 +28,8 @@ from typing import Any
 
 from ...protocol.exceptions import CorruptRecordBatch
 from ...protocol.records import parse_header, split_batches
-from ..state.cluster import Topic
 from ..state.log import PartitionLog
+from ..topics import Topic
 
 log = logging.getLogger("streamtest.broker.storage")
 
@@ -65,8 +65,8 @@ class DiskStorage:
     def _topic_dir(self, topic: Topic) -> Path:
         return self.root / "topics" / str(topic.topic_id)
 
-    def load_topics(self) -> list[Topic]:
-        """Return every persisted topic with its recovered logs."""
+    def load_topics(self) -> list[tuple[str, uuid.UUID, dict[str, str], list[PartitionLog]]]:
+        """Return every persisted topic as ``(name, id, configs, partition logs)``."""
         topics = []
         for meta_path in sorted((self.root / "topics").glob("*/topic.json")):
             try:
@@ -74,11 +74,12 @@ class DiskStorage:
             except (OSError, ValueError) as exc:
                 log.error("skipping unreadable topic metadata %s: %s", meta_path, exc)
                 continue
-            topic = Topic(meta["name"], uuid.UUID(meta["id"]), [], dict(meta.get("configs", {})))
-            for i in range(int(meta["partitions"])):
-                topic.partitions.append(self._recover(meta_path.parent, topic.name, i))
-            self._dirs[topic.name] = meta_path.parent
-            topics.append(topic)
+            name = meta["name"]
+            logs = [
+                self._recover(meta_path.parent, name, i) for i in range(int(meta["partitions"]))
+            ]
+            self._dirs[name] = meta_path.parent
+            topics.append((name, uuid.UUID(meta["id"]), dict(meta.get("configs", {})), logs))
         return topics
 
     def _recover(self, directory: Path, name: str, index: int) -> PartitionLog:
@@ -96,9 +97,7 @@ class DiskStorage:
                     raise CorruptRecordBatch("torn batch at the end of the log")
                 split_batches(view[pos:end])  # checks the CRC
             except CorruptRecordBatch as exc:
-                log.warning(
-                    "truncating %s at byte %d of %d: %s", path, pos, len(data), exc
-                )
+                log.warning("truncating %s at byte %d of %d: %s", path, pos, len(data), exc)
                 with open(path, "r+b") as f:
                     f.truncate(pos)
                 break

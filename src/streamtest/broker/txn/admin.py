@@ -1,8 +1,9 @@
 """Read-only views of transaction and producer state, for the admin APIs
 (DescribeTransactions, ListTransactions, DescribeProducers; KIP-664) and ops tools.
 
-Each function takes the broker and returns plain data in the shape of the
-response it feeds, so it can be tested without a socket.
+Each function takes the service it reads (the transaction coordinator or the
+topic table) and returns plain data in the shape of the response it feeds, so it
+can be tested without a socket.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
-from ..state.cluster import now_ms
 from .state import TxnState
 
 if TYPE_CHECKING:
-    from ..core import Broker
+    from ..topics import TopicTable
+    from .coordinator import TransactionCoordinator
 
 #: Kafka reports offsets staged for a group as the group's __consumer_offsets partition.
 CONSUMER_OFFSETS = "__consumer_offsets"
 
 
-def describe_transaction(broker: Broker, transactional_id: str) -> dict[str, Any]:
+def describe_transaction(txns: TransactionCoordinator, transactional_id: str) -> dict[str, Any]:
     """Describe one transactional id (a DescribeTransactions entry).
 
     Returns:
@@ -42,7 +43,7 @@ def describe_transaction(broker: Broker, transactional_id: str) -> dict[str, Any
     if not transactional_id:
         out["error_code"] = ErrorCode.INVALID_REQUEST
         return out
-    meta = broker.transactions.transactions.get(transactional_id)
+    meta = txns.transactions.get(transactional_id)
     if meta is None or meta.state == TxnState.DEAD:
         out["error_code"] = ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
         return out
@@ -63,7 +64,7 @@ def describe_transaction(broker: Broker, transactional_id: str) -> dict[str, Any
 
 
 def list_transactions(
-    broker: Broker,
+    txns: TransactionCoordinator,
     state_filters: list[str],
     producer_id_filters: list[int],
     duration_filter_ms: int = -1,
@@ -101,9 +102,9 @@ def list_transactions(
             return result
     if unknown and not wanted_states:
         return result  # only unknown states asked for: nothing can match
-    now = now_ms()
+    now = txns.clock.now_ms()
     pids = set(producer_id_filters)
-    for txn_id, meta in sorted(broker.transactions.transactions.items()):
+    for txn_id, meta in sorted(txns.transactions.items()):
         if wanted_states and meta.state.value not in wanted_states:
             continue
         if pids and meta.producer_id not in pids:
@@ -124,7 +125,7 @@ def list_transactions(
     return result
 
 
-def describe_producers(broker: Broker, topic: str, partition: int) -> dict[str, Any]:
+def describe_producers(topics: TopicTable, topic: str, partition: int) -> dict[str, Any]:
     """Describe the active producers of one partition (a DescribeProducers entry).
 
     Returns:
@@ -137,11 +138,11 @@ def describe_producers(broker: Broker, topic: str, partition: int) -> dict[str, 
         "error_message": None,
         "active_producers": [],
     }
-    log = broker.state.partition(topic, partition)
-    if log is None:
+    found = topics.partition(topic, partition)
+    if found is None:
         out["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         return out
-    for pid, entry in sorted(broker.producers.entries(log).items()):
+    for pid, entry in sorted(found.producers.items()):
         out["active_producers"].append(
             {
                 "producer_id": pid,
@@ -149,7 +150,7 @@ def describe_producers(broker: Broker, topic: str, partition: int) -> dict[str, 
                 "last_sequence": entry.last_seq,
                 "last_timestamp": entry.last_timestamp,
                 "coordinator_epoch": entry.coordinator_epoch,
-                "current_txn_start_offset": log.open_transactions.get(pid, -1),
+                "current_txn_start_offset": found.open_transactions.get(pid, -1),
             }
         )
     return out

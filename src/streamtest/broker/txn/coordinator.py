@@ -14,7 +14,7 @@ Differences from Kafka, all on the side of simplicity:
   ongoing fences and aborts it at once and answers with the twice-bumped epoch,
   where Kafka answers CONCURRENT_TRANSACTIONS and bumps again on the retry; the
   client ends up with the same epoch.
-* There is one coordinator; its epoch is 0 and never changes.
+* The coordinator's epoch is 0 and never changes.
 * State is kept in ``Storage`` meta documents instead of ``__transaction_state``.
 
 Errors are Kafka error codes; the API modules map PRODUCER_FENCED to
@@ -23,14 +23,18 @@ INVALID_PRODUCER_EPOCH for request versions that predate KIP-588.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
 from ...protocol.records import BatchHeader
-from ..state.cluster import now_ms
+from .. import producers as producer_state
+from ..clock import Clock, TimerHandle
+from ..config import BrokerSettings
+from ..producers import ProducerIdManager
+from ..replication import ReplicaManager
+from ..topics import Partition, TopicTable
 from .markers import write_marker
 from .state import (
     COMPLETED,
@@ -42,42 +46,56 @@ from .state import (
 )
 
 if TYPE_CHECKING:
-    from ..core import Broker
-    from ..state.log import PartitionLog
+    from ..storage.base import Storage
 
 log = logging.getLogger("streamtest.broker.txn")
 
 _META_NAMESPACE = "transactions"
-#: Kafka's defaults for the settings BrokerConfig may override.
-DEFAULTS = {
-    "transaction_max_timeout_ms": 900_000,
-    "transactional_id_expiration_ms": 7 * 24 * 3_600_000,
-    "producer_id_expiration_ms": 24 * 3_600_000,
-    "producer_id_expiration_check_interval_ms": 600_000,
-}
+#: Commits a transaction's staged offsets to a group: ``(group_id, rows)``.
+OffsetCommitter = Callable[[str, list[tuple[str, int, int, int, str | None]]], None]
 
 
 class TransactionCoordinator:
-    """Transaction state for every transactional id, on the broker's loop.
+    """Transaction state for every transactional id, on the cluster's loop.
 
     Args:
-        broker: the broker whose logs, producer state, storage and group
-            coordinator the transactions touch.
+        settings: the broker settings (``transaction.*``, ``producer.id.*``).
+        clock: the cluster's clock (timeouts, expiry, timestamps).
+        producer_ids: hands out producer ids.
+        topics: looks up the partitions a transaction writes to.
+        replicas: appends the COMMIT and ABORT markers.
+        commit_offsets: hands a committed transaction's offsets to their group.
+        storage: persists transaction state (``None``: memory only).
     """
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        clock: Clock,
+        producer_ids: ProducerIdManager,
+        topics: TopicTable,
+        replicas: ReplicaManager,
+        commit_offsets: OffsetCommitter,
+        storage: Storage | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.producer_ids = producer_ids
+        self.topics = topics
+        self.replicas = replicas
+        self.commit_offsets = commit_offsets
+        self.storage = storage
         self.transactions: dict[str, TransactionMetadata] = {}
-        self._timeouts: dict[str, asyncio.TimerHandle] = {}
-        self._expiry: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeouts: dict[str, TimerHandle] = {}
+        self._expiry: TimerHandle | None = None
+        self._running = False
         self._load()
 
     # -- settings ---------------------------------------------------------------
 
     def setting(self, name: str) -> int:
-        """Return a broker setting in ms (``BrokerConfig`` field, else Kafka's default)."""
-        return int(getattr(self.broker.config, name, DEFAULTS[name]))
+        """Return an integer broker setting (Kafka's name)."""
+        return int(self.settings[name])
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -85,7 +103,7 @@ class TransactionCoordinator:
         """Load persisted transactions and finish any caught between Prepare and
         Complete when the broker stopped (Kafka's coordinator does the same when it
         loads ``__transaction_state``)."""
-        storage = self.broker.state.storage
+        storage = self.storage
         if storage is None:
             return
         for txn_id, doc in storage.load_meta(_META_NAMESPACE).items():
@@ -95,21 +113,21 @@ class TransactionCoordinator:
                 log.error("ignoring unreadable transaction state of %r: %s", txn_id, exc)
                 continue
             self.transactions[txn_id] = meta
-            producers = self.broker.producers
-            producers.next_producer_id = max(producers.next_producer_id, meta.producer_id + 1)
+            self.producer_ids.seen(meta.producer_id)
         for meta in list(self.transactions.values()):
             if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
-                log.info("completing transaction %r left in %s", meta.transactional_id,
-                         meta.state.value)
+                log.info(
+                    "completing transaction %r left in %s", meta.transactional_id, meta.state.value
+                )
                 self._write_markers_and_complete(meta, meta.state == TxnState.PREPARE_COMMIT)
             elif meta.state == TxnState.PREPARE_EPOCH_FENCE:
-                meta.transition_to(TxnState.PREPARE_ABORT, now_ms())
+                meta.transition_to(TxnState.PREPARE_ABORT, self.clock.now_ms())
                 self._write_markers_and_complete(meta, False)
 
     def start(self) -> None:
         """Start the timers (transaction timeouts and producer-state expiry); call on
         the broker's loop once it is serving."""
-        self._loop = asyncio.get_running_loop()
+        self._running = True
         for meta in self.transactions.values():
             if meta.state == TxnState.ONGOING:
                 self._schedule_timeout(meta)
@@ -123,12 +141,11 @@ class TransactionCoordinator:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
-        self._loop = None
+        self._running = False
 
     def _save(self, meta: TransactionMetadata) -> None:
-        storage = self.broker.state.storage
-        if storage is not None:
-            storage.put_meta(_META_NAMESPACE, meta.transactional_id, meta.to_json())
+        if self.storage is not None:
+            self.storage.put_meta(_META_NAMESPACE, meta.transactional_id, meta.to_json())
 
     # -- checks shared by the APIs --------------------------------------------------
 
@@ -144,7 +161,9 @@ class TransactionCoordinator:
         if meta.producer_epoch != producer_epoch:
             return None, ErrorCode.PRODUCER_FENCED
         if meta.state in (
-            TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT, TxnState.PREPARE_EPOCH_FENCE
+            TxnState.PREPARE_COMMIT,
+            TxnState.PREPARE_ABORT,
+            TxnState.PREPARE_EPOCH_FENCE,
         ):
             return None, ErrorCode.CONCURRENT_TRANSACTIONS
         if meta.state == TxnState.DEAD:
@@ -155,7 +174,7 @@ class TransactionCoordinator:
         """Move to Ongoing (if not already there), starting the timeout clock."""
         if meta.state != TxnState.ONGOING:
             meta.clear_transaction()
-            now = now_ms()
+            now = self.clock.now_ms()
             meta.transition_to(TxnState.ONGOING, now)
             meta.start_ms = now
             self._schedule_timeout(meta)
@@ -176,8 +195,12 @@ class TransactionCoordinator:
         )
         if error == ErrorCode.PRODUCER_FENCED and ctx.version < 4:
             error = ErrorCode.INVALID_PRODUCER_EPOCH  # KIP-588: older clients lack the code
-        return {"throttle_time": 0, "error_code": error, "producer_id": pid,
-                "producer_epoch": epoch}
+        return {
+            "throttle_time": 0,
+            "error_code": error,
+            "producer_id": pid,
+            "producer_epoch": epoch,
+        }
 
     def handle_init_producer_id(
         self,
@@ -195,22 +218,25 @@ class TransactionCoordinator:
         fail = (NO_PRODUCER_ID, NO_PRODUCER_EPOCH)
         if not transactional_id:
             return ErrorCode.INVALID_REQUEST, *fail
-        if not 0 < timeout_ms <= self.setting("transaction_max_timeout_ms"):
+        if not 0 < timeout_ms <= self.setting("transaction.max.timeout.ms"):
             return ErrorCode.INVALID_TRANSACTION_TIMEOUT, *fail
-        now = now_ms()
+        now = self.clock.now_ms()
         meta = self.transactions.get(transactional_id)
         if meta is None:
             meta = TransactionMetadata(
-                transactional_id, self.broker.producers.allocate_producer_id(),
-                timeout_ms=timeout_ms, last_update_ms=now,
+                transactional_id,
+                self.producer_ids.allocate(),
+                timeout_ms=timeout_ms,
+                last_update_ms=now,
             )
             self.transactions[transactional_id] = meta
         expected = expected_producer_id != NO_PRODUCER_ID
         if expected and not (
             meta.producer_epoch == NO_PRODUCER_EPOCH
             or expected_producer_id == meta.producer_id
-            or (expected_producer_id == meta.last_producer_id
-                and is_epoch_exhausted(expected_epoch))
+            or (
+                expected_producer_id == meta.last_producer_id and is_epoch_exhausted(expected_epoch)
+            )
         ):
             return ErrorCode.PRODUCER_FENCED, *fail
         if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
@@ -227,7 +253,7 @@ class TransactionCoordinator:
             # Rotate to a new producer id (KIP-360), epoch 0.
             meta.last_producer_id = meta.producer_id
             meta.last_producer_epoch = meta.producer_epoch if expected else NO_PRODUCER_EPOCH
-            meta.producer_id = self.broker.producers.allocate_producer_id()
+            meta.producer_id = self.producer_ids.allocate()
             meta.producer_epoch = 0
         elif not expected:
             meta.producer_epoch += 1
@@ -248,8 +274,8 @@ class TransactionCoordinator:
         """Bump the epoch past the current producer's and abort its transaction."""
         meta.producer_epoch += 1
         meta.last_producer_epoch = NO_PRODUCER_EPOCH
-        meta.transition_to(TxnState.PREPARE_EPOCH_FENCE, now_ms())
-        meta.transition_to(TxnState.PREPARE_ABORT, now_ms())
+        meta.transition_to(TxnState.PREPARE_EPOCH_FENCE, self.clock.now_ms())
+        meta.transition_to(TxnState.PREPARE_ABORT, self.clock.now_ms())
         self._save(meta)
         self._write_markers_and_complete(meta, False)
 
@@ -274,11 +300,11 @@ class TransactionCoordinator:
             Kafka's ``KafkaApis`` answers.
         """
         wanted = list(dict.fromkeys(partitions))
-        state = self.broker.state
-        unknown = {tp for tp in wanted if state.partition(*tp) is None}
+        unknown = {tp for tp in wanted if self.topics.partition(*tp) is None}
         if unknown and not verify_only:
             return {
-                tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if tp in unknown
+                tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                if tp in unknown
                 else ErrorCode.OPERATION_NOT_ATTEMPTED
                 for tp in wanted
             }
@@ -288,7 +314,8 @@ class TransactionCoordinator:
         if verify_only:
             ongoing = meta.state == TxnState.ONGOING
             return {
-                tp: ErrorCode.NONE if ongoing and tp in meta.partitions
+                tp: ErrorCode.NONE
+                if ongoing and tp in meta.partitions
                 else ErrorCode.INVALID_TXN_STATE
                 for tp in wanted
             }
@@ -296,7 +323,7 @@ class TransactionCoordinator:
             return dict.fromkeys(wanted, ErrorCode.NONE)
         self._begin_if_needed(meta)
         meta.partitions.update(wanted)
-        meta.last_update_ms = now_ms()
+        meta.last_update_ms = self.clock.now_ms()
         self._save(meta)
         return dict.fromkeys(wanted, ErrorCode.NONE)
 
@@ -319,7 +346,7 @@ class TransactionCoordinator:
             return ErrorCode.NONE
         self._begin_if_needed(meta)
         meta.groups.add(group_id)
-        meta.last_update_ms = now_ms()
+        meta.last_update_ms = self.clock.now_ms()
         self._save(meta)
         return ErrorCode.NONE
 
@@ -354,7 +381,7 @@ class TransactionCoordinator:
         staged = meta.pending_offsets.setdefault(group_id, {})
         for topic, partition, offset, leader_epoch, metadata in rows:
             staged[(topic, partition)] = (offset, leader_epoch, metadata)
-        meta.last_update_ms = now_ms()
+        meta.last_update_ms = self.clock.now_ms()
         self._save(meta)
         return dict.fromkeys(keys, ErrorCode.NONE)
 
@@ -388,7 +415,8 @@ class TransactionCoordinator:
             return error
         if meta.state == TxnState.ONGOING:
             meta.transition_to(
-                TxnState.PREPARE_COMMIT if committed else TxnState.PREPARE_ABORT, now_ms()
+                TxnState.PREPARE_COMMIT if committed else TxnState.PREPARE_ABORT,
+                self.clock.now_ms(),
             )
             self._save(meta)
             self._write_markers_and_complete(meta, committed)
@@ -403,37 +431,42 @@ class TransactionCoordinator:
         """From PrepareCommit/PrepareAbort: write the markers, hand committed offsets
         to the groups, and move to CompleteCommit/CompleteAbort."""
         self._cancel_timeout(meta.transactional_id)
-        state = self.broker.state
         for topic, index in sorted(meta.partitions):
-            plog = state.partition(topic, index)
-            if plog is None:
+            partition = self.topics.partition(topic, index)
+            if partition is None:
                 continue  # the topic was deleted while the transaction was open
-            write_marker(self.broker, plog, meta.producer_id, meta.producer_epoch, committed)
+            write_marker(
+                self.replicas,
+                self.clock,
+                partition,
+                meta.producer_id,
+                meta.producer_epoch,
+                committed,
+            )
         if committed and meta.pending_offsets:
             self._commit_offsets(meta)
         meta.transition_to(
-            TxnState.COMPLETE_COMMIT if committed else TxnState.COMPLETE_ABORT, now_ms()
+            TxnState.COMPLETE_COMMIT if committed else TxnState.COMPLETE_ABORT, self.clock.now_ms()
         )
         meta.clear_transaction()
         self._save(meta)
 
     def _commit_offsets(self, meta: TransactionMetadata) -> None:
-        groups = getattr(self.broker, "groups", None)
-        commit: Callable[..., Any] | None = getattr(groups, "commit_offsets_from_txn", None)
-        if commit is None:
-            log.error("transaction %r committed offsets but the broker has no group "
-                      "coordinator; the offsets are lost", meta.transactional_id)
-            return
         for group_id, staged in meta.pending_offsets.items():
-            commit(group_id, [
-                (topic, partition, offset, leader_epoch, metadata)
-                for (topic, partition), (offset, leader_epoch, metadata) in sorted(staged.items())
-            ])
+            self.commit_offsets(
+                group_id,
+                [
+                    (topic, partition, offset, leader_epoch, metadata)
+                    for (topic, partition), (offset, leader_epoch, metadata) in sorted(
+                        staged.items()
+                    )
+                ],
+            )
 
     # -- Produce verification --------------------------------------------------------------
 
     def verify_produce(
-        self, transactional_id: str | None, header: BatchHeader, log_: PartitionLog
+        self, transactional_id: str | None, header: BatchHeader, partition: Partition
     ) -> tuple[ErrorCode, str | None]:
         """Check a transactional batch against its transaction before it is appended
         (KIP-890 part 1: Kafka verifies the partition was added to the transaction).
@@ -456,10 +489,10 @@ class TransactionCoordinator:
         if (
             header.producer_epoch != meta.producer_epoch
             or meta.state != TxnState.ONGOING
-            or (log_.topic, log_.index) not in meta.partitions
+            or partition.key not in meta.partitions
         ):
             return ErrorCode.INVALID_TXN_STATE, (
-                f"{log_.topic}-{log_.index} was not added to the transaction of "
+                f"{partition.topic}-{partition.index} was not added to the transaction of "
                 f"{transactional_id!r} (AddPartitionsToTxn)"
             )
         return ErrorCode.NONE, None
@@ -467,13 +500,17 @@ class TransactionCoordinator:
     # -- timers ---------------------------------------------------------------------------
 
     def _schedule_timeout(self, meta: TransactionMetadata) -> None:
-        if self._loop is None:
+        if not self._running:
             return
         self._cancel_timeout(meta.transactional_id)
-        delay = max(0.0, (meta.start_ms + meta.timeout_ms - now_ms()) / 1000)
-        self._timeouts[meta.transactional_id] = self._loop.call_later(
-            delay, self._on_timeout, meta.transactional_id, meta.producer_id,
-            meta.producer_epoch, meta.start_ms,
+        delay = max(0.0, (meta.start_ms + meta.timeout_ms - self.clock.now_ms()) / 1000)
+        self._timeouts[meta.transactional_id] = self.clock.call_later(
+            delay,
+            self._on_timeout,
+            meta.transactional_id,
+            meta.producer_id,
+            meta.producer_epoch,
+            meta.start_ms,
         )
 
     def _cancel_timeout(self, transactional_id: str) -> None:
@@ -492,22 +529,25 @@ class TransactionCoordinator:
             or (meta.producer_id, meta.producer_epoch, meta.start_ms) != (producer_id, epoch, start)
         ):
             return
-        log.info("aborting transaction %r: it outlived transaction.timeout.ms=%d",
-                 transactional_id, meta.timeout_ms)
+        log.info(
+            "aborting transaction %r: it outlived transaction.timeout.ms=%d",
+            transactional_id,
+            meta.timeout_ms,
+        )
         try:
             self._fence_and_abort(meta)
         except Exception:
             log.exception("aborting timed-out transaction %r failed", transactional_id)
 
     def _schedule_expiry(self) -> None:
-        if self._loop is None:
+        if not self._running:
             return
-        interval = self.setting("producer_id_expiration_check_interval_ms") / 1000
-        self._expiry = self._loop.call_later(interval, self._on_expiry)
+        interval = self.setting("producer.id.expiration.check.interval.ms") / 1000
+        self._expiry = self.clock.call_later(interval, self._on_expiry)
 
     def _on_expiry(self) -> None:
         try:
-            self.expire(now_ms())
+            self.expire(self.clock.now_ms())
         except Exception:
             log.exception("producer state expiry failed")
         self._schedule_expiry()
@@ -519,15 +559,16 @@ class TransactionCoordinator:
         Returns:
             ``(partition producer entries dropped, transactional ids dropped)``.
         """
-        dropped = self.broker.producers.expire(
-            self.broker.state.iter_logs(), self.setting("producer_id_expiration_ms"), now
+        dropped = producer_state.expire(
+            self.topics.partitions(), self.setting("producer.id.expiration.ms"), now
         )
-        max_age = self.setting("transactional_id_expiration_ms")
+        max_age = self.setting("transactional.id.expiration.ms")
         expired = [
-            meta for meta in self.transactions.values()
+            meta
+            for meta in self.transactions.values()
             if meta.state in COMPLETED and now - meta.last_update_ms >= max_age
         ]
-        storage = self.broker.state.storage
+        storage = self.storage
         for meta in expired:
             meta.transition_to(TxnState.DEAD, now)
             del self.transactions[meta.transactional_id]

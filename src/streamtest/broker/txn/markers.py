@@ -1,32 +1,34 @@
 """Writing COMMIT and ABORT markers into partitions (KIP-98, "WriteTxnMarkers").
 
 In Kafka the coordinator sends WriteTxnMarkers to each partition leader, which
-appends a control batch. Here the coordinator and every leader are one broker, so
-the marker is appended directly, synchronously, before EndTxn is answered: a
-client never sees the PrepareCommit window in which Kafka answers
+appends a control batch. Here the coordinator and every leader share one owner of
+state, so the marker is appended directly, synchronously, before EndTxn is
+answered: a client never sees the PrepareCommit window in which Kafka answers
 CONCURRENT_TRANSACTIONS.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...protocol.control import build_marker_batch
 from ...protocol.records import parse_header
-from ..state.cluster import now_ms
+from .. import producers
+from ..clock import Clock
+from ..replication import ReplicaManager
+from ..topics import Partition
 
-if TYPE_CHECKING:
-    from ..core import Broker
-    from ..state.log import PartitionLog
-
-#: There is one coordinator and it never moves, so its epoch is always 0.
+#: The coordinator's epoch (it never moves yet, so it is always 0).
 COORDINATOR_EPOCH = 0
 
 
 def write_marker(
-    broker: Broker, log: PartitionLog, producer_id: int, producer_epoch: int, committed: bool
+    replicas: ReplicaManager,
+    clock: Clock,
+    partition: Partition,
+    producer_id: int,
+    producer_epoch: int,
+    committed: bool,
 ) -> int:
-    """Append a COMMIT or ABORT marker for ``producer_id`` to ``log``.
+    """Append a COMMIT or ABORT marker for ``producer_id`` to ``partition``.
 
     The marker closes the producer's open transaction on the partition, which moves
     the last stable offset forward; parked read_committed fetches are woken.
@@ -34,18 +36,18 @@ def write_marker(
     Returns:
         The marker's offset.
     """
+    now = clock.now_ms()
     batch = build_marker_batch(
         committed=committed,
         producer_id=producer_id,
         producer_epoch=producer_epoch,
-        base_offset=log.log_end_offset,
-        timestamp_ms=now_ms(),
+        base_offset=partition.log_end_offset,
+        timestamp_ms=now,
         coordinator_epoch=COORDINATOR_EPOCH,
-        partition_leader_epoch=log.leader_epoch,
+        partition_leader_epoch=partition.leader_epoch,
     )
     header = parse_header(batch)
-    log.append(batch, header)
-    broker.state.persist_append(log, batch)
-    broker.producers.record_marker(log, header, committed, COORDINATOR_EPOCH)
-    log.wake_waiters()
+    replicas.append_to_leader(partition, batch, header)
+    producers.record_marker(partition, header, committed, COORDINATOR_EPOCH, now)
+    partition.wake_waiters()
     return header.base_offset

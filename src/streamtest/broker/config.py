@@ -1,0 +1,954 @@
+"""One table of broker settings, in Kafka's names, with Kafka's defaults and validation.
+
+Every setting the embedded broker reads is declared here once (Kafka's
+``KafkaConfig`` / ``ServerConfigs`` / ``GroupCoordinatorConfig`` / ...), with its
+type, its default and the rule that validates it. The same table serves:
+
+* ``streamtest broker --setting KEY=VALUE`` (repeatable),
+* ``EmbeddedKafka(settings={...})`` and the pytest plugin's ``--kafka-setting``,
+* DescribeConfigs on the BROKER resource (name, value, source, read-only,
+  sensitive), and the dynamic broker configs that AlterConfigs may change,
+* the defaults of topic configs (``log.retention.ms`` is the default of a
+  topic's ``retention.ms``; see :data:`TOPIC_DEFAULTS_FROM_BROKER`).
+
+A test broker keeps Kafka's defaults except where a test needs otherwise; each
+such value has ``test_default`` set and the reason in ``why`` (the README lists
+them). For example ``group.initial.rebalance.delay.ms`` is 3000 in Kafka, which
+would add three seconds to every consumer group's first join in a test.
+
+Values are stored as Kafka stores them, as strings, and parsed on read; invalid
+values raise :class:`ConfigError` with Kafka's own message text
+(``Invalid value X for configuration Y: ...``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+INT_MAX = 2**31 - 1
+LONG_MAX = 2**63 - 1
+
+
+class ConfigError(ValueError):
+    """An unknown setting or an invalid value; the message names the setting."""
+
+
+class ConfigType(enum.Enum):
+    """Kafka's ``ConfigDef.Type`` (DescribeConfigs v3+ reports it as a number)."""
+
+    BOOLEAN = 1
+    STRING = 2
+    INT = 3
+    SHORT = 4
+    LONG = 5
+    DOUBLE = 6
+    LIST = 7
+    CLASS = 8
+    PASSWORD = 9
+
+
+class Dynamic(enum.Enum):
+    """Whether AlterConfigs may change a broker setting at run time (KIP-226)."""
+
+    READ_ONLY = "read-only"
+    PER_BROKER = "per-broker"
+    CLUSTER_WIDE = "cluster-wide"
+
+
+Validator = Callable[[Any], str | None]
+
+
+def at_least(low: float) -> Validator:
+    """Return a validator: the value must be ``>= low`` (Kafka's ``Range.atLeast``)."""
+    return lambda v: None if v >= low else f"Value must be at least {_num(low)}"
+
+
+def between(low: float, high: float) -> Validator:
+    """Return a validator: ``low <= value <= high`` (Kafka's ``Range.between``)."""
+    return lambda v: (
+        None
+        if low <= v <= high
+        else f"Value must be no less than {_num(low)} and no more than {_num(high)}"
+    )
+
+
+def one_of(*choices: str) -> Validator:
+    """Return a validator: one of ``choices`` (Kafka's ``ValidString.in``)."""
+    return lambda v: None if v in choices else f"String must be one of: {', '.join(choices)}"
+
+
+def each_of(*choices: str) -> Validator:
+    """Return a validator for a list whose every item is one of ``choices``."""
+
+    def check(items: list[str]) -> str | None:
+        bad = [i for i in items if i not in choices]
+        return f"Invalid value(s) {bad}: must be one of {list(choices)}" if bad else None
+
+    return check
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigKey:
+    """One broker setting.
+
+    Attributes:
+        name: Kafka's name.
+        type: Kafka's type.
+        default: Kafka's default, as DescribeConfigs shows it (``None``: no value).
+        doc: what it does here (one line).
+        validator: returns an error message for a bad parsed value, else ``None``.
+        dynamic: whether AlterConfigs may change it (KIP-226).
+        test_default: the value streamtest uses instead of Kafka's, if any.
+        why: why ``test_default`` differs.
+        sensitive: hide the value in DescribeConfigs.
+    """
+
+    name: str
+    type: ConfigType
+    default: str | None
+    doc: str
+    validator: Validator | None = None
+    dynamic: Dynamic = Dynamic.READ_ONLY
+    test_default: str | None = None
+    why: str = ""
+    sensitive: bool = False
+
+    @property
+    def effective_default(self) -> str | None:
+        """Return the default streamtest uses (the test default where there is one)."""
+        return self.test_default if self.test_default is not None else self.default
+
+
+def parse(key: ConfigKey, raw: object) -> Any:
+    """Return ``raw`` (a string or a Python value) parsed to ``key``'s type.
+
+    Raises:
+        ConfigError: the value has the wrong type or fails the key's validator,
+            with Kafka's message text.
+    """
+    if raw is None:
+        return None
+    text = _to_text(raw)
+    t = key.type
+
+    def bad(reason: str) -> ConfigError:
+        return ConfigError(f"Invalid value {text} for configuration {key.name}: {reason}")
+
+    value: Any
+    if t is ConfigType.BOOLEAN:
+        low = text.strip().lower()
+        if low not in ("true", "false"):
+            raise bad("Expected value to be either true or false")
+        value = low == "true"
+    elif t in (ConfigType.INT, ConfigType.SHORT, ConfigType.LONG):
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise bad(f"Not a number of type {t.name}") from None
+        limit = {ConfigType.INT: 2**31, ConfigType.SHORT: 2**15, ConfigType.LONG: 2**63}[t]
+        if not -limit <= value < limit:
+            raise bad(f"Not a number of type {t.name}")
+    elif t is ConfigType.DOUBLE:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise bad("Not a number of type DOUBLE") from None
+    elif t is ConfigType.LIST:
+        value = [item.strip() for item in text.split(",") if item.strip()]
+    else:
+        value = text
+    if key.validator is not None:
+        problem = key.validator(value)
+        if problem:
+            raise bad(problem)
+    return value
+
+
+def _to_text(raw: object) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, list | tuple):
+        return ",".join(str(x) for x in raw)
+    return str(raw)
+
+
+BOOL, STR, INT, LONG, DBL, LST = (
+    ConfigType.BOOLEAN,
+    ConfigType.STRING,
+    ConfigType.INT,
+    ConfigType.LONG,
+    ConfigType.DOUBLE,
+    ConfigType.LIST,
+)
+SHORT = ConfigType.SHORT
+RO, PB, CW = Dynamic.READ_ONLY, Dynamic.PER_BROKER, Dynamic.CLUSTER_WIDE
+_FAST_GROUPS = "a test waits for this on every consumer group; Kafka's value adds seconds"
+
+_KEYS: tuple[ConfigKey, ...] = (
+    # -- server and network (KafkaConfig, SocketServerConfigs) -----------------------
+    ConfigKey(
+        "node.id", INT, "-1", "This node's id (each node of the cluster has its own).", at_least(-1)
+    ),
+    ConfigKey("broker.id", INT, "-1", "The node's id (the ZooKeeper-era name of node.id)."),
+    ConfigKey("broker.rack", STR, None, "Rack of the node (rack-aware clients read it)."),
+    ConfigKey(
+        "process.roles",
+        LST,
+        "broker,controller",
+        "KRaft roles; every node here is both broker and controller.",
+    ),
+    ConfigKey("listeners", LST, "PLAINTEXT://:9092", "Set from host/port by streamtest."),
+    ConfigKey(
+        "advertised.listeners",
+        LST,
+        None,
+        "Set from host/port (or --advertised-host) by streamtest.",
+        dynamic=PB,
+    ),
+    ConfigKey(
+        "num.network.threads",
+        INT,
+        "3",
+        "Kept for tools; one event loop serves all.",
+        at_least(1),
+        CW,
+    ),
+    ConfigKey(
+        "num.io.threads", INT, "8", "Kept for tools; one event loop serves all.", at_least(1), CW
+    ),
+    ConfigKey(
+        "socket.request.max.bytes",
+        INT,
+        "104857600",
+        "The largest request frame accepted; a larger size prefix closes the connection.",
+        at_least(1),
+    ),
+    ConfigKey("socket.send.buffer.bytes", INT, "102400", "SO_SNDBUF of client sockets (-1: OS)."),
+    ConfigKey(
+        "socket.receive.buffer.bytes", INT, "102400", "SO_RCVBUF of client sockets (-1: OS)."
+    ),
+    ConfigKey(
+        "queued.max.requests",
+        INT,
+        "500",
+        "Requests read but not yet processed, over all connections, before the "
+        "broker stops reading.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "queued.max.request.bytes",
+        LONG,
+        "-1",
+        "Bytes of requests read but not processed before reading stops (-1: none).",
+    ),
+    ConfigKey(
+        "connections.max.idle.ms",
+        LONG,
+        "600000",
+        "Close a connection with no request for this long.",
+    ),
+    ConfigKey(
+        "max.connections", INT, str(INT_MAX), "Connections accepted at once.", at_least(0), CW
+    ),
+    ConfigKey(
+        "max.connections.per.ip",
+        INT,
+        str(INT_MAX),
+        "Connections per client address.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "message.max.bytes",
+        INT,
+        "1048588",
+        "Default of topics' max.message.bytes: the largest record batch.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "fetch.max.bytes", INT, "57671680", "Cap on a Fetch response's max_bytes.", at_least(1024)
+    ),
+    ConfigKey("delete.topic.enable", BOOL, "true", "Allow DeleteTopics."),
+    ConfigKey(
+        "auto.create.topics.enable",
+        BOOL,
+        "true",
+        "Create unknown topics on Metadata requests that allow it.",
+    ),
+    ConfigKey("num.partitions", INT, "1", "Partitions of auto-created topics.", at_least(1), CW),
+    ConfigKey(
+        "default.replication.factor",
+        INT,
+        "1",
+        "Replication factor of auto-created topics (capped at the live nodes).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "min.insync.replicas",
+        INT,
+        "1",
+        "Default of topics' min.insync.replicas (acks=all).",
+        at_least(1),
+        CW,
+    ),
+    ConfigKey(
+        "unclean.leader.election.enable",
+        BOOL,
+        "false",
+        "Default of topics' unclean.leader.election.enable.",
+        dynamic=CW,
+    ),
+    ConfigKey(
+        "compression.type",
+        STR,
+        "producer",
+        "Default of topics' compression.type.",
+        one_of("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+        CW,
+    ),
+    ConfigKey(
+        "replica.lag.time.max.ms",
+        LONG,
+        "30000",
+        "A follower that has not caught up for this long leaves the ISR.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "replica.fetch.max.bytes", INT, "1048576", "Bytes a follower copies per round.", at_least(0)
+    ),
+    ConfigKey(
+        "controlled.shutdown.enable", BOOL, "true", "A stopping node hands leadership over first."
+    ),
+    # -- log (LogConfig's server defaults, CleanerConfig) ---------------------------
+    ConfigKey("log.dirs", STR, None, "Set from data_dir by streamtest (memory if none)."),
+    ConfigKey("log.dir", STR, "/tmp/kafka-logs", "Set from data_dir by streamtest."),
+    ConfigKey(
+        "log.segment.bytes",
+        INT,
+        "1073741824",
+        "Default of topics' segment.bytes.",
+        at_least(14),
+        CW,
+    ),
+    ConfigKey(
+        "log.roll.ms", LONG, None, "Default of topics' segment.ms (overrides hours).", dynamic=CW
+    ),
+    ConfigKey(
+        "log.roll.hours", INT, "168", "Default of topics' segment.ms, in hours.", at_least(1)
+    ),
+    ConfigKey(
+        "log.roll.jitter.ms", LONG, None, "Default of topics' segment.jitter.ms.", dynamic=CW
+    ),
+    ConfigKey(
+        "log.roll.jitter.hours", INT, "0", "Default of topics' segment.jitter.ms (h).", at_least(0)
+    ),
+    ConfigKey(
+        "log.retention.ms",
+        LONG,
+        None,
+        "Default of topics' retention.ms (overrides minutes and hours; -1: forever).",
+        dynamic=CW,
+    ),
+    ConfigKey("log.retention.minutes", INT, None, "Default of topics' retention.ms, minutes."),
+    ConfigKey("log.retention.hours", INT, "168", "Default of topics' retention.ms, hours."),
+    ConfigKey("log.retention.bytes", LONG, "-1", "Default of topics' retention.bytes.", dynamic=CW),
+    ConfigKey(
+        "log.retention.check.interval.ms",
+        LONG,
+        "300000",
+        "How often retention is applied.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "log.segment.delete.delay.ms",
+        LONG,
+        "60000",
+        "Default of topics' file.delete.delay.ms.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleanup.policy",
+        LST,
+        "delete",
+        "Default of topics' cleanup.policy.",
+        each_of("compact", "delete"),
+        CW,
+    ),
+    ConfigKey(
+        "log.index.size.max.bytes",
+        INT,
+        "10485760",
+        "Default of topics' segment.index.bytes.",
+        at_least(4),
+        CW,
+    ),
+    ConfigKey(
+        "log.index.interval.bytes",
+        INT,
+        "4096",
+        "Default of topics' index.interval.bytes.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.flush.interval.messages",
+        LONG,
+        str(LONG_MAX),
+        "Default of topics' flush.messages: fsync after this many messages.",
+        at_least(1),
+        CW,
+    ),
+    ConfigKey("log.flush.interval.ms", LONG, None, "Default of topics' flush.ms.", dynamic=CW),
+    ConfigKey(
+        "log.flush.scheduler.interval.ms",
+        LONG,
+        str(LONG_MAX),
+        "How often logs are checked for a time-based flush.",
+    ),
+    ConfigKey(
+        "log.flush.offset.checkpoint.interval.ms",
+        INT,
+        "60000",
+        "How often the recovery point is checkpointed.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "log.flush.start.offset.checkpoint.interval.ms",
+        INT,
+        "60000",
+        "How often log start offsets are checkpointed.",
+        at_least(0),
+    ),
+    ConfigKey("log.preallocate", BOOL, "false", "Default of topics' preallocate.", dynamic=CW),
+    ConfigKey(
+        "log.message.timestamp.type",
+        STR,
+        "CreateTime",
+        "Default of topics' message.timestamp.type.",
+        one_of("CreateTime", "LogAppendTime"),
+        CW,
+    ),
+    ConfigKey(
+        "log.message.timestamp.before.max.ms",
+        LONG,
+        str(LONG_MAX),
+        "Default of topics' message.timestamp.before.max.ms.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.message.timestamp.after.max.ms",
+        LONG,
+        "3600000",
+        "Default of topics' message.timestamp.after.max.ms.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey("log.cleaner.enable", BOOL, "true", "Run the log cleaner (compaction)."),
+    ConfigKey("log.cleaner.threads", INT, "1", "Cleaner threads.", at_least(0), CW),
+    ConfigKey(
+        "log.cleaner.backoff.ms",
+        LONG,
+        "15000",
+        "Sleep of the cleaner when no log is cleanable.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleaner.min.cleanable.ratio",
+        DBL,
+        "0.5",
+        "Default of topics' min.cleanable.dirty.ratio.",
+        between(0, 1),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleaner.min.compaction.lag.ms",
+        LONG,
+        "0",
+        "Default of topics' min.compaction.lag.ms.",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleaner.max.compaction.lag.ms",
+        LONG,
+        str(LONG_MAX),
+        "Default of topics' max.compaction.lag.ms.",
+        at_least(1),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleaner.delete.retention.ms",
+        LONG,
+        "86400000",
+        "Default of topics' delete.retention.ms (tombstones).",
+        at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "log.cleaner.dedupe.buffer.size",
+        LONG,
+        "134217728",
+        "Memory for the cleaner's key map; a larger dirty section takes passes.",
+        dynamic=CW,
+    ),
+    ConfigKey(
+        "log.cleaner.io.buffer.size", INT, "524288", "Cleaner read/write buffer.", at_least(0), CW
+    ),
+    # -- consumer groups (GroupCoordinatorConfig) ------------------------------------
+    ConfigKey(
+        "offsets.topic.num.partitions", INT, "50", "Partitions of __consumer_offsets.", at_least(1)
+    ),
+    ConfigKey(
+        "offsets.topic.replication.factor",
+        SHORT,
+        "3",
+        "Replication factor of __consumer_offsets (capped at the live nodes here, "
+        "where Kafka refuses to create it).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.topic.segment.bytes",
+        INT,
+        "104857600",
+        "segment.bytes of __consumer_offsets.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.retention.minutes",
+        INT,
+        "10080",
+        "Committed offsets of an empty group expire after this (KIP-211).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.retention.check.interval.ms",
+        LONG,
+        "600000",
+        "How often expired offsets are removed.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.commit.timeout.ms",
+        INT,
+        "5000",
+        "How long an offset commit waits for the offsets topic's replicas.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offset.metadata.max.bytes",
+        INT,
+        "4096",
+        "The largest metadata string of a committed offset.",
+    ),
+    ConfigKey(
+        "group.min.session.timeout.ms",
+        INT,
+        "6000",
+        "Smallest session timeout a classic member may ask for.",
+    ),
+    ConfigKey(
+        "group.max.session.timeout.ms",
+        INT,
+        "1800000",
+        "Largest session timeout a classic member may ask for.",
+    ),
+    ConfigKey(
+        "group.initial.rebalance.delay.ms",
+        INT,
+        "3000",
+        "Wait for more members before the first rebalance of an empty group.",
+        test_default="0",
+        why=_FAST_GROUPS,
+    ),
+    ConfigKey("group.max.size", INT, str(INT_MAX), "Most members of a classic group.", at_least(1)),
+    ConfigKey(
+        "group.coordinator.rebalance.protocols",
+        LST,
+        "classic,consumer",
+        "Group protocols the coordinator serves.",
+        each_of("classic", "consumer", "share", "streams"),
+    ),
+    ConfigKey(
+        "group.consumer.session.timeout.ms",
+        INT,
+        "45000",
+        "Session timeout of KIP-848 members.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.consumer.min.session.timeout.ms",
+        INT,
+        "45000",
+        "Smallest KIP-848 session timeout a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.consumer.max.session.timeout.ms",
+        INT,
+        "60000",
+        "Largest KIP-848 session timeout a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.consumer.heartbeat.interval.ms",
+        INT,
+        "5000",
+        "Heartbeat interval the coordinator gives KIP-848 members.",
+        at_least(1),
+        test_default="1000",
+        why=_FAST_GROUPS,
+    ),
+    ConfigKey(
+        "group.consumer.min.heartbeat.interval.ms",
+        INT,
+        "5000",
+        "Smallest KIP-848 heartbeat interval a group config may set.",
+        at_least(1),
+        test_default="1000",
+        why="must not exceed the tuned heartbeat interval",
+    ),
+    ConfigKey(
+        "group.consumer.max.heartbeat.interval.ms",
+        INT,
+        "15000",
+        "Largest KIP-848 heartbeat interval a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.consumer.max.size",
+        INT,
+        str(INT_MAX),
+        "Most members of a KIP-848 group.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.consumer.assignors",
+        LST,
+        "uniform,range",
+        "Server-side assignors of KIP-848 groups (the first is the default).",
+    ),
+    ConfigKey(
+        "group.consumer.migration.policy",
+        STR,
+        "bidirectional",
+        "Online migration between classic and consumer groups (KIP-848).",
+        one_of("disabled", "downgrade", "upgrade", "bidirectional"),
+    ),
+    # -- transactions and producers (TransactionStateManagerConfigs, ...) ------------
+    ConfigKey(
+        "transaction.state.log.num.partitions",
+        INT,
+        "50",
+        "Partitions of __transaction_state.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.state.log.replication.factor",
+        SHORT,
+        "3",
+        "Replication factor of __transaction_state (capped at the live nodes).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.state.log.min.isr",
+        INT,
+        "2",
+        "min.insync.replicas of __transaction_state (capped at its replicas).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.state.log.segment.bytes",
+        INT,
+        "104857600",
+        "segment.bytes of __transaction_state.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.max.timeout.ms",
+        INT,
+        "900000",
+        "The largest transaction.timeout.ms a producer may ask for.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transactional.id.expiration.ms",
+        INT,
+        "604800000",
+        "Forget a transactional id idle this long in a completed state.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        INT,
+        "10000",
+        "How often timed-out transactions are looked for.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "transaction.remove.expired.transaction.cleanup.interval.ms",
+        INT,
+        "3600000",
+        "How often expired transactional ids are removed.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "producer.id.expiration.ms",
+        INT,
+        "86400000",
+        "Forget a partition's idle producer state after this long.",
+        at_least(1),
+        CW,
+    ),
+    ConfigKey(
+        "producer.id.expiration.check.interval.ms",
+        INT,
+        "600000",
+        "How often idle producer state is looked for.",
+        at_least(1),
+    ),
+    # -- quotas (ClientQuotaManagerConfig) -------------------------------------------
+    ConfigKey("quota.window.num", INT, "11", "Samples kept to measure client rates.", at_least(1)),
+    ConfigKey("quota.window.size.seconds", INT, "1", "Length of one rate sample.", at_least(1)),
+    # -- streamtest's own --------------------------------------------------------------
+    ConfigKey(
+        "streamtest.cluster.id",
+        STR,
+        "streamtest-cluster-0001",
+        "The cluster id reported in Metadata and DescribeCluster.",
+    ),
+)
+
+#: Every known broker setting, by name.
+SETTINGS: dict[str, ConfigKey] = {k.name: k for k in _KEYS}
+
+#: The broker setting that gives each topic config its default (Kafka's
+#: ``ServerTopicConfigSynonyms``); the first synonym that is set wins.
+TOPIC_DEFAULTS_FROM_BROKER: dict[str, tuple[str, ...]] = {
+    "cleanup.policy": ("log.cleanup.policy",),
+    "compression.type": ("compression.type",),
+    "delete.retention.ms": ("log.cleaner.delete.retention.ms",),
+    "file.delete.delay.ms": ("log.segment.delete.delay.ms",),
+    "flush.messages": ("log.flush.interval.messages",),
+    "flush.ms": ("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
+    "index.interval.bytes": ("log.index.interval.bytes",),
+    "max.compaction.lag.ms": ("log.cleaner.max.compaction.lag.ms",),
+    "max.message.bytes": ("message.max.bytes",),
+    "message.timestamp.after.max.ms": ("log.message.timestamp.after.max.ms",),
+    "message.timestamp.before.max.ms": ("log.message.timestamp.before.max.ms",),
+    "message.timestamp.type": ("log.message.timestamp.type",),
+    "min.cleanable.dirty.ratio": ("log.cleaner.min.cleanable.ratio",),
+    "min.compaction.lag.ms": ("log.cleaner.min.compaction.lag.ms",),
+    "min.insync.replicas": ("min.insync.replicas",),
+    "preallocate": ("log.preallocate",),
+    "retention.bytes": ("log.retention.bytes",),
+    "retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+    "segment.bytes": ("log.segment.bytes",),
+    "segment.index.bytes": ("log.index.size.max.bytes",),
+    "segment.jitter.ms": ("log.roll.jitter.ms", "log.roll.jitter.hours"),
+    "segment.ms": ("log.roll.ms", "log.roll.hours"),
+    "unclean.leader.election.enable": ("unclean.leader.election.enable",),
+}
+
+#: Unit multipliers of the hour/minute synonyms above, to milliseconds.
+_SYNONYM_SCALE = {
+    "log.retention.minutes": 60_000,
+    "log.retention.hours": 3_600_000,
+    "log.roll.hours": 3_600_000,
+    "log.roll.jitter.hours": 3_600_000,
+}
+
+
+class Source(enum.IntEnum):
+    """Where a value comes from (DescribeConfigs ``config_source``, KIP-226)."""
+
+    DYNAMIC_BROKER_CONFIG = 1
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 2
+    STATIC_BROKER_CONFIG = 4
+    DEFAULT_CONFIG = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SettingView:
+    """One row of DescribeConfigs on a BROKER resource."""
+
+    name: str
+    value: str | None
+    source: Source
+    read_only: bool
+    sensitive: bool
+    type: ConfigType
+    doc: str
+
+
+class BrokerSettings:
+    """The settings of one cluster: Kafka's defaults, overridden at start and at run time.
+
+    Args:
+        overrides: ``{name: value}`` given at start (``--setting``,
+            ``EmbeddedKafka(settings=...)``); values may be strings or Python
+            values (``True``, ``3``, ``["compact", "delete"]``).
+
+    Raises:
+        ConfigError: an unknown name (with the closest known one) or an invalid value.
+    """
+
+    def __init__(self, overrides: Mapping[str, object] | None = None) -> None:
+        self._static: dict[str, str] = {}
+        self._dynamic: dict[str, str] = {}
+        self._cache: dict[str, Any] = {}
+        for name, value in (overrides or {}).items():
+            key = self.key(name)
+            parse(key, value)
+            self._static[name] = _to_text(value)
+
+    @staticmethod
+    def key(name: str) -> ConfigKey:
+        """Return the declaration of ``name``.
+
+        Raises:
+            ConfigError: no such setting (the message suggests the closest name).
+        """
+        found = SETTINGS.get(name)
+        if found is None:
+            close = difflib.get_close_matches(name, SETTINGS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"Unknown broker setting {name}{hint}")
+        return found
+
+    def raw(self, name: str) -> str | None:
+        """Return the effective value of ``name`` as a string (``None``: unset)."""
+        if name in self._dynamic:
+            return self._dynamic[name]
+        if name in self._static:
+            return self._static[name]
+        return self.key(name).effective_default
+
+    def __getitem__(self, name: str) -> Any:
+        """Return the effective value of ``name``, parsed to its type."""
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        value = parse(self.key(name), self.raw(name))
+        self._cache[name] = value
+        return value
+
+    def source(self, name: str) -> Source:
+        """Return where the effective value of ``name`` comes from."""
+        if name in self._dynamic:
+            return Source.DYNAMIC_DEFAULT_BROKER_CONFIG
+        if name in self._static:
+            return Source.STATIC_BROKER_CONFIG
+        key = self.key(name)
+        # A tuned default is, to a client, a value set in the broker's properties.
+        return (
+            Source.STATIC_BROKER_CONFIG if key.test_default is not None else (Source.DEFAULT_CONFIG)
+        )
+
+    def is_set(self, name: str) -> bool:
+        """Return whether ``name`` was set explicitly (statically or dynamically)."""
+        return name in self._dynamic or name in self._static
+
+    def set_dynamic(self, name: str, value: object | None) -> None:
+        """Set (or, with ``None``, delete) a dynamic value, as AlterConfigs does.
+
+        Raises:
+            ConfigError: unknown, read-only, or invalid.
+        """
+        key = self.key(name)
+        if key.dynamic is Dynamic.READ_ONLY:
+            raise ConfigError(f"Cannot update these configs dynamically: [{name}]")
+        if value is None:
+            self._dynamic.pop(name, None)
+        else:
+            parse(key, value)
+            self._dynamic[name] = _to_text(value)
+        self._cache.pop(name, None)
+
+    def set_static(self, name: str, value: object) -> None:
+        """Set a value as if it had been given at start (streamtest sets listeners,
+        log dirs and node ids this way).
+
+        Raises:
+            ConfigError: unknown or invalid.
+        """
+        parse(self.key(name), value)
+        self._static[name] = _to_text(value)
+        self._cache.pop(name, None)
+
+    def overrides(self) -> dict[str, str]:
+        """Return every value set at start (to hand to a child process)."""
+        return dict(self._static)
+
+    def describe(
+        self, names: Iterable[str] | None = None, node_values: Mapping[str, str] | None = None
+    ) -> list[SettingView]:
+        """Return DescribeConfigs rows for ``names`` (all settings if ``None``).
+
+        ``node_values`` holds what one node sets for itself (its ``node.id``, its
+        listeners), reported as static broker configs.
+        """
+        node_values = node_values or {}
+        out = []
+        for name in names if names is not None else SETTINGS:
+            key = SETTINGS.get(name)
+            if key is None:
+                continue
+            own = node_values.get(name)
+            out.append(
+                SettingView(
+                    name,
+                    None if key.sensitive else (own if own is not None else self.raw(name)),
+                    Source.STATIC_BROKER_CONFIG if own is not None else self.source(name),
+                    key.dynamic is Dynamic.READ_ONLY,
+                    key.sensitive,
+                    key.type,
+                    key.doc,
+                )
+            )
+        return out
+
+    def topic_default(self, topic_config: str) -> str | None:
+        """Return the broker-side default of a topic config (``log.retention.hours``
+        becomes ``retention.ms``), or ``None`` if the broker has none for it."""
+        synonyms = TOPIC_DEFAULTS_FROM_BROKER.get(topic_config)
+        if not synonyms:
+            return None
+        for name in synonyms:
+            value = self.raw(name)
+            if value is None:
+                continue
+            scale = _SYNONYM_SCALE.get(name)
+            return str(int(value) * scale) if scale and int(value) >= 0 else value
+        return None
+
+
+def parse_setting_line(line: str) -> tuple[str, str]:
+    """Split ``KEY=VALUE`` from the command line.
+
+    Raises:
+        ConfigError: no ``=``, an empty key, or an unknown key.
+    """
+    key, sep, value = line.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--setting expects KEY=VALUE, got {line!r}")
+    BrokerSettings.key(key)
+    return key, value
+
+
+def tuned_defaults() -> list[ConfigKey]:
+    """Return the settings whose streamtest default differs from Kafka's."""
+    return [k for k in _KEYS if k.test_default is not None]

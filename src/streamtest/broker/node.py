@@ -1,0 +1,111 @@
+"""One node of the logical cluster: an id, a listener and its client connections.
+
+Kafka clients see each node as a broker with its own address. Here every node
+shares the cluster's event loop and state; what a node owns is its listening
+socket, the connections accepted on it and whether it is up. Stopping a node
+closes both, so clients fail over exactly as they would when a broker dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .server import KafkaProtocol
+
+log = logging.getLogger("streamtest.broker")
+
+
+class NodeState(enum.Enum):
+    """Whether a node is part of the cluster and serves clients.
+
+    A node is RUNNING from the start (a cluster that is built but not yet
+    listening already places replicas on it); STOPPED after ``stop_node``.
+    """
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class Node:
+    """A node: ``node_id`` listening on ``host:port``.
+
+    Args:
+        node_id: Kafka's ``node.id``.
+        host: interface to bind.
+        port: port to bind (0 picks a free one; the bound port is kept, so a
+            restarted node comes back on the same address).
+        advertised_host: the host clients are told to connect to.
+        rack: ``broker.rack``, or ``None``.
+    """
+
+    def __init__(
+        self,
+        node_id: int,
+        host: str,
+        port: int,
+        advertised_host: str | None = None,
+        rack: str | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.host = host
+        self.port = port
+        self.advertised_host = advertised_host or host
+        self.rack = rack
+        self.state = NodeState.RUNNING
+        #: When the node was cut off from the other nodes (``isolate_node``), or None.
+        self.isolated_since_ms: int | None = None
+        self.connections: set[KafkaProtocol] = set()
+        self._server: asyncio.base_events.Server | None = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.node_id} {self.advertised_host}:{self.port} {self.state.value}>"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the node is up (it serves clients once listening)."""
+        return self.state is NodeState.RUNNING
+
+    @property
+    def listening(self) -> bool:
+        """Return whether the node's listener is open."""
+        return self._server is not None
+
+    @property
+    def address(self) -> str:
+        """Return ``host:port`` as clients use it."""
+        return f"{self.advertised_host}:{self.port}"
+
+    async def listen(self, cluster: Cluster) -> None:
+        """Bind the listener and start serving.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        from .server import KafkaProtocol
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: KafkaProtocol(cluster, self),
+            self.host,
+            self.port,
+            reuse_address=True,
+            backlog=512,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.state = NodeState.RUNNING
+        log.info("node %d listening on %s", self.node_id, self.address)
+
+    async def close(self) -> None:
+        """Stop listening and drop every connection (clients see the node die)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for conn in list(self.connections):
+            conn.abort()
+        if server is not None:
+            await server.wait_closed()

@@ -1,0 +1,2 @@
+"""Topic, config and admin logic that API handlers share (handlers never call each
+other; they call services)."""
