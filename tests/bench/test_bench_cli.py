@@ -298,3 +298,12 @@ def test_ctrl_c_prints_and_writes_what_was_measured(mode, bootstrap, topic_name,
     check_schema(data)
     assert data["records"] > 0 and data["errors"] == 0
     assert data["duration_s"] < 120
+
+
+def test_embedded_runs_against_a_new_broker_process(tmp_path):
+    out = tmp_path / "r.json"
+    proc = bench(
+        "produce", "--embedded", "--records", "500", "--record-size", "20", "--json", str(out), "-q"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["records"] == 500
