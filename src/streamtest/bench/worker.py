@@ -357,6 +357,7 @@ def run_consumer(spec: dict[str, Any], control: Control, reporter: Reporter) -> 
     records = nbytes = errors = total = 0
     messages: list[str] = []
     last = t0
+    next_progress = t0
     consume = consumer.consume
     while not control.stopped.is_set():
         before = time.monotonic()
@@ -396,8 +397,11 @@ def run_consumer(spec: dict[str, Any], control: Control, reporter: Reporter) -> 
         records += n
         total += n
         last = after
-        reporter.send("p", n=total)
+        if after >= next_progress:  # the coordinator stops consumers by this count
+            reporter.send("p", n=total)
+            next_progress = after + 0.02
     intervals.report(records, nbytes, errors, recorder.drain())
+    reporter.send("p", n=total)
     reporter.send("done", end=last, sent=total, errors=messages)
     try:
         consumer.close()
