@@ -46,6 +46,7 @@ __all__ = [
     "KafkaUtils",
     "TopicFactory",
     "assert_eventually",
+    "bench",
     "eventually",
     "factories",
     "generate_events",
@@ -58,13 +59,14 @@ __version__ = "0.1.0"
 # costs nothing and ``from streamtest import EmbeddedKafka`` loads the broker but
 # not the test kit: a fresh process that only starts a broker stays fast (see
 # benchmarks/bench_cold_start.py). ``strategies`` needs Hypothesis, ``factories``
-# needs pytest; neither is imported until asked for.
+# needs pytest, ``bench`` the ``bench`` extra; none is imported until asked for.
 _WHERE = {
     "BrokerStartError": ".embedded",
     "EmbeddedKafka": ".embedded",
     "KafkaRecord": ".types",
     "strategies": ".strategies",
     "factories": ".kit.factories",
+    "bench": ".bench",
     **{
         name: ".kit"
         for name in (
@@ -84,7 +86,7 @@ _WHERE = {
         )
     },
 }
-_MODULES = {"strategies", "factories"}
+_MODULES = {"strategies", "factories", "bench"}
 
 
 def __getattr__(name: str) -> Any:

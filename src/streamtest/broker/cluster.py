@@ -41,6 +41,7 @@ from .txn import TransactionCoordinator
 if TYPE_CHECKING:
     import uuid
 
+    from .metrics import BrokerMetrics
     from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
@@ -235,6 +236,8 @@ class Cluster:
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
         self.control_endpoint: ControlEndpoint | None = None
+        #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
+        self.metrics: BrokerMetrics | None = None
 
     def _restore(self) -> None:
         if self.storage is None:
@@ -476,6 +479,8 @@ class Cluster:
             await node.close()
         if self.storage is not None:
             self.storage.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     def connection_closed(self, connection_id: int) -> None:
         """Tell interested parties (the group coordinator) that a connection ended."""

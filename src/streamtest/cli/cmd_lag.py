@@ -15,6 +15,7 @@ from rich.text import Text
 from ..ops.client import ClientConfig
 from ..ops.lag import LagProgress, LagSnapshot, LagTracker, lag_snapshot, summary_line
 from ..ops.render import cell, print_table
+from . import _lag_extra
 from ._app import main
 from ._ops_options import cluster_options
 from ._output import format_option, key_of
@@ -78,7 +79,9 @@ def _live_view(snap: LagSnapshot, progress: LagProgress) -> Group:
 
 
 @main.command("lag")
-@click.option("--group", required=True, help="The consumer group.")
+@click.option("--group", "groups", multiple=True,
+              help="The consumer group (repeatable with --status and --prometheus-port, "
+                   "which watch every group without it).")
 @click.option("--topic", "topics", multiple=True,
               help="Only these topics (all their partitions, committed or not); repeatable.")
 @click.option("--watch", is_flag=True, help="Keep refreshing until interrupted (Ctrl-C).")
@@ -89,16 +92,33 @@ def _live_view(snap: LagSnapshot, progress: LagProgress) -> Group:
                    "--max-iterations runs out first.")
 @click.option("--max-iterations", type=click.IntRange(1), default=None,
               help="Stop after this many refreshes.")
+@click.option("--prometheus-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve kafka_exporter-style lag metrics and Burrow-style status at "
+                   "http://HOST:PORT/metrics, polling every --interval seconds.")
+@click.option("--prometheus-host", default="127.0.0.1", show_default=True,
+              help="Interface for --prometheus-port (0.0.0.0: all).")
+@click.option("--status", "show_status", is_flag=True,
+              help="Burrow-style status per partition and group (OK, WARN, STALL, STOP, "
+                   "REWIND; groups OK, WARN, ERR) from --samples looks, --interval apart.")
+@click.option("--samples", type=click.IntRange(2), default=5, show_default=True,
+              help="Looks before --status reports.")
+@click.option("--window", type=click.IntRange(2), default=10, show_default=True,
+              help="Offsets per partition in the status window (Burrow's intervals).")
 @format_option(keys=LAG_KEYS)
 @cluster_options
 def lag(
     config: ClientConfig,
-    group: str,
+    groups: tuple[str, ...],
     topics: tuple[str, ...],
     watch: bool,
     interval: float,
     until_zero: bool,
     max_iterations: int | None,
+    prometheus_port: int | None,
+    prometheus_host: str,
+    show_status: bool,
+    samples: int,
+    window: int,
     fmt: str,
 ) -> None:
     """Show a group's lag: GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG,
@@ -107,6 +127,16 @@ def lag(
 
     A partition with no committed offset shows '-' and does not count in the total.
     """
+    if prometheus_port is not None:
+        return _lag_extra.serve(
+            config, list(groups), prometheus_port, prometheus_host, interval, window
+        )
+    if show_status:
+        return _lag_extra.show_status(config, list(groups), interval, samples, window, watch)
+    if len(groups) != 1:
+        raise click.ClickException("give one --group (several only with --status or "
+                                   "--prometheus-port)")
+    group = groups[0]
     watch = watch or until_zero
     tracker = LagTracker()
     console = Console(highlight=False)

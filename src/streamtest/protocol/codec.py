@@ -335,6 +335,10 @@ def _build_plan(cls: type) -> tuple[tuple[str, str, Any, Any], ...]:
             default = f.default_factory()  # type: ignore[misc]
         elif "None" in str(f.type):
             default = None
+        elif ktype in ("timedelta_i32", "timedelta_i64"):
+            import datetime
+
+            default = datetime.timedelta(0)
         else:
             default = _ZERO.get(ktype, 0)
         is_array = "tuple[" in str(f.type)
