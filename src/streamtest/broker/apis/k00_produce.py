@@ -7,9 +7,11 @@ CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
 * acks=0 gets no response at all; acks=1 and acks=-1 (all) are answered once the
   batch is in the log (and written to the data directory, if any): with a single
   replica the two are the same.
-* CORRUPT_MESSAGE for a truncated batch, a bad magic or a CRC mismatch;
-  MESSAGE_TOO_LARGE when a batch exceeds the topic's ``max.message.bytes``;
-  UNKNOWN_TOPIC_OR_PARTITION for a missing topic (Produce never auto-creates).
+* As Kafka: CORRUPT_MESSAGE for a CRC mismatch; INVALID_RECORD for a truncated
+  batch, a magic other than 2 or no batch at all; MESSAGE_TOO_LARGE when a batch
+  exceeds the topic's ``max.message.bytes``; UNKNOWN_TOPIC_OR_PARTITION for a
+  missing topic (Produce never auto-creates); INVALID_REQUIRED_ACKS for acks other
+  than -1, 0 and 1. A failed partition reports log_start_offset -1.
 * Idempotent and transactional batches are checked by ``state.producers``
   (sequences, epochs; a duplicate gets its original offset). A transactional batch
   must belong to the producer's ongoing transaction and its partition must have
@@ -26,7 +28,7 @@ import dataclasses
 from typing import Any
 
 from ...protocol.errors import ErrorCode
-from ...protocol.exceptions import CorruptRecordBatch
+from ...protocol.exceptions import CorruptRecordBatch, InvalidRecordBatch
 from ...protocol.produce import (
     PartitionResult,
     decode_produce_request,
@@ -44,13 +46,25 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
     request = decode_produce_request(frame, offset, ctx.version)
     state = ctx.broker.state
     results: list[tuple[str, list[PartitionResult]]] = []
+    if request.acks not in (-1, 0, 1):
+        # Kafka rejects the whole request, every partition alike, appending nothing.
+        for topic_data in request.topics:
+            parts = [
+                PartitionResult(p.index, error_code=ErrorCode.INVALID_REQUIRED_ACKS)
+                for p in topic_data.partitions
+            ]
+            results.append((topic_data.name, parts))
+        return encode_produce_response(ctx.version, results)
     for topic_data in request.topics:
         topic = state.topics.get(topic_data.name)
         parts = []
         for p in topic_data.partitions:
-            parts.append(
-                _produce_partition(ctx, state, topic, p.index, p.records, request.transactional_id)
+            part = _produce_partition(
+                ctx, state, topic, p.index, p.records, request.transactional_id
             )
+            if part.error_code:
+                part.log_start_offset = -1  # as Kafka's error responses
+            parts.append(part)
         results.append((topic_data.name, parts))
     if request.acks == 0:
         return NO_RESPONSE
@@ -72,12 +86,16 @@ def _produce_partition(
     log = topic.partitions[index]
     result.log_start_offset = log.log_start_offset
     if records is None or len(records) == 0:
-        result.error_code = ErrorCode.CORRUPT_MESSAGE
+        result.error_code = ErrorCode.INVALID_RECORD
         result.error_message = "Produce request has no record batch"
         return result
     try:
         batches = split_batches(records)
-    except CorruptRecordBatch as exc:
+    except InvalidRecordBatch as exc:
+        result.error_code = ErrorCode.INVALID_RECORD
+        result.error_message = str(exc)
+        return result
+    except CorruptRecordBatch as exc:  # the CRC
         result.error_code = ErrorCode.CORRUPT_MESSAGE
         result.error_message = str(exc)
         return result

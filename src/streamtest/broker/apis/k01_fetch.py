@@ -4,7 +4,8 @@
   ``max_wait_ms`` passes; appends wake it.
 * ``max_bytes`` and ``partition_max_bytes`` bound the response, but the first
   batch of the first non-empty partition is always returned whole (KIP-74).
-* OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark.
+* OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark,
+  with -1 for the partition's offsets (as Kafka).
 * read_committed (isolation_level 1) reads up to the last stable offset and gets
   the aborted-transactions list (KIP-98).
 * Topic IDs from v13 (KIP-516): UNKNOWN_TOPIC_ID for an unknown ID.
@@ -97,18 +98,22 @@ def _collect(
                     if by_id and topic is None
                     else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 )
+                # Kafka sends an empty (not null) aborted list with these errors.
+                data.aborted_transactions = []
                 errored = True
                 continue
             log = topic.partitions[p.partition]
             logs.append(log)
-            data.high_watermark = log.high_watermark
-            data.last_stable_offset = log.last_stable_offset
-            data.log_start_offset = log.log_start_offset
             offset = p.fetch_offset
             if offset < log.log_start_offset or offset > log.high_watermark:
+                # As Kafka: an error partition reports -1 for every offset, so a
+                # client resets from ListOffsets rather than from these.
                 data.error_code = ErrorCode.OFFSET_OUT_OF_RANGE
                 errored = True
                 continue
+            data.high_watermark = log.high_watermark
+            data.last_stable_offset = log.last_stable_offset
+            data.log_start_offset = log.log_start_offset
             limit = min(p.partition_max_bytes, budget - total)
             if limit <= 0 and total > 0:
                 continue
