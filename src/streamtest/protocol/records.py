@@ -261,7 +261,12 @@ def compress(codec: Compression, data: bytes) -> bytes:
     if codec == Compression.SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == Compression.LZ4:
-        return bytes(cramjam.lz4.compress(data))
+        # An LZ4 frame of independent blocks: Kafka's reader (KafkaLZ4BlockInputStream)
+        # rejects block-linked frames, cramjam's default ("Dependent block stream is
+        # unsupported"). Found by tests/fidelity against Apache Kafka.
+        compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+        compressor.compress(data)
+        return bytes(compressor.finish())
     if codec == Compression.ZSTD:
         return bytes(cramjam.zstd.compress(data))
     raise ValueError(f"unknown compression codec {codec}")

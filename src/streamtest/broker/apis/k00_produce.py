@@ -59,12 +59,9 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
         topic = state.topics.get(topic_data.name)
         parts = []
         for p in topic_data.partitions:
-            part = _produce_partition(
-                ctx, state, topic, p.index, p.records, request.transactional_id
+            parts.append(
+                _produce_partition(ctx, state, topic, p.index, p.records, request.transactional_id)
             )
-            if part.error_code:
-                part.log_start_offset = -1  # as Kafka's error responses
-            parts.append(part)
         results.append((topic_data.name, parts))
     if request.acks == 0:
         return NO_RESPONSE
@@ -84,7 +81,6 @@ def _produce_partition(
         result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         return result
     log = topic.partitions[index]
-    result.log_start_offset = log.log_start_offset
     if records is None or len(records) == 0:
         result.error_code = ErrorCode.INVALID_RECORD
         result.error_message = "Produce request has no record batch"
@@ -126,10 +122,16 @@ def _produce_partition(
             if check.error_code:
                 result.error_code = check.error_code
                 result.error_message = check.message
+                # Kafka's log rejected it (not the request's validation): such
+                # errors carry the log start offset, the others -1.
+                result.log_start_offset = log.log_start_offset
                 return result
             if check.duplicate_of is not None:
-                # A retried batch: answer with the offset it got the first time.
+                # A retried batch: answer with the offset it got the first time and,
+                # as Kafka does, its max timestamp as the append time.
                 first_offset = check.duplicate_of if first_offset < 0 else first_offset
+                if append_time < 0:
+                    result.log_append_time_ms = header.max_timestamp
                 continue
         base = log.log_end_offset
         set_base_offset(batch, base)
@@ -150,5 +152,7 @@ def _produce_partition(
             first_offset = base
     log.wake_waiters()
     result.base_offset = first_offset
-    result.log_append_time_ms = append_time
+    result.log_start_offset = log.log_start_offset
+    if append_time >= 0 or result.log_append_time_ms < 0:
+        result.log_append_time_ms = append_time
     return result

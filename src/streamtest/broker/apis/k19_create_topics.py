@@ -23,7 +23,15 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.broker.state
     results = []
     seen: set[str] = set()
+    names = [t.name for t in request.topics]
+    # As Kafka: a name given twice creates neither and is answered once.
+    duplicates = {n for n in names if names.count(n) > 1}
     for t in request.topics:
+        if t.name in duplicates:
+            if t.name not in seen:
+                seen.add(t.name)
+                results.append(_duplicate(t.name))
+            continue
         res: dict[str, Any] = {"name": t.name, "error_code": ErrorCode.NONE, "error_message": None,
                                "num_partitions": -1, "replication_factor": -1, "configs": []}
         results.append(res)
@@ -41,11 +49,24 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
         if request.validate_only:
             preview = Topic(t.name, __import__("uuid").UUID(int=0), [], configs)
             res["configs"] = _created_configs(preview)
+            # Kafka answers validate_only with a fresh id, of a topic never made.
+            res["topic_id"] = __import__("uuid").uuid4()
             continue
         topic = state.create_topic(t.name, partitions, configs)
         res["topic_id"] = topic.topic_id
         res["configs"] = _created_configs(topic)
     return {"throttle_time": 0, "topics": results}
+
+
+def _duplicate(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "error_code": ErrorCode.INVALID_REQUEST,
+        "error_message": "Duplicate topic name.",
+        "num_partitions": -1,
+        "replication_factor": -1,
+        "configs": [],
+    }
 
 
 def _validate(state: Any, t: Any, seen: set[str]) -> tuple[ErrorCode, str] | None:

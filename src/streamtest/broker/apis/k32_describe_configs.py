@@ -20,10 +20,19 @@ DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = 1, 4, 5
 _TYPE_STRING, _TYPE_INT, _TYPE_LONG, _TYPE_BOOLEAN, _TYPE_DOUBLE, _TYPE_LIST = 2, 3, 5, 1, 6, 7
 
 
+#: Topic configs Kafka declares as INT (LogConfig); other numeric ones are LONG.
+_INT_CONFIGS = frozenset(
+    {"max.message.bytes", "segment.bytes", "segment.index.bytes", "index.interval.bytes",
+     "min.insync.replicas"}
+)
+
+
 def _config_type(name: str) -> int:
     default = TOPIC_CONFIG_DEFAULTS.get(name, "")
     if name == "cleanup.policy":
         return _TYPE_LIST
+    if name in _INT_CONFIGS:
+        return _TYPE_INT
     if default in ("true", "false"):
         return _TYPE_BOOLEAN
     if name.endswith(".ratio"):

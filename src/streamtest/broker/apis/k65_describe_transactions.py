@@ -28,6 +28,11 @@ def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str,
     states = []
     for txn_id in request.transactional_ids:
         entry = describe_transaction(ctx.broker, txn_id)
-        entry["transaction_start_time"] = _as_datetime(entry["transaction_start_time"])
+        if entry["error_code"]:
+            # As Kafka: an entry that failed carries zeros, not -1 (its defaults).
+            entry.update(transaction_start_time=0, producer_id=0, producer_epoch=0)
+        # -1 (no transaction ongoing) cannot be sent as a timestamp; Kafka's start
+        # time field is never negative either.
+        entry["transaction_start_time"] = _as_datetime(max(entry["transaction_start_time"], 0))
         states.append(entry)
     return {"throttle_time": 0, "transaction_states": states}
