@@ -14,12 +14,51 @@ import pytest
 from click.testing import CliRunner, Result
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streamtest import EmbeddedKafka
+from streamtest import EmbeddedKafka, KafkaRecord
 from streamtest.cli import main
 from streamtest.kit.wait import eventually
 from streamtest.ops import ClientConfig
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+class KafkaBroker:
+    """Apache Kafka (the reference broker) behind the small part of
+    ``EmbeddedKafka``'s interface these tests use, through real clients: the ops
+    tools say they work against any Kafka, so their tests run against both."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        from streamtest import ExternalCluster
+
+        self.bootstrap_servers = bootstrap_servers
+        self.cluster = ExternalCluster(bootstrap_servers, connect_timeout=30)
+
+    def create_topic(self, name: str, partitions: int | None = None) -> None:
+        """Create ``name`` and return once every partition has a leader."""
+        self.cluster.create_topic(name, partitions or 1, timeout=30)
+
+    def records(self, topic: str, partition: int | None = None) -> list[KafkaRecord]:
+        """Return every record of ``topic`` (or one partition), as a consumer reads it."""
+        return self.cluster.records(topic, 30, partition=partition)
+
+
+@pytest.fixture(
+    scope="session", params=["embedded", pytest.param("apache", marks=pytest.mark.slow)]
+)
+def broker(request: pytest.FixtureRequest) -> Iterator[EmbeddedKafka | KafkaBroker]:
+    """The broker the ops tools run against: the embedded one, then Apache Kafka
+    (the ``reference_kafka`` fixture), so each test runs on both."""
+    if request.param == "embedded":
+        with EmbeddedKafka(partitions=1) as kafka:
+            yield kafka
+        return
+    reference = request.getfixturevalue("reference_kafka")
+    kafka = KafkaBroker(reference.bootstrap_servers)
+    kafka.cluster.start()
+    try:
+        yield kafka
+    finally:
+        kafka.cluster.stop()
 
 #: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
 BASE_TS = 1_700_000_000_000
@@ -86,7 +125,7 @@ def produce(
 
 
 @pytest.fixture
-def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
+def make_topic(broker: EmbeddedKafka | KafkaBroker, topic_name: str) -> Callable[..., str]:
     """Create a topic (default name from ``topic_name``) with ``partitions`` and
     ``per_partition`` records each; return its name."""
     made = iter(range(100))
