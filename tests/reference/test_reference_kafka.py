@@ -150,3 +150,17 @@ def test_apache_backend_without_java_says_so(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(BackendUnavailable, match="'apache' backend runs Apache Kafka in a JVM"):
         make_cluster("apache").start()
+
+
+def test_plugin_runs_a_suite_on_apache_kafka_with_kafka_backend_apache(pytester):
+    pytester.makepyfile(
+        """
+        def test_on_apache(kafka, kafka_topic):
+            assert kafka.backend == "apache"
+            kafka.send(kafka_topic, [("k", "v")])
+            assert [(r.key, r.value) for r in kafka.records(kafka_topic)] == [(b"k", b"v")]
+        """
+    )
+    result = pytester.runpytest_inprocess("--kafka-backend", "apache", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["streamtest: backend=apache (command line)"])
+    result.assert_outcomes(passed=1)
