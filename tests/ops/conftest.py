@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from streamtest import EmbeddedKafka, KafkaRecord
 from streamtest.cli import main
@@ -143,14 +144,32 @@ def make_topic(broker: EmbeddedKafka | KafkaBroker, topic_name: str) -> Callable
     return make
 
 
+def _retrying(fn: Callable[[], Any]) -> Any:
+    """Call ``fn`` until it does not fail with a retriable Kafka error (Apache Kafka
+    answers NOT_COORDINATOR now and then, which a real client retries); return its
+    result. Other errors propagate at once."""
+
+    def attempt() -> Any:
+        try:
+            return (fn(),)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and err.retriable():
+                return None
+            raise
+
+    return eventually(attempt, timeout=30, interval=0.1)[0]
+
+
 def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
     """Commit ``offsets`` for ``group`` as a standalone (non-member) consumer, leaving
     the group Empty."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
     try:
-        c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                 asynchronous=False)
+        _retrying(lambda: c.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+            asynchronous=False))
     finally:
         c.close()
 
@@ -160,7 +179,9 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[i
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
     try:
-        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        tps = _retrying(
+            lambda: c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        )
         return {tp.partition: tp.offset for tp in tps}
     finally:
         c.close()

@@ -61,7 +61,11 @@ def test_reference_broker_serves_a_produce_and_consume_round_trip(reference_kafk
 
 
 def test_reference_broker_log_is_readable(reference_kafka):
-    assert "Kafka Server started" in reference_kafka.log_tail(100_000)
+    tail = reference_kafka.log_tail(3).splitlines()
+    assert len(tail) == 3
+    # The whole log (log_tail reads only its end, which a busy broker fills).
+    log = (reference_kafka.workdir / "server.log").read_text(errors="replace")
+    assert "Kafka Server started" in log
 
 
 def test_killing_the_owner_with_sigkill_leaves_no_jvm_and_no_data(tmp_path):

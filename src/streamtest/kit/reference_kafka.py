@@ -415,7 +415,8 @@ class ReferenceKafka:
             the defaults (:meth:`default_properties`), e.g.
             ``{"auto.create.topics.enable": "false"}``.
         jvm_options: replaces :data:`DEFAULT_JVM_OPTIONS`.
-        startup_timeout: seconds to wait for the broker to answer metadata.
+        startup_timeout: seconds to wait until the broker is ready (see
+            ``warm_coordinators``).
         owner_pid: the JVM lives until this process exits (or :meth:`stop`),
             instead of until the calling process does.
         log_level: the root log4j level (``INFO`` shows startup and topic changes).
