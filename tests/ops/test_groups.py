@@ -112,3 +112,30 @@ def test_delete_offsets_errors(broker, cli, make_topic, group_name, active_membe
     assert res.exit_code == 1
     assert "GROUP_SUBSCRIBED_TO_TOPIC" in res.stdout + res.stderr
     assert committed(broker.bootstrap_servers, group_name, topic, 1) == {0: 1}
+
+
+def test_describe_retries_a_not_coordinator_answer():
+    # Apache Kafka 4.x answers NOT_COORDINATOR now and then (tests/ops saw it against
+    # the reference broker); a client asks again. The embedded broker's control hook
+    # plays that answer once.
+    from streamtest import EmbeddedKafka
+    from streamtest.ops import ClientConfig
+    from streamtest.ops.groups import describe_group_raw
+
+    def not_coordinator(ctx, request):
+        return {
+            "throttle_time": 0,
+            "groups": [
+                {"error_code": 16, "error_message": None, "group_id": g, "group_state": "",
+                 "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "", "members": [],
+                 "authorized_operations": -(2**31)}
+                for g in request.group_ids
+            ],
+        }
+
+    with EmbeddedKafka() as kafka:
+        hook = kafka.call(lambda b: b.hooks.add(not_coordinator, api_key=69))
+        config = ClientConfig(kafka.bootstrap_servers, {}, 10.0)
+        info = describe_group_raw(config.admin(), config, "never-used")
+        assert info.state == "Dead"  # the second answer: a group nobody made
+        assert hook.calls == 1
