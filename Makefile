@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench broker clean client-suites
+.PHONY: demo test lint bench broker clean client-suites fidelity reference-kafka
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ test: $(STAMP) $(NODE_DEPS)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
+
+# Differential fidelity: the same requests to Apache Kafka (from Maven Central; needs
+# Java 17+ and Maven) and to streamtest, compared field by field; prints a per-API
+# report. Exits 2 when Kafka cannot be fetched, 1 on a difference not allowlisted.
+fidelity: $(STAMP)
+	cd tests && ../$(PY) -m fidelity
+
+# Apache Kafka in the foreground (Ctrl-C stops it); see tools/reference-kafka --help.
+reference-kafka: $(STAMP)
+	tools/reference-kafka
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py --quick
