@@ -64,10 +64,17 @@ def broker(request: pytest.FixtureRequest) -> Iterator[EmbeddedKafka | KafkaBrok
 #: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
 BASE_TS = 1_700_000_000_000
 
+def timeout_for(broker: EmbeddedKafka | KafkaBroker) -> float:
+    """Seconds each operation may take: the tools' default (10) on the embedded
+    broker; 30 on Apache Kafka, whose JVM answers group requests slowly on a
+    loaded 2-core CI machine (a describe timed out after 10 s there)."""
+    return 30.0 if isinstance(broker, KafkaBroker) else 10.0
+
+
 @pytest.fixture
-def config(bootstrap: str) -> ClientConfig:
-    """A ClientConfig for the session broker with a short timeout."""
-    return ClientConfig(bootstrap, {}, 10.0)
+def config(bootstrap: str, broker: EmbeddedKafka | KafkaBroker) -> ClientConfig:
+    """A ClientConfig for the session broker."""
+    return ClientConfig(bootstrap, {}, timeout_for(broker))
 
 
 @pytest.fixture
@@ -81,11 +88,16 @@ class Cli:
     """Runs ``streamtest`` in-process against one broker."""
 
     bootstrap: str
+    #: ``--timeout`` for commands that take it (``None``: the tool's default).
+    timeout: float | None = None
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
         """Invoke ``streamtest ARGS --bootstrap-server <broker>``; return click's Result."""
         runner = CliRunner()
-        return runner.invoke(main, [*args, "--bootstrap-server", self.bootstrap], input=input)
+        extra = ["--bootstrap-server", self.bootstrap]
+        if self.timeout is not None and "--timeout" not in args and _takes_timeout(args):
+            extra += ["--timeout", str(self.timeout)]
+        return runner.invoke(main, [*args, *extra], input=input)
 
     def ok(self, *args: str, input: str | None = None) -> Result:
         """Invoke and assert exit status 0 (showing the output if not)."""
@@ -94,10 +106,23 @@ class Cli:
         return res
 
 
+def _takes_timeout(args: tuple[str, ...]) -> bool:
+    """Return whether the command ``args`` names accepts ``--timeout``."""
+    from click import Group
+
+    command = main
+    for word in args:
+        if not isinstance(command, Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+    return any("--timeout" in p.opts for p in command.params)
+
+
 @pytest.fixture
-def cli(bootstrap: str) -> Cli:
-    """The CLI bound to the session broker."""
-    return Cli(bootstrap)
+def cli(bootstrap: str, broker: EmbeddedKafka | KafkaBroker) -> Cli:
+    """The CLI bound to the session broker (with a longer ``--timeout`` on Apache
+    Kafka, see :func:`timeout_for`)."""
+    return Cli(bootstrap, timeout_for(broker) if isinstance(broker, KafkaBroker) else None)
 
 
 def produce(
