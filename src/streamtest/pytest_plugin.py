@@ -6,7 +6,14 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_topic``: a fresh topic per test (``@pytest.mark.kafka_topic(partitions=3)``);
 - ``kafka_topic_factory``: ``factory(name=None, partitions=1, config=None) -> str``;
 - ``kafka_producer``, ``kafka_consumer``, ``kafka_admin``: confluent-kafka clients;
-- ``kafka_settings``: the resolved backend settings, for reporting and skipping.
+- ``kafka_settings``: the resolved backend settings, for reporting and skipping;
+- ``spark``: a session-scoped SparkSession with Spark's Kafka connector
+  (``streamtest[spark]``);
+- ``flink_kafka_connector``, ``flink_table_env``, ``flink_stream_env``: PyFlink
+  environments with Flink's Kafka connector (``streamtest[flink]``).
+
+The Spark and Flink fixtures import pyspark/pyflink only when a test asks for
+them, and skip with one line where the extra or Java is missing.
 
 The backend comes from, highest precedence first: a fixture-factory argument
 (:mod:`streamtest.factories`), ``--kafka-backend``/``--kafka-bootstrap-servers``,
@@ -88,3 +95,8 @@ kafka_topic_factory = factories.kafka_topic_factory()
 kafka_producer = factories.kafka_producer()
 kafka_consumer = factories.kafka_consumer()
 kafka_admin = factories.kafka_admin()
+
+spark = factories.spark_session()
+flink_kafka_connector = factories.flink_kafka_connector()
+flink_table_env = factories.flink_table_env()
+flink_stream_env = factories.flink_stream_env()

@@ -1,0 +1,65 @@
+"""The spark and flink fixtures where the engine cannot run: one line, then skip.
+
+pytester runs these in this process, so the conftests below undo what they change
+(through a session-scoped autouse fixture, which runs before the fixture under
+test is set up).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+HIDE_MODULES = """
+import sys, pytest
+
+@pytest.fixture(autouse=True, scope="session")
+def _hidden():
+    with pytest.MonkeyPatch.context() as mp:
+        for name in {names!r}:
+            mp.setitem(sys.modules, name, None)  # "import name" now fails
+        yield
+"""
+
+NO_JAVA = """
+import pytest
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_java():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JAVA_HOME", "/nonexistent")
+        mp.setenv("PATH", "/nonexistent")
+        yield
+"""
+
+
+def test_spark_fixture_skips_with_one_line_without_pyspark(pytester: pytest.Pytester):
+    pytester.makeconftest(HIDE_MODULES.format(names=["pyspark"]))
+    pytester.makepyfile("def test_uses_spark(spark):\n    raise AssertionError('ran')\n")
+    result = pytester.runpytest("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*spark: pyspark is not installed: pip install 'streamtest[spark]'"]
+    )
+
+
+def test_flink_fixtures_skip_with_one_line_without_pyflink(pytester: pytest.Pytester):
+    pytester.makeconftest(HIDE_MODULES.format(names=["pyflink", "pyflink.version"]))
+    pytester.makepyfile(
+        "def test_table(flink_table_env):\n    raise AssertionError('ran')\n"
+        "def test_stream(flink_stream_env):\n    raise AssertionError('ran')\n"
+    )
+    result = pytester.runpytest("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(
+        ["*flink: pyflink is not installed: pip install 'streamtest[flink]'"]
+    )
+
+
+@pytest.mark.parametrize("fixture", ["spark", "flink_table_env"])
+def test_engine_fixtures_skip_with_one_line_without_java(pytester: pytest.Pytester, fixture):
+    pytest.importorskip("pyspark" if fixture == "spark" else "pyflink")
+    pytester.makeconftest(NO_JAVA)
+    pytester.makepyfile(f"def test_engine({fixture}):\n    raise AssertionError('ran')\n")
+    result = pytester.runpytest("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs Java 17 or newer, and none was found*"])

@@ -1,0 +1,121 @@
+"""streamtest.kit.spark against a real Spark and real brokers: deadlines, failures
+raised as the query's own exception, KafkaUtils on an external cluster (Apache
+Kafka itself), and the connector error for a Spark version without one."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamtest import KafkaUtils
+from streamtest.kit import spark as sk
+from streamtest.kit.engines import ConnectorUnavailable
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_failed_query_raises_its_own_exception_not_a_timeout(spark, kafka, kafka_topic):
+    from pyspark.errors import StreamingQueryException
+
+    def broken_sink(batch_df, batch_id):
+        raise ZeroDivisionError(f"sink bug in batch {batch_id}")
+
+    kafka.send(kafka_topic, [("k", "v")])
+    query = sk.read_kafka_stream(spark, kafka, kafka_topic).writeStream.foreachBatch(broken_sink)
+    query = query.start()
+    try:
+        with pytest.raises(StreamingQueryException, match="sink bug in batch 0") as raised:
+            sk.process_all_available(query, timeout=600)
+        assert not isinstance(raised.value, sk.QueryTimeout)
+        # It is the query's exception, as StreamingQuery.exception() reports it.
+        assert "ZeroDivisionError" in str(query.exception())
+    finally:
+        query.stop()
+
+
+def test_a_query_that_never_catches_up_times_out_and_is_stopped(spark):
+    # The rate source always has more input, so processAllAvailable never returns.
+    endless = spark.readStream.format("rate").option("rowsPerSecond", 1000).load()
+    query = endless.writeStream.format("noop").start()
+    try:
+        with pytest.raises(sk.QueryTimeout, match="did not process all available input"):
+            sk.process_all_available(query, timeout=2)
+        assert not query.isActive
+    finally:
+        query.stop()
+
+
+def test_wait_for_query_alive_on_a_real_query(spark, kafka, kafka_topic):
+    utils = KafkaUtils(backend="external", bootstrap_servers=kafka.bootstrap_servers)
+    with utils:
+        kafka.send(kafka_topic, [("k", "v")])
+        query = sk.read_kafka_stream(spark, kafka, kafka_topic).writeStream.format("noop").start()
+        try:
+            utils.wait_for_query_alive(query, timeout=300)
+        finally:
+            query.stop()
+
+
+def test_wait_for_query_alive_reraises_the_query_failure(spark, kafka, kafka_topic):
+    from pyspark.errors import StreamingQueryException
+
+    def broken_sink(batch_df, batch_id):
+        raise ValueError("broken before it was ever alive")
+
+    utils = KafkaUtils(backend="external", bootstrap_servers=kafka.bootstrap_servers)
+    with utils:
+        kafka.send(kafka_topic, [("k", "v")])
+        stream = sk.read_kafka_stream(spark, kafka, kafka_topic)
+        query = stream.writeStream.foreachBatch(broken_sink).start()
+        try:
+            with pytest.raises(StreamingQueryException, match="broken before"):
+                sk.process_all_available(query, timeout=600)
+            # Once failed, wait_for_query_alive raises the same failure at once.
+            with pytest.raises(StreamingQueryException, match="broken before"):
+                utils.wait_for_query_alive(query, timeout=600)
+        finally:
+            query.stop()
+
+
+def test_get_all_records_with_spark_on_apache_kafka(spark, reference_kafka, topic_name):
+    # "external": a cluster KafkaUtils did not start; here the real Apache Kafka.
+    with KafkaUtils(backend="external", bootstrap_servers=reference_kafka.bootstrap_servers) as u:
+        u.create_topics([topic_name], num_partitions=2)
+        u.send_messages(topic_name, [("k1", "1"), ("k2", "2"), ("k1", "3")])
+        assert u.get_all_records(spark, topic_name) == {"k1": "3", "k2": "2"}
+        assert u.get_all_records(spark, topic_name, value_deserializer="INT") == {
+            "k1": 3,
+            "k2": 2,
+        }
+
+
+def test_read_kafka_reads_several_topics_and_patterns(spark, kafka, kafka_topic_factory):
+    first, second = kafka_topic_factory(), kafka_topic_factory()
+    kafka.send(first, [("a", "1")])
+    kafka.send(second, [("b", "2")])
+    both = sk.read_kafka(spark, kafka, [first, second]).selectExpr("topic", "CAST(key AS STRING)")
+    assert sorted(tuple(r) for r in both.collect()) == [(first, "a"), (second, "b")]
+    by_pattern = sk.read_kafka(spark, kafka, pattern=f"{first}|{second}").count()
+    assert by_pattern == 2
+
+
+def test_a_spark_version_without_a_connector_is_one_clear_line():
+    with pytest.raises(ConnectorUnavailable) as raised:
+        sk.kafka_connector_conf("3.9.99")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "org.apache.spark:spark-sql-kafka-0-10_" in message and ":3.9.99" in message
+    assert f"pyspark=={sk.SPARK_TESTED_VERSION}" in message
+    assert raised.value.artifact.endswith(":3.9.99")
+
+
+def test_kafka_options_for_topics_patterns_and_offsets():
+    opts = sk.kafka_options("h:1", ["a", "b"], startingOffsets={"a": {"0": 5}}, includeHeaders=True)
+    assert opts == {
+        "kafka.bootstrap.servers": "h:1",
+        "subscribe": "a,b",
+        "startingOffsets": '{"a": {"0": 5}}',
+        "includeHeaders": "true",
+    }
+    assert sk.kafka_options("h:1", pattern="t-.*")["subscribePattern"] == "t-.*"
+    with pytest.raises(ValueError, match="exactly one of topic and pattern"):
+        sk.kafka_options("h:1", "a", pattern="b")
