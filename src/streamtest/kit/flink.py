@@ -19,7 +19,8 @@ Environments are set up for tests:
   error (:class:`JobFailed`), instead of restarting until a timeout;
 - Python functions run in this interpreter (``python.executable``), so they see
   the same installed packages;
-- Flink's log goes to ``<cache>/flink/log`` rather than into site-packages.
+- Flink's log goes to ``<cache>/flink/log/<xdist worker>`` rather than into
+  site-packages.
 
 pyflink is imported only inside these functions: ``import streamtest`` never
 imports it.
@@ -147,7 +148,9 @@ def kafka_connector_jars(
 def _prepare_gateway() -> None:
     """Settle where Flink's JVM logs before PyFlink launches it (once per process)."""
     if "FLINK_LOG_DIR" not in os.environ:
-        log_dir = cache_dir() / "flink" / "log"
+        # One folder per pytest-xdist worker: PyFlink names the file after the host
+        # only, and two JVMs appending to one file would interleave their lines.
+        log_dir = cache_dir() / "flink" / "log" / os.environ.get("PYTEST_XDIST_WORKER", "main")
         log_dir.mkdir(parents=True, exist_ok=True)
         os.environ["FLINK_LOG_DIR"] = str(log_dir)
 

@@ -32,6 +32,7 @@ imports it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import uuid
@@ -219,6 +220,10 @@ def spark_session(
     _pyspark()
     require_java("Spark")
     from pyspark.sql import SparkSession
+
+    # The JVM inherits this: Spark binds to loopback, like the embedded broker,
+    # instead of guessing an interface (and warning that it did).
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
     settings: dict[str, str] = dict(DEFAULT_CONF)
     settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
