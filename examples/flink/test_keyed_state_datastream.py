@@ -12,14 +12,21 @@ read what was in the topic when it started; ``execute`` waits for that.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from streamtest.kit.flink import execute
 
+if TYPE_CHECKING:
+    from pyflink.datastream import StreamExecutionEnvironment
+
 pytestmark = pytest.mark.slow
 
 
-def build_view_counter(env, bootstrap: str, views: str, counts: str) -> None:
+def build_view_counter(
+    env: StreamExecutionEnvironment, bootstrap: str, views: str, counts: str
+) -> None:
     """The job under test, defined on ``env``."""
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.common.serialization import SimpleStringSchema

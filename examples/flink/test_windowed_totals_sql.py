@@ -16,16 +16,20 @@ and commits the last transaction. The test waits for it with ``wait_for_job``.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from confluent_kafka import TopicPartition
 
 from streamtest.kit.flink import wait_for_job
 
+if TYPE_CHECKING:
+    from pyflink.table import TableEnvironment
+
 pytestmark = pytest.mark.slow
 
 
-def create_tables(t_env, bootstrap: str, events: str, totals: str) -> None:
+def create_tables(t_env: TableEnvironment, bootstrap: str, events: str, totals: str) -> None:
     """The job's tables: the Kafka source with a watermark, and the exactly-once sink."""
     t_env.execute_sql(f"""
         CREATE TABLE events (
