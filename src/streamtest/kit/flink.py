@@ -145,8 +145,15 @@ def kafka_connector_jars(
     return own or jars
 
 
+#: JVM options for PyFlink's JVM (which also runs the local MiniCluster): short
+#: runs of tiny jobs, as for Spark (see ``streamtest.kit.spark.TEST_JVM_OPTIONS``).
+TEST_JVM_OPTIONS: tuple[str, ...] = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
 def _prepare_gateway() -> None:
-    """Settle where Flink's JVM logs before PyFlink launches it (once per process)."""
+    """Settle where Flink's JVM logs, and its JVM options, before PyFlink launches it
+    (once per process; ``JVM_ARGS`` set by the caller wins)."""
+    os.environ.setdefault("JVM_ARGS", " ".join(TEST_JVM_OPTIONS))
     if "FLINK_LOG_DIR" not in os.environ:
         # One folder per pytest-xdist worker: PyFlink names the file after the host
         # only, and two JVMs appending to one file would interleave their lines.
