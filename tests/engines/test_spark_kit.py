@@ -33,8 +33,10 @@ def test_a_failed_query_raises_its_own_exception_not_a_timeout(spark, kafka, kaf
 
 
 def test_a_query_that_never_catches_up_times_out_and_is_stopped(spark):
-    # The rate source always has more input, so processAllAvailable never returns.
-    endless = spark.readStream.format("rate").option("rowsPerSecond", 1000).load()
+    # rate-micro-batch offers rowsPerBatch new rows at every trigger, so there is
+    # always more input and processAllAvailable never returns. (The plain "rate"
+    # source advances once a second, so it does run dry between seconds.)
+    endless = spark.readStream.format("rate-micro-batch").option("rowsPerBatch", 10).load()
     query = endless.writeStream.format("noop").start()
     try:
         with pytest.raises(sk.QueryTimeout, match="did not process all available input"):
@@ -119,3 +121,40 @@ def test_kafka_options_for_topics_patterns_and_offsets():
     assert sk.kafka_options("h:1", pattern="t-.*")["subscribePattern"] == "t-.*"
     with pytest.raises(ValueError, match="exactly one of topic and pattern"):
         sk.kafka_options("h:1", "a", pattern="b")
+
+
+IVY_SCRIPT = """
+from streamtest import EmbeddedCluster
+from streamtest.kit import reference_kafka
+from streamtest.kit.spark import kafka_connector_conf, read_kafka, spark_session
+
+def no_maven():
+    raise reference_kafka.MavenNotFound("mvn not found (hidden by the test)")
+
+reference_kafka.maven_executable = no_maven  # as on a machine without Maven
+conf = kafka_connector_conf()
+assert "spark.jars.packages" in conf, conf  # Spark's own resolver, not Maven
+with EmbeddedCluster() as kafka:
+    kafka.send("t", [("k", "v")])
+    spark = spark_session("ivy-fallback")
+    rows = read_kafka(spark, kafka, "t").selectExpr("CAST(value AS STRING) AS v").collect()
+    print("VALUES", [r.v for r in rows])
+    spark.stop()
+"""
+
+
+def test_without_maven_spark_resolves_the_connector_itself():
+    import os
+    import subprocess
+    import sys
+
+    from streamtest.kit.reference_kafka import cache_dir
+
+    # Its own cache folder (kept between runs on one machine, so Ivy downloads the
+    # connector once), where Maven has never put the jars.
+    env = dict(os.environ, STREAMTEST_CACHE_DIR=str(cache_dir() / "no-maven"))
+    proc = subprocess.run(
+        [sys.executable, "-c", IVY_SCRIPT], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "VALUES ['v']" in proc.stdout
