@@ -114,6 +114,7 @@ def test_kafka_options_for_topics_patterns_and_offsets():
     opts = sk.kafka_options("h:1", ["a", "b"], startingOffsets={"a": {"0": 5}}, includeHeaders=True)
     assert opts == {
         "kafka.bootstrap.servers": "h:1",
+        "kafka.fetch.max.wait.ms": "50",
         "subscribe": "a,b",
         "startingOffsets": '{"a": {"0": 5}}',
         "includeHeaders": "true",

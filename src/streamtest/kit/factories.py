@@ -21,6 +21,7 @@ which beats the environment (see :func:`streamtest.kit.backends.resolve_settings
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -284,6 +285,18 @@ def _engine_unavailable(what: str, exc: Exception) -> None:
     raise exc
 
 
+def _preload_broker() -> None:
+    """Import the embedded broker's modules (an optimisation only: if they move,
+    nothing is preloaded and nothing fails)."""
+    import importlib
+
+    for name in ("streamtest.broker.core", "streamtest.broker.server"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return
+
+
 def spark_session(
     *,
     scope: str = "session",
@@ -306,6 +319,11 @@ def spark_session(
     def spark_fixture() -> Iterator[Any]:
         from .engines import ConnectorUnavailable, EngineUnavailable
 
+        # While Spark's JVM boots, this process only waits for it: load the
+        # embedded broker's code meanwhile, so the first kafka fixture does not pay
+        # for it afterwards (about half a second of imports, kio's schemas mostly).
+        preload = threading.Thread(target=_preload_broker, name="preload-broker", daemon=True)
+        preload.start()
         try:
             from .spark import spark_session as start
 
@@ -314,6 +332,8 @@ def spark_session(
             )
         except (EngineUnavailable, ConnectorUnavailable) as exc:
             _engine_unavailable("spark", exc)
+        finally:
+            preload.join()
         try:
             yield session
         finally:

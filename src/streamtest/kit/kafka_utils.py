@@ -299,6 +299,9 @@ def _read_with_spark(
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
+        # See streamtest.kit.spark.TEST_CONSUMER_OPTIONS: without it each task
+        # waits half a second for a prefetch the broker parks.
+        .option("kafka.fetch.max.wait.ms", "50")
         .load()
         .orderBy("partition", "offset")  # so later offsets win, as without Spark
         .selectExpr(_spark_cast("key", key_type), _spark_cast("value", value_type))
