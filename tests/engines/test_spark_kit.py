@@ -127,6 +127,7 @@ def test_kafka_options_for_topics_patterns_and_offsets():
 IVY_SCRIPT = """
 from streamtest import EmbeddedCluster
 from streamtest.kit import reference_kafka
+from streamtest.kit.engines import ConnectorUnavailable
 from streamtest.kit.spark import kafka_connector_conf, read_kafka, spark_session
 
 def no_maven():
@@ -135,6 +136,13 @@ def no_maven():
 reference_kafka.maven_executable = no_maven  # as on a machine without Maven
 conf = kafka_connector_conf()
 assert "spark.jars.packages" in conf, conf  # Spark's own resolver, not Maven
+
+# A connector Spark's resolver cannot find: one line naming it, not py4j's error.
+bad = "org.apache.spark:spark-sql-kafka-0-10_2.13:0.0.1"
+try:
+    spark_session("ivy-missing", conf={"spark.jars.packages": bad})
+except ConnectorUnavailable as exc:
+    print("UNAVAILABLE", exc)
 with EmbeddedCluster() as kafka:
     kafka.send("t", [("k", "v")])
     spark = spark_session("ivy-fallback")
@@ -159,3 +167,7 @@ def test_without_maven_spark_resolves_the_connector_itself():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "VALUES ['v']" in proc.stdout
+    unavailable = [ln for ln in proc.stdout.splitlines() if ln.startswith("UNAVAILABLE")]
+    assert len(unavailable) == 1, proc.stdout
+    assert "org.apache.spark:spark-sql-kafka-0-10_2.13:0.0.1" in unavailable[0]
+    assert "pyspark==" in unavailable[0]

@@ -244,7 +244,21 @@ def spark_session(
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        packages = settings.get("spark.jars.packages")
+        if not packages or "JAVA_GATEWAY_EXITED" not in str(exc):
+            raise
+        # Spark's resolver runs inside spark-submit: when it cannot fetch the
+        # connector the JVM exits, and Spark only says that it did.
+        use = f"pyspark=={SPARK_TESTED_VERSION}"
+        raise ConnectorUnavailable(
+            f"Spark exited while resolving {packages} with its own resolver (its output is "
+            f"above); install Maven, or {use}, the version streamtest is tested with",
+            packages,
+            use,
+        ) from exc
     session.sparkContext.setLogLevel(log_level)
     return session
 
