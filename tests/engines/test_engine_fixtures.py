@@ -63,3 +63,16 @@ def test_engine_fixtures_skip_with_one_line_without_java(pytester: pytest.Pytest
     result = pytester.runpytest("-rs", "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs Java 17 or newer, and none was found*"])
+
+
+def test_import_streamtest_and_its_plugin_import_no_engine():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, streamtest, streamtest.pytest_plugin, streamtest.kit.factories\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyflink', 'py4j')]\n"
+        "print('LOADED', loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "LOADED []" in out.stdout
