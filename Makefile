@@ -13,6 +13,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
 
+# PySpark and PyFlink for the Spark/Flink tests (examples/spark, examples/flink,
+# tests/engines), pinned to the tested releases. About 800 MB from PyPI on a fresh
+# machine; pip's cache makes later installs local. Their Kafka connector jars are
+# fetched by the tests into $$STREAMTEST_CACHE_DIR.
+ENGINES := $(VENV)/.engines
+
+$(ENGINES): $(STAMP) constraints/engines.txt
+	$(PY) -m pip install -q -e '.[spark,flink]' -c constraints/engines.txt
+	touch $(ENGINES)
+
 demo: $(STAMP)
 	$(VENV)/bin/streamtest demo
 
@@ -29,7 +39,7 @@ $(NODE_DEPS): tests/interop/node/package.json
 		echo "npm not found: the kafkajs interop test will be skipped"; \
 	fi
 
-test: $(STAMP) $(NODE_DEPS)
+test: $(STAMP) $(ENGINES) $(NODE_DEPS)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
