@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 ENGINES := $(VENV)/.engines
 
 $(ENGINES): $(STAMP) constraints/engines.txt
-	$(PY) -m pip install -q -e '.[spark,flink]' -c constraints/engines.txt
+	$(PY) -m pip install -q -e '.[spark,flink]' grpcio-tools googleapis-common-protos \
+		-c constraints/engines.txt
 	touch $(ENGINES)
 
 demo: $(STAMP)
