@@ -82,7 +82,13 @@ def iter_infos(
         pos += info.size
 
 
-def find_batch(handle: FileHandle, start: int, end: int, offset: int) -> BatchInfo | None:
+_SCAN = struct.Struct(">qiibIhi")  # up to lastOffsetDelta: what a scan needs
+_PREFIX_12 = struct.Struct(">qi")  # baseOffset, batchLength
+
+
+def find_batch(
+    handle: FileHandle, start: int, end: int, offset: int, block: int = 8192
+) -> BatchInfo | None:
     """Return the first batch in ``[start, end)`` whose last offset is at or past
     ``offset``, or ``None`` when every batch there ends before it.
 
@@ -90,10 +96,56 @@ def find_batch(handle: FileHandle, start: int, end: int, offset: int) -> BatchIn
         CorruptRecordBatch: a header cannot be parsed.
         OSError: a read failed.
     """
-    for info in iter_infos(handle, start, end, 8192):
-        if info.last_offset >= offset:
-            return info
+    unpack = _SCAN.unpack_from
+    need = PREFIX_SIZE
+    pos = start
+    while pos < end:
+        buf = handle.pread(pos, block)
+        n = len(buf)
+        if n < need:
+            raise CorruptRecordBatch(f"truncated record batch header at position {pos}")
+        off = 0
+        while off + need <= n:
+            base, length, _e, magic, _c, _a, lod = unpack(buf, off)
+            if magic != 2 or length < HEADER_SIZE - LOG_OVERHEAD or lod < 0:
+                raise CorruptRecordBatch(f"bad record batch header at position {pos + off}")
+            if base + lod >= offset:
+                return unpack_info(buf, off, pos + off)
+            off += LOG_OVERHEAD + length
+            if pos + off >= end:
+                return None
+        pos += off
     return None
+
+
+def boundary_before(handle: FileHandle, start: int, end: int, limit: int) -> int:
+    """Return the end of the last whole batch in ``[start, limit]`` (``start``
+    when the first batch alone passes ``limit``); batches lie in ``[start, end)``.
+
+    Raises:
+        CorruptRecordBatch: a header cannot be parsed.
+        OSError: a read failed.
+    """
+    unpack = _PREFIX_12.unpack_from
+    pos = start
+    last_end = start
+    while pos < end:
+        buf = handle.pread(pos, 8192)
+        n = len(buf)
+        off = 0
+        while off + LOG_OVERHEAD <= n:
+            _base, length = unpack(buf, off)
+            nxt = pos + off + LOG_OVERHEAD + length
+            if nxt > limit or length <= 0:
+                return last_end
+            last_end = nxt
+            off += LOG_OVERHEAD + length
+            if pos + off >= end:
+                return last_end
+        if off == 0:
+            raise CorruptRecordBatch(f"truncated record batch header at position {pos}")
+        pos += off
+    return last_end
 
 
 def iter_batch_views(

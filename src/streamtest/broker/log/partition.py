@@ -375,13 +375,12 @@ class PartitionLog:
             )
         last = base + header.last_offset_delta
         seg = self._active
-        if seg.size and seg.should_roll(
-            self.config, len(batch), header.max_timestamp, last, self._clock.now_ms()
-        ):
+        max_ts = header.max_timestamp
+        if seg.size and seg.should_roll(len(batch), max_ts, last, self._clock.now_ms):
             seg = self.roll()
         if leader_epoch is not None:
             _EPOCH.pack_into(batch, 12, leader_epoch)  # type: ignore[arg-type]
-        seg.append(batch, last, header.max_timestamp)
+        seg.append(batch, base, last, max_ts)
         self._leo = last + 1
         if leader_epoch is not None and leader_epoch != self.epochs.latest_epoch:
             self.epochs.assign(leader_epoch, base)
@@ -418,10 +417,10 @@ class PartitionLog:
             last = header.last_offset
             seg = self._active
             if seg.size and seg.should_roll(
-                self.config, len(view), header.max_timestamp, last, self._clock.now_ms()
+                len(view), header.max_timestamp, last, self._clock.now_ms
             ):
                 seg = self.roll()
-            seg.append(view, last, header.max_timestamp)
+            seg.append(view, header.base_offset, last, header.max_timestamp)
             self._leo = last + 1
             epoch = header.partition_leader_epoch
             if epoch >= 0 and epoch != self.epochs.latest_epoch:
@@ -494,35 +493,37 @@ class PartitionLog:
                 f"offset {offset} is below the log start offset {self._log_start}"
             )
         segs = self._segments
-        i = self._segment_index(offset)
         n = len(segs)
+        if n == 1:
+            i = 0
+        else:
+            i = self._segment_index(offset)
         seg = segs[i]
-        info = seg.translate_offset(offset)
-        while info is None:
+        found = seg.locate(offset)
+        while found is None:
             i += 1
             if i >= n:
                 return []
             seg = segs[i]
-            info = seg.translate_offset(offset)
-        if info.base_offset >= end:
+            found = seg.locate(offset)
+        start, first_size, first_base = found
+        if first_base >= end:
             return []
         out: list[Buffer] = []
         remaining = max_bytes
-        start = info.position
-        first_size = info.size
         while True:
             # Where this segment's part of the read ends: the segment's end, or the
             # first batch starting at or after ``end``.
-            if i + 1 < n and segs[i + 1].base_offset <= end or i + 1 == n and end >= leo:
+            if i + 1 == n and end >= leo or i + 1 < n and segs[i + 1].base_offset <= end:
                 cut = seg.size
             else:
-                e = seg.translate_offset(end, start)
+                e = seg.locate(end)
                 if e is None:
                     cut = seg.size
-                elif e.base_offset >= end:
-                    cut = e.position
+                elif e[2] >= end:
+                    cut = e[0]
                 else:
-                    cut = e.position + e.size
+                    cut = e[0] + e[1]
             avail = cut - start
             if avail > 0:
                 if avail <= remaining:
@@ -993,6 +994,7 @@ class PartitionLog:
     def update_config(self, config: LogConfig) -> None:
         """Use a new config from now on (AlterConfigs): new segments and rolls follow it."""
         self.config = config
+        self._active.configure(config)
 
     # -- flushing ------------------------------------------------------------------------
 

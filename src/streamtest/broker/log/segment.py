@@ -15,7 +15,9 @@ the segments it was cleaned from), ``.deleted`` (waiting for
 
 from __future__ import annotations
 
+import bisect
 import logging
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ from .batches import (
     ATTR_CONTROL,
     PREFIX_SIZE,
     BatchInfo,
+    boundary_before,
     find_batch,
     iter_infos,
     unpack_info,
@@ -113,7 +116,6 @@ class LogSegment:
         self.index = index
         self.time_index = time_index
         self.txn_index = txn_index
-        self.index_interval_bytes = config.index_interval_bytes
         self.size = log.size
         self.created_ms = created_ms
         self.roll_jitter_ms = roll_jitter_ms
@@ -128,6 +130,20 @@ class LogSegment:
         self.sealed = False
         #: Set by :meth:`open` when the indexes must be rebuilt by :meth:`recover`.
         self.needs_recovery = False
+        #: Whether an index is full (the segment must roll).
+        self.indexes_full = False
+        # The last batches appended, for offset lookups at the tail without a scan:
+        # base offsets, last offsets and positions (a few kilobytes at most).
+        self._tail_base: array[int] = array("q")
+        self._tail_last: array[int] = array("q")
+        self._tail_pos: array[int] = array("q")
+        self.configure(config)
+
+    def configure(self, config: LogConfig) -> None:
+        """Take the roll and index settings of ``config`` (AlterConfigs)."""
+        self.index_interval_bytes = config.index_interval_bytes
+        self._roll_bytes = config.segment_bytes
+        self._roll_ms = config.max_segment_ms - self.roll_jitter_ms
 
     # -- construction ------------------------------------------------------------------------
 
@@ -269,7 +285,7 @@ class LogSegment:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def append(self, data: Buffer, last_offset: int, max_timestamp: int) -> int:
+    def append(self, data: Buffer, base_offset: int, last_offset: int, max_timestamp: int) -> int:
         """Write one batch (already validated) and index it; return its position.
 
         Write first: when the filesystem raises, nothing about the segment changed.
@@ -287,13 +303,23 @@ class LogSegment:
         # Kafka's LogSegment.append: an index entry once index.interval.bytes
         # were appended since the last one, pointing at this batch.
         if self.bytes_since_last_index_entry > self.index_interval_bytes:
-            self.index.append(last_offset, position)
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
-            self.bytes_since_last_index_entry = 0
+            self._index_entry(last_offset, position)
         self.bytes_since_last_index_entry += n
         self.size = position + n
         self._next_offset = last_offset + 1
+        tail = self._tail_last
+        if len(tail) >= 256:
+            del self._tail_base[:128], tail[:128], self._tail_pos[:128]
+        self._tail_base.append(base_offset)
+        tail.append(last_offset)
+        self._tail_pos.append(position)
         return position
+
+    def _index_entry(self, last_offset: int, position: int) -> None:
+        self.index.append(last_offset, position)
+        self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+        self.bytes_since_last_index_entry = 0
+        self.indexes_full = self.index.is_full or self.time_index.is_full
 
     def append_batches(self, data: Buffer, infos: list[BatchInfo]) -> int:
         """Write several contiguous batches at once (``infos`` give their positions
@@ -310,37 +336,44 @@ class LogSegment:
                 self.max_timestamp = info.max_timestamp
                 self.offset_of_max_timestamp = info.last_offset
             if self.bytes_since_last_index_entry > self.index_interval_bytes:
-                self.index.append(info.last_offset, start + info.position)
-                self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
-                self.bytes_since_last_index_entry = 0
+                self._index_entry(info.last_offset, start + info.position)
             self.bytes_since_last_index_entry += info.size
         self.size = start + len(data)
         if infos:
             self._next_offset = infos[-1].last_offset + 1
+        self._clear_tail()
         return start
+
+    def _clear_tail(self) -> None:
+        del self._tail_base[:], self._tail_last[:], self._tail_pos[:]
 
     def should_roll(
         self,
-        config: LogConfig,
         batch_size: int,
         max_timestamp: int,
         last_offset: int,
-        now_ms: int,
+        now_ms: Callable[[], int],
     ) -> bool:
         """Return whether a batch must go to a new segment (Kafka's ``shouldRoll``):
         it would pass ``segment.bytes``, the segment is older than ``segment.ms``
         (less its jitter) counted from its first batch's timestamp, an index is
-        full, or the offset would not fit 4 bytes relative to the base offset."""
-        if self.size == 0:
+        full, or the offset would not fit 4 bytes relative to the base offset.
+        An empty segment never rolls."""
+        size = self.size
+        if size == 0:
             return False
-        return (
-            self.size > config.segment_bytes - batch_size
-            or self.time_waited_for_roll(now_ms, max_timestamp)
-            > config.max_segment_ms - self.roll_jitter_ms
-            or self.index.is_full
-            or self.time_index.is_full
-            or last_offset - self.base_offset > INT32_MAX
-        )
+        if size > self._roll_bytes - batch_size or self.indexes_full:
+            return True
+        if last_offset - self.base_offset > INT32_MAX:
+            return True
+        first = self._rolling_based_timestamp
+        if first is None:
+            first = self.rolling_based_timestamp
+        if first is not None and first >= 0:
+            waited = max_timestamp - first
+        else:
+            waited = now_ms() - self.created_ms
+        return waited > self._roll_ms
 
     def time_waited_for_roll(self, now_ms: int, timestamp: int) -> int:
         """Return how long the segment has been open for ``segment.ms``: the batch's
@@ -362,6 +395,25 @@ class LogSegment:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def locate(self, offset: int) -> tuple[int, int, int] | None:
+        """Return ``(position, size, base_offset)`` of the first batch whose last
+        offset is at or past ``offset``, or ``None`` when the segment ends before
+        it. The hot path of reads: the last batches appended are found without
+        reading the file.
+
+        Raises:
+            CorruptRecordBatch: a header in the way cannot be parsed.
+            OSError: a read failed.
+        """
+        tail = self._tail_last
+        if tail and tail[-1] >= offset >= self._tail_base[0]:
+            i = bisect.bisect_left(tail, offset)
+            pos = self._tail_pos[i]
+            end = self._tail_pos[i + 1] if i + 1 < len(tail) else self.size
+            return pos, end - pos, self._tail_base[i]
+        info = self.translate_offset(offset)
+        return None if info is None else (info.position, info.size, info.base_offset)
+
     def translate_offset(self, offset: int, start_position: int = 0) -> BatchInfo | None:
         """Return the first batch whose last offset is at or past ``offset``, or
         ``None`` when the segment ends before it.
@@ -377,12 +429,7 @@ class LogSegment:
         """Return the end of the last whole batch in ``[start, limit]`` (``start``
         when the first batch alone passes ``limit``)."""
         pos = max(self.index.floor_position(limit), start)
-        end = pos
-        for info in iter_infos(self.log, pos, self.size):
-            if info.position + info.size > limit:
-                break
-            end = info.position + info.size
-        return end
+        return boundary_before(self.log, pos, self.size, limit)
 
     @property
     def next_offset(self) -> int:
@@ -448,6 +495,7 @@ class LogSegment:
             return 0
         cut = min(offset, info.base_offset)
         removed = self.size - info.position
+        self._clear_tail()
         self.log.truncate(info.position)
         self.size = info.position
         self.index.truncate_to_position(info.position)
@@ -499,6 +547,7 @@ class LogSegment:
             OSError: a read or the truncation failed.
         """
         result = RecoveryResult()
+        self._clear_tail()
         self.index.reset()
         self.time_index.reset()
         self.max_timestamp = self.offset_of_max_timestamp = -1
@@ -553,8 +602,7 @@ class LogSegment:
                 self.max_timestamp = info.max_timestamp
                 self.offset_of_max_timestamp = info.last_offset
             if pos - last_index_position > self.index_interval_bytes:
-                self.index.append(info.last_offset, pos)
-                self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+                self._index_entry(info.last_offset, pos)
                 last_index_position = pos
             if on_batch is not None:
                 on_batch(info)
@@ -613,6 +661,7 @@ class LogSegment:
         self.index.file.close()
         self.time_index.file.close()
         self.time_index.unload()
+        self._clear_tail()
         self.sealed = True
 
     def write_indexes(self) -> None:

@@ -414,20 +414,20 @@ class _MemInode:
         starts = self.starts
         chunks = self.chunks
         i = bisect.bisect_right(starts, position) - 1
-        out: list[Buffer] = []
-        pos = position
-        n = len(chunks)
-        while pos < end and i < n:
-            chunk = chunks[i]
-            start = starts[i]
-            lo = pos - start
-            hi = min(len(chunk), end - start)
-            if lo == 0 and hi == len(chunk):
-                out.append(chunk)
-            else:
-                out.append(memoryview(chunk)[lo:hi])
-            pos = start + hi
-            i += 1
+        j = bisect.bisect_left(starts, end) - 1  # the chunk holding byte end - 1
+        first = chunks[i]
+        lo = position - starts[i]
+        if i == j:
+            hi = end - starts[i]
+            if lo == 0 and hi == len(first):
+                return [first]
+            return [memoryview(first)[lo:hi]]
+        out: list[Buffer] = [first if lo == 0 else memoryview(first)[lo:]]
+        if j > i + 1:
+            out.extend(chunks[i + 1 : j])  # whole chunks: the objects themselves
+        last = chunks[j]
+        hi = end - starts[j]
+        out.append(last if hi == len(last) else memoryview(last)[:hi])
         return out
 
     def truncate(self, size: int) -> int:
@@ -477,30 +477,29 @@ class _MemHandle(FileHandle):
         return self._live().size
 
     def append(self, data: Buffer) -> int:
-        inode = self._live()
-        if self._readonly:
-            raise PermissionError(errno_mod.EBADF, f"read-only handle: {self.path}")
         fs = self._fs
+        if self._closed or self._gen != fs._generation or self._readonly:
+            self._live()
+            raise PermissionError(errno_mod.EBADF, f"read-only handle: {self.path}")
+        inode = self._inode
         n = len(data)
         position = inode.size
         if n == 0:
             return position
-        fault = fs._check_fault("append") if fs._faults else None
-        fit = n
-        if fs._capacity is not None:
-            fit = fs._reserve(n)
-        if fault is not None:
-            fit = min(fit, n // 2)
-        if fit < n:
-            # Write what fits, then fail and roll back, as a torn write on a full disk.
-            fs._release(fit)
-            err = fault.errno if fault is not None else errno_mod.ENOSPC
-            raise OSError(err, os.strerror(err), self.path)
-        chunk = data if type(data) is bytes else bytes(data)
+        if fs._faults or fs._capacity is not None:
+            fault = fs._check_fault("append") if fs._faults else None
+            fit = fs._reserve(n) if fs._capacity is not None else n
+            if fault is not None:
+                fit = min(fit, n // 2)
+            if fit < n:
+                # Write what fits, then fail and roll back, as a torn write on a full disk.
+                fs._release(fit)
+                err = fault.errno if fault is not None else errno_mod.ENOSPC
+                raise OSError(err, os.strerror(err), self.path)
         inode.starts.append(position)
-        inode.chunks.append(chunk)
+        inode.chunks.append(data if type(data) is bytes else bytes(data))
         inode.size = position + n
-        inode.mtime_ms = fs._now_ms()
+        inode.mtime_ms = -1  # "now": read from the clock only when asked
         return position
 
     def pread(self, position: int, size: int) -> Buffer:
@@ -527,7 +526,7 @@ class _MemHandle(FileHandle):
         removed = inode.truncate(size)
         self._fs._release(removed)
         if removed:
-            inode.mtime_ms = self._fs._now_ms()
+            inode.mtime_ms = -1
 
     def fsync(self) -> None:
         inode = self._live()
@@ -690,6 +689,8 @@ class MemoryFileSystem(FileSystem):
         inode = self._files.get(normalize(path))
         if inode is None:
             raise FileNotFoundError(errno_mod.ENOENT, "no such file", path)
+        if inode.mtime_ms < 0:
+            inode.mtime_ms = self._now_ms()
         return inode.mtime_ms
 
     def _write_atomic(self, path: str, data: bytes) -> None:
@@ -746,10 +747,10 @@ class _OsHandle(FileHandle):
         self._readonly = readonly
 
     def _live_fd(self) -> int:
-        if self._fd < 0:
-            raise ValueError(f"I/O on a closed file: {self.path}")
         if self._gen != self._fs._generation:
             raise HandleInvalidated(self.path)
+        if self._fd < 0:
+            raise ValueError(f"I/O on a closed file: {self.path}")
         return self._fd
 
     @property
