@@ -168,7 +168,13 @@ class LogManager:
         tp = (log.topic, log.index)
         self.logs[tp] = log
         log.flusher = self._flush_after_roll
-        log.on_truncate = lambda offset, tp=tp: self.cleaner.truncated(tp, offset)
+        log.on_truncate = lambda offset, tp=tp: self._truncated(tp, offset)
+
+    def _truncated(self, tp: TopicPartition, offset: int) -> None:
+        self.cleaner.truncated(tp, offset)
+        # A recovery point checkpointed before the truncation may lie past data
+        # rewritten since: checkpoint the lowered one now (Kafka does too).
+        self.checkpoint_recovery_points()
 
     # -- logs ---------------------------------------------------------------------------------
 

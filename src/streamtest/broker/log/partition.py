@@ -778,9 +778,9 @@ class PartitionLog:
             raise OffsetOutOfRangeError(
                 f"cannot delete records before {offset}: the log ends at {self._leo}"
             )
-        if offset <= self._log_start:
-            return self._log_start
-        self._advance_log_start(offset)
+        if offset > self._log_start:
+            self._advance_log_start(offset)
+        offset = self._log_start
         if offset >= self._leo and self._active.size:
             # The active segment is wholly deleted too: roll so that it can go, and
             # its disk space and memory are freed now.
