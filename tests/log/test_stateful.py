@@ -126,8 +126,8 @@ class PartitionLogMachine(RuleBasedStateMachine):
         self.end = cut
         self.log_start = min(self.log_start, self.leo)
         self.flushed = min(self.flushed, self.leo)
-        # The log manager checkpoints the lowered recovery point at once.
-        self.checkpoint = (min(self.checkpoint[0], self.leo), self.checkpoint[1])
+        # The log manager checkpoints the lowered recovery point and log start at once.
+        self.checkpoint = (min(self.checkpoint[0], self.leo), min(self.checkpoint[1], self.leo))
 
     @rule(seconds=st.integers(0, 8))
     def retention(self, seconds: int) -> None:

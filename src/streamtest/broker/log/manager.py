@@ -172,9 +172,11 @@ class LogManager:
 
     def _truncated(self, tp: TopicPartition, offset: int) -> None:
         self.cleaner.truncated(tp, offset)
-        # A recovery point checkpointed before the truncation may lie past data
-        # rewritten since: checkpoint the lowered one now (Kafka does too).
+        # A recovery point or log start checkpointed before the truncation may lie
+        # past data rewritten since: checkpoint the lowered ones now (Kafka does it
+        # for the recovery point).
         self.checkpoint_recovery_points()
+        self.checkpoint_log_starts()
 
     # -- logs ---------------------------------------------------------------------------------
 

@@ -280,7 +280,7 @@ class PartitionLog:
             schedule=schedule,
             rng=rng,
         )
-        if not loaded.recovered and log._active.size:
+        if not loaded.recovered and not clean_shutdown and log._active.size:
             # A trusted active segment: its time index may lag its last batches.
             log._active._reload_max_timestamp()
         if loaded.abort_markers:

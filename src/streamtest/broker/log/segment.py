@@ -512,9 +512,12 @@ class LogSegment:
         return removed
 
     def _reload_max_timestamp(self) -> None:
+        # Each time index entry was written with an offset index entry and holds
+        # the largest timestamp up to that batch: only the batches after the last
+        # offset index entry need to be read (Kafka's readLargestTimestamp).
         ts, off = self.time_index.last_entry
         self.max_timestamp, self.offset_of_max_timestamp = ts, off
-        _, position = self.index.lookup(max(off, self.base_offset))
+        _, position = self.index.lookup(2**63 - 1)
         for info in iter_infos(self.log, position, self.size):
             if info.max_timestamp > self.max_timestamp:
                 self.max_timestamp = info.max_timestamp
