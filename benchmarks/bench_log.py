@@ -153,9 +153,12 @@ def bench_throughput(quick: bool) -> list[Row]:
                 batches,
                 len(tmpl),
             )
-            baseline_disk = _throughput(lambda: _ListWithJournal(tmp / "old"), batches, len(tmpl))
+            old_dir, new_dir = tmp / "old", tmp / "new"
+            baseline_disk = _throughput(
+                lambda d=old_dir: _ListWithJournal(d), batches, len(tmpl)
+            )
             disk = _throughput(
-                lambda: PartitionLog.open(OsFileSystem(tmp / "new"), "t", 0, LogConfig(), clock),
+                lambda d=new_dir: PartitionLog.open(OsFileSystem(d), "t", 0, LogConfig(), clock),
                 batches,
                 len(tmpl),
             )

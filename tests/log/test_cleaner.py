@@ -12,6 +12,7 @@ from streamtest.broker.log.cleaner import LogCleaner, log_to_clean
 from streamtest.broker.log.compaction import MAP_ENTRY_BYTES
 from streamtest.broker.log.config import LogManagerConfig
 from streamtest.broker.log.manager import LogManager
+from streamtest.broker.storage.fs import MemoryFileSystem
 from streamtest.protocol.records import Compression, iter_records, parse_header, split_batches
 
 from .conftest import START_MS, append, append_marker, batch, config, offsets_in, open_log
@@ -335,9 +336,13 @@ def test_cleaned_log_recovers_after_reopen(fs, clock):
     assert again.log_end_offset == log.log_end_offset
 
 
-def test_manager_cleans_on_a_worker_thread(fs):
+def test_manager_cleans_off_the_loop(fs):
     async def scenario() -> None:
         manager = LogManager(fs, None, {"log.cleaner.backoff.ms": "50"})
+        # A separate process on an OS filesystem (no GIL shared with the loop), a
+        # thread in memory.
+        expected = "thread" if isinstance(fs, MemoryFileSystem) else "process"
+        assert manager.cleaner_mode == expected
         log = manager.get_or_create(
             "c",
             0,

@@ -11,7 +11,7 @@ from .conftest import append, batch, offsets_in
 def manager(fs, clock, **settings) -> LogManager:
     base = {"log.cleaner.enable": "false"}
     base.update(settings)
-    return LogManager(fs, clock, base, cleaner_threads=False)
+    return LogManager(fs, clock, base, cleaner_mode="inline")
 
 
 def test_shutdown_and_load_with_checkpoints(fs, clock):

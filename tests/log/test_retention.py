@@ -96,7 +96,7 @@ def test_manager_checks_retention_on_its_interval(fs, clock):
         fs,
         clock,
         {"log.retention.check.interval.ms": "1000", "log.cleaner.enable": "false"},
-        cleaner_threads=False,
+        cleaner_mode="inline",
     )
     log = manager.get_or_create(
         "t",

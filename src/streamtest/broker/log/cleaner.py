@@ -28,13 +28,19 @@ new files; it never touches a log's state, so the loop needs no locks.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import multiprocessing
+import pickle
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
 
 from ...protocol.exceptions import CorruptRecordBatch
-from ..storage.fs import FileHandle
+from ..storage.fs import FileHandle, FileSystem
 from .batches import ATTR_CONTROL, BatchInfo, iter_batch_views
 from .compaction import (
     BatchFilter,
@@ -48,7 +54,7 @@ from .compaction import (
     records_section,
     walk_records,
 )
-from .config import LogManagerConfig
+from .config import LogConfig, LogManagerConfig
 from .index import INT32_MAX, AbortedTxn
 from .partition import PartitionLog
 from .segment import CLEANED_SUFFIX, LogSegment
@@ -145,11 +151,34 @@ def log_to_clean(log: PartitionLog, checkpoint: int | None, now_ms: int) -> LogT
 
 
 @dataclass
-class _Source:
-    segment: LogSegment
-    reader: FileHandle
+class SegmentSpec:
+    """What the cleaner needs to know of one segment, as plain data (it crosses
+    into the cleaner process)."""
+
+    base_offset: int
+    path: str
     size: int
-    next_base: int  # the next segment's base offset (or the first uncleanable offset)
+    next_base: int  # the next segment's base offset (the log end for the active one)
+    index_entries: int
+    time_index_entries: int
+    dirty_start_position: int  # where the dirty range starts in it (index lookup)
+
+
+@dataclass
+class CleanSpec:
+    """One cleaning pass, planned on the loop: everything the worker reads."""
+
+    directory: str
+    sources: list[SegmentSpec]
+    active: SegmentSpec
+    first_dirty_offset: int
+    first_uncleanable_offset: int
+    aborted: list[AbortedTxn]
+    last_records: dict[int, LastRecord] | None
+    now_ms: int
+    config: LogConfig
+    dedupe_buffer_size: int
+    load_factor: float
 
 
 @dataclass
@@ -166,111 +195,96 @@ class CleanResult:
     map_entries: int = 0
     elapsed_s: float = 0.0
     aborted: bool = False
+    #: ``(base offsets of the source segments, base offset of the cleaned one)``.
+    groups: list[tuple[list[int], int]] = field(default_factory=list)
 
 
-class CleanJob:
-    """One cleaning pass of one log: :meth:`run` on a worker thread, then
-    :meth:`swap` on the loop (or :meth:`discard` to drop its output)."""
+def run_clean(
+    fs: FileSystem,
+    spec: CleanSpec,
+    readers: dict[int, FileHandle],
+    aborted: Callable[[], bool],
+    result: CleanResult,
+) -> list[LogSegment]:
+    """Do a planned pass (any thread or process): build the offset map, then write
+    one ``.cleaned`` segment per group of source segments; return them (closed
+    files stay on disk for the swap).
 
+    Raises:
+        CleaningAborted: ``aborted()`` turned true.
+        CorruptRecordBatch: a batch cannot be decoded.
+        OSError: a read or write failed.
+    """
+    return _Pass(fs, spec, readers, aborted, result).run()
+
+
+class _Pass:
     def __init__(
         self,
-        log: PartitionLog,
-        to_clean: LogToClean,
-        config: LogManagerConfig,
-        now_ms: int,
-        last_records: dict[int, LastRecord] | None,
+        fs: FileSystem,
+        spec: CleanSpec,
+        readers: dict[int, FileHandle],
+        aborted: Callable[[], bool],
+        result: CleanResult,
     ) -> None:
-        self.log = log
-        self.to_clean = to_clean
-        self.now_ms = now_ms
-        self.truncations = log._truncations
-        self.delete_retention_ms = log.config.delete_retention_ms
-        self.segment_bytes = log.config.segment_bytes
-        self.max_index_size = log.config.segment_index_bytes
-        self.log_config = log.config
-        self.offset_map = OffsetMap(
-            config.cleaner_dedupe_buffer_size, config.cleaner_io_buffer_load_factor
-        )
-        self.last_records = last_records
-        self.aborted_flag = False
-        # Snapshot, on the loop, of everything the worker reads.
-        segs = log.segments
-        self.sources: list[_Source] = []
-        upper = to_clean.first_uncleanable_offset
-        for i, seg in enumerate(segs):
-            nxt = segs[i + 1].base_offset if i + 1 < len(segs) else log.log_end_offset
-            if seg is log.active_segment:
-                # Read only for producers' last batches, up to its current size.
-                self._active = _Source(seg, seg.log.reader(), seg.size, nxt)
-                break
-            self.sources.append(_Source(seg, seg.log.reader(), seg.size, nxt))
-        self.aborted_txns = log.collect_aborted(segs[0].base_offset, upper)
-        self.result = CleanResult(
-            log.topic, log.index, to_clean.first_dirty_offset, to_clean.first_dirty_offset
-        )
-        self.cleaned: list[tuple[list[LogSegment], LogSegment]] = []
-
-    def abort(self) -> None:
-        """Ask the worker to stop at the next batch (the log changed)."""
-        self.aborted_flag = True
+        self.fs = fs
+        self.spec = spec
+        self.readers = readers
+        self.aborted = aborted
+        self.result = result
+        self.offset_map = OffsetMap(spec.dedupe_buffer_size, spec.load_factor)
+        self.cleaned: list[LogSegment] = []
 
     def _check(self) -> None:
-        if self.aborted_flag:
+        if self.aborted():
             raise CleaningAborted()
 
-    # -- worker thread ---------------------------------------------------------------------
-
-    def run(self) -> None:
-        """Build the offset map and write the cleaned segments (any thread).
-
-        Raises:
-            CleaningAborted: :meth:`abort` was called.
-            CorruptRecordBatch: a batch cannot be decoded.
-            OSError: a read or write failed.
-        """
+    def run(self) -> list[LogSegment]:
+        spec = self.spec
         started = time.perf_counter()
         try:
-            if self.last_records is None:
-                self.last_records = self._scan_last_records()
+            last_records = spec.last_records
+            if last_records is None:
+                last_records = self._scan_last_records()
             self._build_offset_map()
             end = self.offset_map.latest_offset + 1
             self.result.end_offset = end
             self.result.map_entries = len(self.offset_map)
             groups = self._group(end)
             txn = CleanedTransactionMetadata()
-            keep_last = {self.to_clean.first_uncleanable_offset}
+            keep_last = {spec.first_uncleanable_offset}
             for group in groups:
                 keep_last.add(group[-1].next_base)
             flt = BatchFilter(
                 self.offset_map,
                 txn,
-                self.last_records,
-                self.now_ms,
-                self.delete_retention_ms,
+                last_records,
+                spec.now_ms,
+                spec.config.delete_retention_ms,
                 keep_last,
                 self.result.stats,
             )
             for group in groups:
                 self._check()
-                self.cleaned.append(
-                    ([s.segment for s in group], self._clean_group(group, flt, txn))
-                )
+                cleaned = self._clean_group(group, flt, txn)
+                self.cleaned.append(cleaned)
+                self.result.groups.append(([s.base_offset for s in group], cleaned.base_offset))
                 self.result.segments_cleaned += len(group)
         except BaseException:
-            self.discard()
+            for seg in self.cleaned:
+                seg.delete_files()
             raise
         finally:
             self.result.elapsed_s = time.perf_counter() - started
-            for src in [*self.sources, self._active]:
-                src.reader.close()
+        return self.cleaned
 
     def _scan_last_records(self) -> dict[int, LastRecord]:
         # Kafka asks its producer state; without one, the log itself says where
         # each producer's last batch is (headers only).
         last: dict[int, LastRecord] = {}
-        for src in [*self.sources, self._active]:
+        for src in [*self.spec.sources, self.spec.active]:
             self._check()
-            for info, view in iter_batch_views(src.reader, 0, src.size):
+            for info, view in iter_batch_views(self.readers[src.base_offset], 0, src.size):
                 pid = int.from_bytes(view[43:51], "big", signed=True)
                 if pid < 0:
                     continue
@@ -284,22 +298,22 @@ class CleanJob:
         return last
 
     def _build_offset_map(self) -> None:
-        start = self.to_clean.first_dirty_offset
-        upper = self.to_clean.first_uncleanable_offset
+        spec = self.spec
+        start = spec.first_dirty_offset
+        upper = spec.first_uncleanable_offset
         om = self.offset_map
         txn = CleanedTransactionMetadata()
         txn.add_aborted(
-            [t for t in self.aborted_txns if t.last_offset >= start and t.first_offset < upper]
+            [t for t in spec.aborted if t.last_offset >= start and t.first_offset < upper]
         )
-        for src in self.sources:
-            seg = src.segment
+        for src in spec.sources:
             if src.next_base <= start:
                 continue
-            if seg.base_offset >= upper:
+            if src.base_offset >= upper:
                 break
-            _, position = seg.index.lookup(start)
             next_start = min(src.next_base, upper)
-            for info, view in iter_batch_views(src.reader, position, src.size):
+            reader = self.readers[src.base_offset]
+            for info, view in iter_batch_views(reader, src.dirty_start_position, src.size):
                 self._check()
                 if info.base_offset >= upper:
                     break
@@ -323,64 +337,60 @@ class CleanJob:
             # Offsets compacted away at the end of a segment still count as mapped.
             om.update_latest_offset(next_start - 1)
 
-    def _group(self, end: int) -> list[list[_Source]]:
+    def _group(self, end: int) -> list[list[SegmentSpec]]:
         """Group the segments holding offsets below ``end`` into runs that fit one
         segment (Kafka's ``groupSegmentsBySize``)."""
-        segs = [s for s in self.sources if s.segment.base_offset < end]
-        groups: list[list[_Source]] = []
-        upper = self.to_clean.first_uncleanable_offset
+        spec = self.spec
+        segs = [s for s in spec.sources if s.base_offset < end]
+        max_size = spec.config.segment_bytes
+        max_index = spec.config.segment_index_bytes
+        groups: list[list[SegmentSpec]] = []
+        upper = spec.first_uncleanable_offset
         while segs:
             group = [segs.pop(0)]
             log_size = group[0].size
-            index_size = group[0].segment.index.entries * 8
-            time_size = group[0].segment.time_index.entries * 12
+            index_size = group[0].index_entries * 8
+            time_size = group[0].time_index_entries * 12
             while segs:
                 nxt = segs[0]
-                last_offset = (segs[1].segment.base_offset - 1) if len(segs) > 1 else upper - 1
+                last_offset = (segs[1].base_offset - 1) if len(segs) > 1 else upper - 1
                 if (
-                    log_size + nxt.size <= self.segment_bytes
-                    and index_size + nxt.segment.index.entries * 8 <= self.max_index_size
-                    and time_size + nxt.segment.time_index.entries * 12 <= self.max_index_size
-                    and (nxt.size == 0 or last_offset - group[0].segment.base_offset <= INT32_MAX)
+                    log_size + nxt.size <= max_size
+                    and index_size + nxt.index_entries * 8 <= max_index
+                    and time_size + nxt.time_index_entries * 12 <= max_index
+                    and (nxt.size == 0 or last_offset - group[0].base_offset <= INT32_MAX)
                 ):
                     group.append(segs.pop(0))
                     log_size += nxt.size
-                    index_size += nxt.segment.index.entries * 8
-                    time_size += nxt.segment.time_index.entries * 12
+                    index_size += nxt.index_entries * 8
+                    time_size += nxt.time_index_entries * 12
                 else:
                     break
             groups.append(group)
         return groups
 
     def _clean_group(
-        self, group: list[_Source], flt: BatchFilter, txn: CleanedTransactionMetadata
+        self, group: list[SegmentSpec], flt: BatchFilter, txn: CleanedTransactionMetadata
     ) -> LogSegment:
-        first = group[0].segment
-        log = self.log
+        spec = self.spec
+        first = group[0]
         cleaned = LogSegment.create(
-            log.fs,
-            log.directory,
-            first.base_offset,
-            self.log_config,
-            self.now_ms,
-            0,
-            CLEANED_SUFFIX,
+            self.fs, spec.directory, first.base_offset, spec.config, spec.now_ms, 0, CLEANED_SUFFIX
         )
         index_entries: list[AbortedTxn] = []
         txn.cleaned_index = index_entries
         try:
             for src in group:
-                seg = src.segment
                 txn.add_aborted(
                     [
                         t
-                        for t in self.aborted_txns
-                        if t.last_offset >= seg.base_offset and t.first_offset < src.next_base
+                        for t in spec.aborted
+                        if t.last_offset >= src.base_offset and t.first_offset < src.next_base
                     ]
                 )
                 pending = bytearray()
                 infos: list[BatchInfo] = []
-                for info, view in iter_batch_views(src.reader, 0, src.size):
+                for info, view in iter_batch_views(self.readers[src.base_offset], 0, src.size):
                     self._check()
                     out, max_ts, last = flt.filter(view)
                     if out is None:
@@ -407,12 +417,121 @@ class CleanJob:
             txn.cleaned_index = None
         return cleaned
 
-    # -- the loop --------------------------------------------------------------------------
+
+class CleanJob:
+    """One cleaning pass of one log, planned on the loop: :meth:`run` it on a worker
+    thread (or send :attr:`spec` to the cleaner process), then :meth:`swap` on the
+    loop (or :meth:`discard` its output)."""
+
+    def __init__(
+        self,
+        log: PartitionLog,
+        to_clean: LogToClean,
+        config: LogManagerConfig,
+        now_ms: int,
+        last_records: dict[int, LastRecord] | None,
+    ) -> None:
+        self.log = log
+        self.truncations = log._truncations
+        self.aborted_flag = False
+        segs = log.segments
+        self.planned: dict[int, LogSegment] = {}
+        sources: list[SegmentSpec] = []
+        active: SegmentSpec | None = None
+        upper = to_clean.first_uncleanable_offset
+        for i, seg in enumerate(segs):
+            nxt = segs[i + 1].base_offset if i + 1 < len(segs) else log.log_end_offset
+            dirty_pos = seg.index.lookup(to_clean.first_dirty_offset)[1]
+            item = SegmentSpec(
+                seg.base_offset,
+                seg.log_path,
+                seg.size,
+                nxt,
+                seg.index.entries,
+                seg.time_index.entries,
+                dirty_pos if seg.base_offset <= to_clean.first_dirty_offset else 0,
+            )
+            self.planned[seg.base_offset] = seg
+            if seg is log.active_segment:
+                # Read only for producers' last batches, up to its current size.
+                active = item
+                break
+            sources.append(item)
+        assert active is not None
+        self.spec = CleanSpec(
+            log.directory,
+            sources,
+            active,
+            to_clean.first_dirty_offset,
+            upper,
+            log.collect_aborted(segs[0].base_offset, upper),
+            last_records,
+            now_ms,
+            log.config,
+            config.cleaner_dedupe_buffer_size,
+            config.cleaner_io_buffer_load_factor,
+        )
+        self.result = CleanResult(
+            log.topic, log.index, to_clean.first_dirty_offset, to_clean.first_dirty_offset
+        )
+        self.cleaned: list[LogSegment] = []
+
+    def abort(self) -> None:
+        """Ask the worker to stop at the next batch (the log changed)."""
+        self.aborted_flag = True
+
+    def run(self) -> None:
+        """Do the pass in this thread, reading through handles taken on the loop.
+
+        Raises:
+            CleaningAborted: :meth:`abort` was called.
+            CorruptRecordBatch: a batch cannot be decoded.
+            OSError: a read or write failed.
+        """
+        readers = self.open_readers()
+        try:
+            self.cleaned = run_clean(
+                self.log.fs, self.spec, readers, lambda: self.aborted_flag, self.result
+            )
+        finally:
+            for reader in readers.values():
+                reader.close()
+
+    def open_readers(self) -> dict[int, FileHandle]:
+        """Return read handles (taken on the loop) on every segment the pass reads."""
+        return {
+            base: self.planned[base].log.reader()
+            for base in [*(s.base_offset for s in self.spec.sources), self.spec.active.base_offset]
+        }
+
+    def adopt(self, result: CleanResult) -> None:
+        """Take the result of a pass run in the cleaner process (on the loop): open
+        its cleaned segments.
+
+        Raises:
+            OSError: a cleaned segment cannot be opened.
+        """
+        self.result = result
+        log = self.log
+        self.cleaned = []
+        for _bases, base in result.groups:
+            seg = LogSegment.open(
+                log.fs, log.directory, base, log.config, self.spec.now_ms, suffix=CLEANED_SUFFIX
+            )
+            seg.sealed = True
+            self.cleaned.append(seg)
 
     def discard(self) -> None:
         """Delete the cleaned segments written so far."""
-        for _group, cleaned in self.cleaned:
+        for cleaned in self.cleaned:
             cleaned.delete_files()
+        for _bases, base in self.result.groups[len(self.cleaned) :]:
+            for ext in (".log", ".index", ".timeindex", ".txnindex"):
+                path = LogSegment.path_for(self.log.directory, base, ext, CLEANED_SUFFIX)
+                try:
+                    self.log.fs.remove(path)
+                except OSError:
+                    pass
         self.cleaned = []
 
     def swap(self) -> CleanResult:
@@ -423,13 +542,126 @@ class CleanJob:
             self.discard()
             self.result.aborted = True
             return self.result
-        for group, cleaned in self.cleaned:
+        for (bases, _base), cleaned in zip(self.result.groups, self.cleaned, strict=True):
+            group = [self.planned[b] for b in bases]
             if log.replace_segments(group, cleaned):
                 self.result.groups_swapped += 1
             else:
                 cleaned.delete_files()
         self.cleaned = []
         return self.result
+
+
+def _worker_main(conn: Connection, abort_flag: Any) -> None:
+    """The cleaner process: run passes sent over ``conn`` until told to stop."""
+    from ..storage.fs import OsFileSystem
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        root, spec, result = message
+        fs = OsFileSystem(root)
+        readers: dict[int, FileHandle] = {}
+        try:
+            for src in [*spec.sources, spec.active]:
+                readers[src.base_offset] = fs.open(src.path, create=False)
+            for seg in run_clean(fs, spec, readers, lambda: bool(abort_flag.value), result):
+                seg.close()
+            reply: tuple[str, Any] = ("ok", result)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the broker
+            reply = ("error", exc if _picklable(exc) else RuntimeError(repr(exc)))
+        finally:
+            for reader in readers.values():
+                reader.close()
+            fs.close()
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return
+
+
+def _picklable(exc: BaseException) -> bool:
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return False
+    return True
+
+
+class CleanerProcess:
+    """A long-lived process that runs cleaning passes of logs on an OS filesystem,
+    so that the cleaner's pure-Python work never holds the broker's GIL (measured
+    in ``benchmarks/bench_log.py``: a cleaner thread made the event loop wait up
+    to hundreds of milliseconds on a loaded machine).
+
+    Started with the ``spawn`` method: a fork of a process running an event loop
+    and threads is unsafe.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        ctx = multiprocessing.get_context("spawn")
+        self._abort = ctx.Value("b", 0)
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_worker_main, args=(child, self._abort), name="log-cleaner", daemon=True
+        )
+        self._proc.start()
+        child.close()
+        self._lock = threading.Lock()
+
+    def submit(self, job: CleanJob) -> concurrent.futures.Future[CleanResult]:
+        """Send a planned pass to the process; the future completes (on a helper
+        thread) with its result, or the error it raised."""
+        future: concurrent.futures.Future[CleanResult] = concurrent.futures.Future()
+        self._abort.value = 0
+
+        def exchange() -> None:
+            try:
+                with self._lock:
+                    self._conn.send((self.root, job.spec, job.result))
+                    status, payload = self._conn.recv()
+            except BaseException as exc:  # noqa: BLE001 - the pipe broke: the process died
+                future.set_exception(CleaningAborted(f"the cleaner process failed: {exc!r}"))
+                return
+            if status == "ok":
+                future.set_result(payload)
+            else:
+                future.set_exception(payload)
+
+        threading.Thread(target=exchange, name="log-cleaner-pipe", daemon=True).start()
+        return future
+
+    def abort(self) -> None:
+        """Ask the running pass to stop at its next batch."""
+        self._abort.value = 1
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the process (kill it if it does not stop in time)."""
+        self.abort()
+        try:
+            if self._lock.acquire(timeout=timeout):
+                try:
+                    self._conn.send(None)
+                finally:
+                    self._lock.release()
+        except (OSError, ValueError):
+            pass
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout)
+        self._conn.close()
+
+    def kill(self) -> None:
+        """Kill the process now (the node "died")."""
+        self._proc.kill()
+        self._proc.join(5.0)
+        self._conn.close()
 
 
 class LogCleaner:
@@ -489,7 +721,8 @@ class LogCleaner:
         log.cleaning = False
         if error is not None:
             job.discard()
-            if isinstance(error, CleaningAborted) or log.closed:
+            # A segment deleted by retention before the pass opened it is not a fault.
+            if isinstance(error, (CleaningAborted, FileNotFoundError)) or log.closed:
                 return None
             if log._truncations != job.truncations:
                 return None

@@ -10,8 +10,9 @@ creates and deletes logs, and runs the background work with the broker's clock:
   every smallest ``flush.ms`` when the scheduler interval is unset);
 * checkpoints of recovery points, log start offsets and high watermarks;
 * delayed segment deletion (``file.delete.delay.ms``);
-* the cleaner, on a worker thread, backing off ``log.cleaner.backoff.ms`` when
-  nothing is cleanable.
+* the cleaner, backing off ``log.cleaner.backoff.ms`` when nothing is cleanable.
+  On an OS filesystem it runs in a separate process, so that its pure-Python
+  work never holds the broker's GIL; in memory, on a worker thread.
 
 A clean :meth:`shutdown` flushes every log, writes the checkpoints and leaves a
 ``.kafka_cleanshutdown`` marker, so that the next start trusts everything.
@@ -28,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..clock import Clock, RealClock, TimerHandle
-from ..storage.fs import FileSystem, MemoryFileSystem
+from ..storage.fs import FileSystem, MemoryFileSystem, OsFileSystem
 from .checkpoint import (
     CLEAN_SHUTDOWN_FILE,
     CLEANER_OFFSET_CHECKPOINT,
@@ -37,7 +38,7 @@ from .checkpoint import (
     RECOVERY_POINT_CHECKPOINT,
     OffsetCheckpointFile,
 )
-from .cleaner import CleanJob, CleanResult, LogCleaner
+from .cleaner import CleanerProcess, CleanJob, CleanResult, LogCleaner
 from .config import LONG_MAX, LogConfig, LogManagerConfig
 from .errors import CorruptCheckpointError
 from .partition import FlushJob, PartitionLog, log_dir_name, parse_log_dir_name
@@ -57,8 +58,10 @@ class LogManager:
         clock: the broker's clock (real by default).
         settings: broker settings in Kafka's names: the ``log.*`` defaults of topic
             configs and the manager's own settings.
-        cleaner_threads: run cleaning passes and flushes on worker threads (the
-            default); ``False`` runs them inline on the loop (deterministic tests).
+        cleaner_mode: where cleaning passes run: ``"process"`` (a spawned process;
+            OS filesystems only), ``"thread"`` (a worker thread), ``"inline"`` (on
+            the loop, as are flushes: deterministic tests), or ``"auto"`` (the
+            default: a process on an OS filesystem, else a thread).
 
     Raises:
         InvalidConfig: a setting is invalid.
@@ -70,7 +73,7 @@ class LogManager:
         clock: Clock | None = None,
         settings: Mapping[str, str] | None = None,
         *,
-        cleaner_threads: bool = True,
+        cleaner_mode: str = "auto",
         rng: random.Random | None = None,
     ) -> None:
         self.fs = fs or MemoryFileSystem()
@@ -81,7 +84,15 @@ class LogManager:
         self.logs: dict[TopicPartition, PartitionLog] = {}
         self.cleaner = LogCleaner(self.config)
         self.high_watermarks: dict[TopicPartition, int] = {}
-        self._threads = cleaner_threads
+        if cleaner_mode not in ("auto", "process", "thread", "inline"):
+            raise ValueError(f"unknown cleaner mode {cleaner_mode!r}")
+        if cleaner_mode == "auto":
+            cleaner_mode = "process" if isinstance(self.fs, OsFileSystem) else "thread"
+        if cleaner_mode == "process" and not isinstance(self.fs, OsFileSystem):
+            raise ValueError("the cleaner process needs an OsFileSystem")
+        self.cleaner_mode = cleaner_mode
+        self._threads = cleaner_mode != "inline"
+        self._cleaner_process: CleanerProcess | None = None
         self._rng = rng or random.Random()
         self._timers: set[TimerHandle] = set()
         self._running = False
@@ -439,23 +450,33 @@ class LogManager:
                 error = exc
             self._cleaner_done(job, error)
             return
+        loop = self._loop
+
+        def post(error: BaseException | None, remote: CleanResult | None = None) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._cleaner_done, job, error, remote)
+
+        if self.cleaner_mode == "process":
+            if self._cleaner_process is None:
+                self._cleaner_process = CleanerProcess(str(self.fs.root))  # type: ignore[attr-defined]
+            remote = self._cleaner_process.submit(job)
+            remote.add_done_callback(
+                lambda f: post(f.exception(), None if f.exception() else f.result())
+            )
+            return
         if self._cleaner_executor is None:
             self._cleaner_executor = concurrent.futures.ThreadPoolExecutor(
                 1, thread_name_prefix="log-cleaner"
             )
-        future = self._cleaner_executor.submit(job.run)
-        loop = self._loop
-        future.add_done_callback(
-            lambda f: (
-                loop.call_soon_threadsafe(self._cleaner_done, job, f.exception())
-                if not loop.is_closed()
-                else None
-            )
-        )
+        self._cleaner_executor.submit(job.run).add_done_callback(lambda f: post(f.exception()))
 
-    def _cleaner_done(self, job: CleanJob, error: BaseException | None) -> None:
+    def _cleaner_done(
+        self, job: CleanJob, error: BaseException | None, remote: CleanResult | None = None
+    ) -> None:
         self._cleaner_busy = False
         try:
+            if remote is not None:
+                job.adopt(remote)
             result = self.cleaner.finish(job, error)
         except OSError as exc:
             _log.error("swapping cleaned segments of %s failed: %s", job.log.directory, exc)
@@ -488,13 +509,19 @@ class LogManager:
 
     # -- stopping ---------------------------------------------------------------------------
 
-    def _stop_background(self) -> None:
+    def _stop_background(self, kill: bool = False) -> None:
         self._running = False
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         for job in list(self.cleaner.in_progress.values()):
             job.abort()
+        if self._cleaner_process is not None:
+            if kill:
+                self._cleaner_process.kill()
+            else:
+                self._cleaner_process.stop()
+            self._cleaner_process = None
         for executor in (self._cleaner_executor, self._flush_executor):
             if executor is not None:
                 executor.shutdown(wait=True)
@@ -524,7 +551,7 @@ class LogManager:
     def abandon(self) -> None:
         """Stop without writing anything, as a killed process would (follow with
         ``fs.crash()`` to lose unflushed data too)."""
-        self._stop_background()
+        self._stop_background(kill=True)
         for log in self.logs.values():
             log.abandon()
         self.logs.clear()
