@@ -24,6 +24,19 @@ def test_append_and_read_back(fs):
     assert fs.read_bytes("p/f") == b"helloworld"
 
 
+def test_readinto_fills_a_reused_buffer(fs):
+    fs.makedirs("p")
+    h = fs.open("p/f")
+    for i in range(10):
+        h.append(bytes([i]) * 7)
+    buf = bytearray(20)
+    assert h.readinto(5, buf) == 20
+    assert bytes(buf) == fs.read_bytes("p/f")[5:25]
+    assert h.readinto(65, buf) == 5
+    assert bytes(buf[:5]) == b"\x09" * 5
+    assert h.readinto(100, buf) == 0
+
+
 def test_views_stay_valid_after_appends_truncation_and_deletion(fs):
     fs.makedirs("p")
     h = fs.open("p/f")

@@ -101,8 +101,11 @@ def test_leader_epoch_stamped_and_cached(fs, clock):
     data, header = batch(3, 1)
     log.append(data, header, leader_epoch=5)
     assert log.epochs.entries() == [(3, 0), (5, 3)]
-    assert log.epochs.end_offset_for(3, log.log_end_offset) == (3, 3)
-    assert log.epochs.end_offset_for(5, log.log_end_offset) == (5, 4)
+    assert log.end_offset_for_epoch(3) == (3, 3)
+    assert log.end_offset_for_epoch(5) == (5, 4)
+    assert log.end_offset_for_epoch(4) == (3, 3)
+    assert log.end_offset_for_epoch(9) == (-1, -1)
+    assert log.latest_epoch == 5
 
 
 def test_follower_append(fs, clock):

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..storage.fs import FileSystem
-from .batches import BatchInfo
 from .config import LogConfig
 from .segment import (
     CLEANED_SUFFIX,
@@ -104,7 +103,7 @@ def load_segments(
     *,
     recovery_point: int,
     clean_shutdown: bool,
-    on_recovered_batch: Callable[[BatchInfo], None] | None = None,
+    on_recovered_batch: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """Open (and, where needed, recover) every segment of a partition directory.
 

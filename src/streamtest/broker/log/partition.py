@@ -224,11 +224,9 @@ class PartitionLog:
             fs.makedirs(directory)
         epochs = LeaderEpochCache.load(fs, f"{directory}/{LEADER_EPOCH_CHECKPOINT}")
 
-        def on_batch(info: BatchInfo) -> None:
-            if info.partition_leader_epoch >= 0 and info.partition_leader_epoch != (
-                epochs.latest_epoch
-            ):
-                epochs.assign(info.partition_leader_epoch, info.base_offset)
+        def on_batch(epoch: int, base_offset: int) -> None:
+            if epoch != epochs.latest_epoch:
+                epochs.assign(epoch, base_offset)
 
         now = clock.now_ms()
         loaded = load_segments(
@@ -348,6 +346,17 @@ class PartitionLog:
         """Return a counter bumped by every change that removes or rewrites data
         (truncation, segment deletion or replacement): the cleaner checks it."""
         return self._generation
+
+    @property
+    def latest_epoch(self) -> int | None:
+        """Return the latest leader epoch in the epoch cache (``None`` when empty)."""
+        return self.epochs.latest_epoch
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """Answer OffsetForLeaderEpoch (KIP-101/KIP-279): ``(epoch, end_offset)`` of
+        the largest epoch at or below ``epoch``, ``(-1, -1)`` when unknown; the
+        latest epoch ends at the log end offset."""
+        return self.epochs.end_offset_for(epoch, self._leo)
 
     # -- appending ---------------------------------------------------------------------------
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import bisect
 import logging
+import struct
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...protocol.control import ControlRecordType
 from ...protocol.exceptions import CorruptRecordBatch
-from ...protocol.records import crc32c, iter_records
+from ...protocol.records import HEADER_SIZE, LOG_OVERHEAD, crc32c, iter_records
 from ..storage.fs import Buffer, FileHandle, FileSystem
 from .batches import (
     ATTR_CONTROL,
@@ -51,6 +52,7 @@ _EXTENSIONS = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)
 #: Recovery reads the log in blocks of this size.
 RECOVERY_BLOCK = 1 << 20
 _CRC_START = 21
+_PREFIX = struct.Struct(">qiibIhiqq")
 
 
 def filename_prefix(offset: int) -> str:
@@ -535,7 +537,7 @@ class LogSegment:
     def recover(
         self,
         check_crc: bool = True,
-        on_batch: Callable[[BatchInfo], None] | None = None,
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> RecoveryResult:
         """Scan the whole segment, checking every batch (Kafka's ``LogSegment.recover``).
 
@@ -544,7 +546,8 @@ class LogSegment:
 
         Args:
             check_crc: check each batch's CRC32C (off to only rebuild indexes).
-            on_batch: called with each valid batch (leader epochs are rebuilt from it).
+            on_batch: called with ``(partition_leader_epoch, base_offset)`` of each
+                valid batch (the leader epoch cache is rebuilt from them).
 
         Raises:
             OSError: a read or the truncation failed.
@@ -560,58 +563,66 @@ class LogSegment:
         valid = 0
         next_offset = self.base_offset
         last_index_position = 0
-        pos = 0
-        buf: Buffer = b""
+        interval = self.index_interval_bytes
+        unpack = _PREFIX.unpack_from
+        # One buffer, read into again and again: no allocation per block.
+        block = bytearray(min(RECOVERY_BLOCK, max(size, 1)))
+        buf = memoryview(block)[:0]
         buf_pos = 0
+        pos = 0
         error: str | None = None
+        view = buf
         while pos < size:
             off = pos - buf_pos
             if off + PREFIX_SIZE > len(buf):
-                buf = self.log.pread(pos, RECOVERY_BLOCK)
+                buf = memoryview(block)[: self.log.readinto(pos, block)]
                 buf_pos, off = pos, 0
                 if len(buf) < PREFIX_SIZE:
                     error = f"a torn batch header ({len(buf)} bytes)"
                     break
-            try:
-                info = unpack_info(buf, off, pos)
-            except CorruptRecordBatch as exc:
-                error = str(exc)
+            base, length, epoch, magic, crc, attrs, lod, _bts, max_ts = unpack(buf, off)
+            batch_size = LOG_OVERHEAD + length
+            last = base + lod
+            if magic != 2:
+                error = f"unsupported record batch magic {magic}"
                 break
-            if pos + info.size > size:
-                error = f"a torn batch ({size - pos} of {info.size} bytes)"
+            if length < HEADER_SIZE - LOG_OVERHEAD or lod < 0:
+                error = f"impossible record batch length {length}"
                 break
-            if info.base_offset < next_offset and pos > 0 or info.base_offset < self.base_offset:
-                error = f"offset {info.base_offset} goes back (expected {next_offset} or later)"
+            if pos + batch_size > size:
+                error = f"a torn batch ({size - pos} of {batch_size} bytes)"
                 break
-            if info.last_offset - self.base_offset > INT32_MAX:
-                error = f"offset {info.last_offset} does not fit the segment"
+            if base < next_offset and pos > 0 or base < self.base_offset:
+                error = f"offset {base} goes back (expected {next_offset} or later)"
                 break
-            if off + info.size <= len(buf):
-                view = memoryview(buf)[off : off + info.size]
+            if last - self.base_offset > INT32_MAX:
+                error = f"offset {last} does not fit the segment"
+                break
+            if off + batch_size <= len(buf):
+                view = buf[off : off + batch_size]
             else:
-                view = memoryview(self.log.pread(pos, info.size))
-            if check_crc:
-                stored = int.from_bytes(view[17:21], "big")
-                if crc32c(view[_CRC_START:]) != stored:
-                    error = "a CRC32C mismatch"
-                    break
-            if info.attributes & ATTR_CONTROL:
+                view = memoryview(self.log.pread(pos, batch_size))
+            if check_crc and crc32c(view[_CRC_START:]) != crc:
+                error = "a CRC32C mismatch"
+                break
+            if attrs & ATTR_CONTROL:
                 marker = _abort_producer(view)
                 if marker is not None:
-                    result.abort_markers.append((marker, info.base_offset))
+                    result.abort_markers.append((marker, base))
             if pos == 0:
-                self._rolling_based_timestamp = info.max_timestamp
-            if info.max_timestamp > self.max_timestamp:
-                self.max_timestamp = info.max_timestamp
-                self.offset_of_max_timestamp = info.last_offset
-            if pos - last_index_position > self.index_interval_bytes:
-                self._index_entry(info.last_offset, pos)
+                self._rolling_based_timestamp = max_ts
+            if max_ts > self.max_timestamp:
+                self.max_timestamp = max_ts
+                self.offset_of_max_timestamp = last
+            if pos - last_index_position > interval and not self.indexes_full:
+                self._index_entry(last, pos)
                 last_index_position = pos
-            if on_batch is not None:
-                on_batch(info)
-            pos += info.size
+            if on_batch is not None and epoch >= 0:
+                on_batch(epoch, base)
+            pos += batch_size
             valid = pos
-            next_offset = info.last_offset + 1
+            next_offset = last + 1
+        buf = view = memoryview(b"")  # release the block before any truncation
         self.bytes_since_last_index_entry = valid - last_index_position
         if valid < size:
             result.error = error

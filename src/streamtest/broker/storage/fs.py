@@ -150,6 +150,20 @@ class FileHandle(ABC):
             OSError: the read failed.
         """
 
+    def readinto(self, position: int, buffer: bytearray | memoryview) -> int:
+        """Fill ``buffer`` from ``position``; return the bytes read (fewer at the end
+        of the file). For scans that reuse one buffer instead of allocating.
+
+        Raises:
+            OSError: the read failed.
+        """
+        out = memoryview(buffer)
+        n = 0
+        for view in self.read_views(position, len(out)):
+            out[n : n + len(view)] = view
+            n += len(view)
+        return n
+
     @abstractmethod
     def truncate(self, size: int) -> None:
         """Cut the file to ``size`` bytes (a no-op when it is not longer).
@@ -815,6 +829,19 @@ class _OsHandle(FileHandle):
     def read_views(self, position: int, size: int) -> list[Buffer]:
         data = self.pread(position, size)
         return [data] if data else []
+
+    def readinto(self, position: int, buffer: bytearray | memoryview) -> int:
+        fd = self._live_fd()
+        if self._fs._faults:
+            self._fs._check_fault("read")
+        out = memoryview(buffer)[: max(min(len(buffer), self._inode.size - position), 0)]
+        n = 0
+        while n < len(out):
+            got = os.preadv(fd, [out[n:]], position + n)
+            if got <= 0:
+                break
+            n += got
+        return n
 
     def truncate(self, size: int) -> None:
         fd = self._live_fd()
