@@ -355,3 +355,18 @@ def test_high_watermark_is_clamped(fs, clock):
 def test_with_base_helper_keeps_header_consistent():
     data, header = batch(0)
     assert with_base(header, 9).base_offset == 9
+
+
+def test_a_failed_fsync_with_flush_messages_takes_the_batch_back(fs, clock):
+    log = open_log(fs, clock, config(flush_messages=1))
+    append(log)
+    assert log.recovery_point == 1
+    fs.fail_next(1, errno.EIO, ops=["fsync"])
+    data, header = batch(1)
+    with pytest.raises(OSError):
+        log.append(data, header)
+    assert log.log_end_offset == 1 and log.recovery_point == 1
+    log.high_watermark = 1
+    assert offsets_in(log.read(0, 10**6, True)) == [0]
+    append(log)
+    assert log.log_end_offset == 2 and log.recovery_point == 2

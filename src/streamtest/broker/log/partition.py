@@ -391,11 +391,21 @@ class PartitionLog:
             _EPOCH.pack_into(batch, 12, leader_epoch)  # type: ignore[arg-type]
         seg.append(batch, base, last, max_ts)
         self._leo = last + 1
+        if self._leo - self._recovery_point >= self.config.flush_messages:
+            self._flush_or_take_back(base)
         if leader_epoch is not None and leader_epoch != self.epochs.latest_epoch:
             self.epochs.assign(leader_epoch, base)
-        if self._leo - self._recovery_point >= self.config.flush_messages:
-            self.flush()
         return base
+
+    def _flush_or_take_back(self, start: int) -> None:
+        """Flush as ``flush.messages`` asks; when the sync fails, remove what was
+        appended from ``start`` on, so that nothing unsynced is acknowledged."""
+        try:
+            self.flush()
+        except OSError:
+            self._segments[self._segment_index(start)].truncate_to(start)
+            self._leo = start
+            raise
 
     def append_as_follower(self, records: Buffer) -> tuple[int, int]:
         """Append batches that already carry their offsets (replication); return
@@ -435,7 +445,11 @@ class PartitionLog:
             if epoch >= 0 and epoch != self.epochs.latest_epoch:
                 self.epochs.assign(epoch, header.base_offset)
         if self._leo - self._recovery_point >= self.config.flush_messages:
-            self.flush()
+            try:
+                self.flush()
+            except OSError:
+                self.truncate_to(first)  # nothing unsynced is acknowledged
+                raise
         return first, self._leo - 1
 
     def roll(self) -> LogSegment:
