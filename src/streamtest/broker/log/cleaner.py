@@ -518,6 +518,9 @@ class CleanJob:
             seg = LogSegment.open(
                 log.fs, log.directory, base, log.config, self.spec.now_ms, suffix=CLEANED_SUFFIX
             )
+            if seg.needs_recovery:
+                seg.recover()
+                seg.seal()
             seg.sealed = True
             self.cleaned.append(seg)
 

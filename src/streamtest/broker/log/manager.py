@@ -376,22 +376,28 @@ class LogManager:
             )
         )
 
-    @staticmethod
-    def _run_flush(job: FlushJob) -> None:
+    def _run_flush(self, job: FlushJob) -> None:
         try:
             job.run()
         except OSError as exc:
             _log.error("flushing %s failed: %s", job.log.directory, exc)
             return
-        job.commit()
+        self._committed(job)
 
-    @staticmethod
-    def _flush_done(job: FlushJob, future: concurrent.futures.Future[None]) -> None:
+    def _flush_done(self, job: FlushJob, future: concurrent.futures.Future[None]) -> None:
         exc = future.exception()
         if exc is not None:
             _log.error("flushing %s failed: %s", job.log.directory, exc)
             return
+        self._committed(job)
+
+    def _committed(self, job: FlushJob) -> None:
         job.commit()
+        # Checkpoint the new recovery point at once (Kafka waits for the next
+        # periodic checkpoint): one small file per flush buys a restart after a
+        # crash that scans only what was written since.
+        if self._running and not isinstance(self.fs, MemoryFileSystem):
+            self.checkpoint_recovery_points()
 
     # -- checkpoints ------------------------------------------------------------------------
 
@@ -474,9 +480,12 @@ class LogManager:
         self, job: CleanJob, error: BaseException | None, remote: CleanResult | None = None
     ) -> None:
         self._cleaner_busy = False
-        try:
-            if remote is not None:
+        if remote is not None:
+            try:
                 job.adopt(remote)
+            except OSError as exc:
+                error = exc
+        try:
             result = self.cleaner.finish(job, error)
         except OSError as exc:
             _log.error("swapping cleaned segments of %s failed: %s", job.log.directory, exc)
