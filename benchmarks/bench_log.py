@@ -219,7 +219,9 @@ def child_write(kind: str, root: str, size_mb: int, segment_mb: int) -> dict[str
     elif kind == "killed":
         # A running broker killed after writing: the log manager flushed each
         # segment after its roll and checkpointed the recovery point; the active
-        # segment was not flushed.
+        # segment (half full here) was not flushed.
+        count = (size_mb * MB + segment_mb * MB // 2) // len(tmpl)
+
         async def write() -> dict[str, float]:
             manager = LogManager(
                 OsFileSystem(root),
