@@ -28,16 +28,10 @@ new files; it never touches a log's state, so the loop needs no locks.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
-import multiprocessing
-import pickle
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
 
 from ...protocol.exceptions import CorruptRecordBatch
 from ..storage.fs import FileHandle, FileSystem
@@ -553,118 +547,6 @@ class CleanJob:
                 cleaned.delete_files()
         self.cleaned = []
         return self.result
-
-
-def _worker_main(conn: Connection, abort_flag: Any) -> None:
-    """The cleaner process: run passes sent over ``conn`` until told to stop."""
-    from ..storage.fs import OsFileSystem
-
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        root, spec, result = message
-        fs = OsFileSystem(root)
-        readers: dict[int, FileHandle] = {}
-        try:
-            for src in [*spec.sources, spec.active]:
-                readers[src.base_offset] = fs.open(src.path, create=False)
-            for seg in run_clean(fs, spec, readers, lambda: bool(abort_flag.value), result):
-                seg.close()
-            reply: tuple[str, Any] = ("ok", result)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the broker
-            reply = ("error", exc if _picklable(exc) else RuntimeError(repr(exc)))
-        finally:
-            for reader in readers.values():
-                reader.close()
-            fs.close()
-        try:
-            conn.send(reply)
-        except (OSError, ValueError):
-            return
-
-
-def _picklable(exc: BaseException) -> bool:
-    try:
-        pickle.dumps(exc)
-    except Exception:
-        return False
-    return True
-
-
-class CleanerProcess:
-    """A long-lived process that runs cleaning passes of logs on an OS filesystem,
-    so that the cleaner's pure-Python work never holds the broker's GIL (measured
-    in ``benchmarks/bench_log.py``: a cleaner thread made the event loop wait up
-    to hundreds of milliseconds on a loaded machine).
-
-    Started with the ``spawn`` method: a fork of a process running an event loop
-    and threads is unsafe.
-    """
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        ctx = multiprocessing.get_context("spawn")
-        self._abort = ctx.Value("b", 0)
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_worker_main, args=(child, self._abort), name="log-cleaner", daemon=True
-        )
-        self._proc.start()
-        child.close()
-        self._lock = threading.Lock()
-
-    def submit(self, job: CleanJob) -> concurrent.futures.Future[CleanResult]:
-        """Send a planned pass to the process; the future completes (on a helper
-        thread) with its result, or the error it raised."""
-        future: concurrent.futures.Future[CleanResult] = concurrent.futures.Future()
-        self._abort.value = 0
-
-        def exchange() -> None:
-            try:
-                with self._lock:
-                    self._conn.send((self.root, job.spec, job.result))
-                    status, payload = self._conn.recv()
-            except BaseException as exc:  # noqa: BLE001 - the pipe broke: the process died
-                future.set_exception(CleaningAborted(f"the cleaner process failed: {exc!r}"))
-                return
-            if status == "ok":
-                future.set_result(payload)
-            else:
-                future.set_exception(payload)
-
-        threading.Thread(target=exchange, name="log-cleaner-pipe", daemon=True).start()
-        return future
-
-    def abort(self) -> None:
-        """Ask the running pass to stop at its next batch."""
-        self._abort.value = 1
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the process (kill it if it does not stop in time)."""
-        self.abort()
-        try:
-            if self._lock.acquire(timeout=timeout):
-                try:
-                    self._conn.send(None)
-                finally:
-                    self._lock.release()
-        except (OSError, ValueError):
-            pass
-        self._proc.join(timeout)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(timeout)
-        self._conn.close()
-
-    def kill(self) -> None:
-        """Kill the process now (the node "died")."""
-        self._proc.kill()
-        self._proc.join(5.0)
-        self._conn.close()
 
 
 class LogCleaner:

@@ -38,7 +38,8 @@ from .checkpoint import (
     RECOVERY_POINT_CHECKPOINT,
     OffsetCheckpointFile,
 )
-from .cleaner import CleanerProcess, CleanJob, CleanResult, LogCleaner
+from .cleaner import CleanJob, CleanResult, LogCleaner
+from .cleaner_worker import CleanerProcess
 from .config import LONG_MAX, LogConfig, LogManagerConfig
 from .errors import CorruptCheckpointError
 from .partition import FlushJob, PartitionLog, log_dir_name, parse_log_dir_name
@@ -179,6 +180,7 @@ class LogManager:
         tp = (log.topic, log.index)
         self.logs[tp] = log
         log.flusher = self._flush_after_roll
+        log.file_deleter = self._delete_files
         log.on_truncate = lambda offset, tp=tp: self._truncated(tp, offset)
 
     def _truncated(self, tp: TopicPartition, offset: int) -> None:
@@ -251,10 +253,14 @@ class LogManager:
         doomed = f"{log.directory}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}"
         self.fs.rename(log.directory, doomed)
         delay = log.config.file_delete_delay_ms
+
+        def remove() -> None:
+            self._delete_files(lambda: self.fs.rmtree(doomed))
+
         if delay <= 0:
-            self.fs.rmtree(doomed)
+            remove()
         else:
-            self._schedule(delay / 1000, lambda: self.fs.rmtree(doomed))
+            self._schedule(delay / 1000, remove)
 
     # -- scheduling ---------------------------------------------------------------------------
 
@@ -338,6 +344,22 @@ class LogManager:
             if now - log.last_flush_ms >= log.config.flush_ms:
                 self._flush(log, None)
 
+    def _io_executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._flush_executor is None:
+            self._flush_executor = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="log-io"
+            )
+        return self._flush_executor
+
+    def _delete_files(self, unlink: Callable[[], None]) -> None:
+        if self._threads and self._running and isinstance(self.fs, OsFileSystem):
+            future = self._io_executor().submit(unlink)
+            future.add_done_callback(
+                lambda f: f.exception() and _log.error("deleting files failed: %s", f.exception())
+            )
+        else:
+            self._guarded(unlink)
+
     def _flush_after_roll(self, log: PartitionLog, offset: int) -> None:
         # Kafka flushes the segments before a new one asynchronously after a roll.
         if self._running:
@@ -362,11 +384,7 @@ class LogManager:
         if not self._threads or self._loop is None or isinstance(self.fs, MemoryFileSystem):
             self._run_flush(job)
             return
-        if self._flush_executor is None:
-            self._flush_executor = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="log-flusher"
-            )
-        future = self._flush_executor.submit(job.run)
+        future = self._io_executor().submit(job.run)
         loop = self._loop
         future.add_done_callback(
             lambda f: (

@@ -74,6 +74,8 @@ class FlushJob:
 
     def __init__(self, log: PartitionLog, target: int, handles: list[FileHandle]) -> None:
         self.log = log
+        self.fs = log.fs
+        self.directory = log.directory
         self.target = target
         self.handles = handles
         self.generation = log._generation
@@ -95,6 +97,9 @@ class FlushJob:
                 handle.close()
         if error is not None:
             raise error
+        # New segment files and renames become durable with their directory
+        # (Kafka flushes the log directory after a roll too).
+        self.fs.sync_dir(self.directory)
 
     def commit(self) -> None:
         """Move the recovery point (unless the log was truncated meanwhile)."""
@@ -177,6 +182,9 @@ class PartitionLog:
         self.active_producers: Callable[[], Mapping[int, Any]] | None = None
         #: Called with the new log end offset after a truncation.
         self.on_truncate: Callable[[int], None] | None = None
+        #: Runs file removals (a callable) off the loop; the log manager passes its
+        #: worker. Without one, files are removed on the caller's thread.
+        self.file_deleter: Callable[[Callable[[], None]], Any] | None = None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -875,22 +883,33 @@ class PartitionLog:
             except OSError as exc:
                 _log.warning("cannot rename %s for deletion: %s", seg.log_path, exc)
         delay = self.config.file_delete_delay_ms
-        if delay <= 0:
+
+        def unlink() -> None:
             for seg in segments:
                 seg.delete_files()
+
+        if delay <= 0:
+            self._remove_files(unlink)
             return
         self._pending_deletes.extend(segments)
 
         def remove() -> None:
             for seg in segments:
-                seg.delete_files()
                 if seg in self._pending_deletes:
                     self._pending_deletes.remove(seg)
+            self._remove_files(unlink)
 
         try:
             self._schedule(delay / 1000, remove)
         except RuntimeError:
             pass  # no running loop (a standalone log): deleted on close()
+
+    def _remove_files(self, unlink: Callable[[], None]) -> None:
+        # Unlinking large files can take milliseconds: off the loop when possible.
+        if self.file_deleter is not None:
+            self.file_deleter(unlink)
+        else:
+            unlink()
 
     def truncate_to(self, offset: int) -> bool:
         """Truncate the log so that it ends at ``offset`` (a follower diverged from

@@ -254,13 +254,18 @@ class FileSystem(ABC):
         """
 
     @abstractmethod
-    def rename(self, src: str, dst: str) -> None:
-        """Rename a file or directory atomically, replacing a file at ``dst``.
+    def rename(self, src: str, dst: str, *, durable: bool = False) -> None:
+        """Rename a file or directory atomically, replacing a file at ``dst``; with
+        ``durable``, sync the directory so that the rename survives a power cut.
 
         Raises:
             FileNotFoundError: ``src`` does not exist.
             OSError: the rename failed.
         """
+
+    def sync_dir(self, path: str) -> None:  # noqa: B027 - a no-op unless on disk
+        """Make the creations, renames and removals in directory ``path`` durable
+        (a no-op in memory, where they always are)."""
 
     @abstractmethod
     def rmtree(self, path: str) -> None:
@@ -640,7 +645,7 @@ class MemoryFileSystem(FileSystem):
             self._children[parent].discard(path[len(parent) + 1 if parent else 0 :])
             self._release(inode.size)
 
-    def rename(self, src: str, dst: str) -> None:
+    def rename(self, src: str, dst: str, *, durable: bool = False) -> None:
         src, dst = normalize(src), normalize(dst)
         with self._lock:
             if src not in self._files and src not in self._children:
@@ -773,24 +778,31 @@ class _OsHandle(FileHandle):
         return self._inode.size
 
     def append(self, data: Buffer) -> int:
-        fd = self._live_fd()
-        if self._readonly:
-            raise PermissionError(errno_mod.EBADF, f"read-only handle: {self.path}")
         fs = self._fs
+        fd = self._fd
+        if fd < 0 or self._gen != fs._generation or self._readonly:
+            self._live_fd()
+            raise PermissionError(errno_mod.EBADF, f"read-only handle: {self.path}")
         inode = self._inode
         n = len(data)
         position = inode.size
         if n == 0:
             return position
-        fault = fs._check_fault("append") if fs._faults else None
-        fit = fs._reserve(n) if fs._capacity is not None else n
-        if fault is not None:
-            fit = min(fit, n // 2)
+        fault = None
+        fit = n
+        if fs._faults or fs._capacity is not None:
+            fault = fs._check_fault("append") if fs._faults else None
+            fit = fs._reserve(n) if fs._capacity is not None else n
+            if fault is not None:
+                fit = min(fit, n // 2)
         written = 0
         try:
-            view = memoryview(data)
-            while written < fit:
-                written += os.pwrite(fd, view[written:fit], position + written)
+            if fit == n:
+                written = os.pwrite(fd, data, position)
+            if written < fit:
+                view = memoryview(data)
+                while written < fit:
+                    written += os.pwrite(fd, view[written:fit], position + written)
             if fit < n:
                 err = fault.errno if fault is not None else errno_mod.ENOSPC
                 raise OSError(err, os.strerror(err), self.path)
@@ -928,8 +940,6 @@ class OsFileSystem(FileSystem):
                 size = os.fstat(fd).st_size
                 inode = _OsInode(path, size, size if existed else 0)
                 self._inodes[path] = inode
-                if not existed:
-                    self._fsync_dir(os.path.dirname(full))
             else:
                 fd = os.open(full, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
             handle = _OsHandle(self, inode, path, fd, readonly=False)
@@ -963,7 +973,7 @@ class OsFileSystem(FileSystem):
             self._inodes.pop(path, None)
             self._release(size)
 
-    def rename(self, src: str, dst: str) -> None:
+    def rename(self, src: str, dst: str, *, durable: bool = False) -> None:
         src, dst = normalize(src), normalize(dst)
         with self._lock:
             self._check_fault("rename")
@@ -978,7 +988,12 @@ class OsFileSystem(FileSystem):
                 inode = self._inodes.pop(key)
                 inode.path = dst + key[len(src) :]
                 self._inodes[inode.path] = inode
-        self._fsync_dir(os.path.dirname(self._abs(dst)))
+        if durable:
+            self._fsync_dir(os.path.dirname(self._abs(dst)))
+
+    def sync_dir(self, path: str) -> None:
+        """Fsync the directory ``path``."""
+        self._fsync_dir(self._abs(path))
 
     def rmtree(self, path: str) -> None:
         path = normalize(path)
