@@ -417,3 +417,35 @@ def test_the_cleaner_process_writes_what_an_inline_pass_writes(tmp_path):
         assert not any(n.endswith((".cleaned", ".swap")) for n in fs.listdir("c-0"))
         manager.shutdown()
     assert contents[0] == contents[1]
+
+
+def test_a_pass_in_the_cleaner_process_can_be_aborted(tmp_path):
+    from streamtest.broker.clock import ManualClock
+    from streamtest.broker.log.cleaner import CleaningAborted
+    from streamtest.broker.log.cleaner_worker import CleanerProcess
+    from streamtest.broker.storage.fs import OsFileSystem
+
+    fs = OsFileSystem(tmp_path)
+    clock = ManualClock(START_MS)
+    log = compact_log(fs, clock, segment_bytes=20_000)
+    for i in range(3000):
+        append(log, [b"v%d" % i], keys=[b"k%d" % (i % 50)])
+    log.roll()
+    cleaner = LogCleaner()
+    process = CleanerProcess(str(tmp_path))
+    try:
+        job = cleaner.start(log_to_clean(log, None, clock.now_ms()), clock.now_ms())
+        future = process.submit(job)
+        process.abort(job)
+        with pytest.raises(CleaningAborted):
+            future.result(timeout=60)
+        assert cleaner.finish(job, CleaningAborted()) is None
+        assert not any(n.endswith(".cleaned") for n in fs.listdir("t-0"))
+        # The process takes the next pass.
+        job = cleaner.start(log_to_clean(log, None, clock.now_ms()), clock.now_ms())
+        result = process.submit(job).result(timeout=60)
+        job.adopt(result)
+        assert not cleaner.finish(job).aborted
+        assert len({r.key for r in log.records()}) == 50
+    finally:
+        process.stop()

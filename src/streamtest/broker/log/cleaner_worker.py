@@ -58,6 +58,7 @@ class CleanerProcess:
         self._lock = threading.Lock()  # one pass at a time
         self._write_lock = threading.Lock()
         self._dead = False
+        self._sent: CleanJob | None = None  # the pass the process is working on
 
     def _start(self) -> None:
         cmd_r, cmd_w = os.pipe()
@@ -86,8 +87,15 @@ class CleanerProcess:
                     if self._proc is None:
                         self._start()
                     with self._write_lock:
+                        if job.aborted_flag:
+                            raise CleaningAborted("aborted before it started")
                         _send(self._commands, ("job", self.root, job.spec, job.result))  # type: ignore[arg-type]
-                    status, payload = _recv(self._results)  # type: ignore[arg-type]
+                        self._sent = job
+                    try:
+                        status, payload = _recv(self._results)  # type: ignore[arg-type]
+                    finally:
+                        with self._write_lock:
+                            self._sent = None
             except BaseException as exc:  # noqa: BLE001 - the pipe broke: the process died
                 future.set_exception(
                     exc if isinstance(exc, CleaningAborted) else CleaningAborted(repr(exc))
@@ -101,20 +109,24 @@ class CleanerProcess:
         threading.Thread(target=exchange, name="log-cleaner-pipe", daemon=True).start()
         return future
 
-    def abort(self) -> None:
-        """Ask the running pass to stop at its next batch."""
-        if self._commands is None:
-            return
-        try:
-            with self._write_lock:
-                _send(self._commands, ("abort",))
-        except (OSError, ValueError):
-            pass
+    def abort(self, job: CleanJob | None = None) -> None:
+        """Stop a pass (the current one by default): one not sent yet never starts;
+        a running one stops at its next batches."""
+        with self._write_lock:
+            if job is not None:
+                job.abort()
+            if self._sent is None or (job is not None and self._sent is not job):
+                return
+            try:
+                _send(self._commands, ("abort",))  # type: ignore[arg-type]
+            except (OSError, ValueError):
+                pass
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the process (kill it if it does not stop in time)."""
         self._dead = True
-        self.abort()
+        if self._sent is not None:
+            self.abort(self._sent)
         proc = self._proc
         if proc is None:
             return

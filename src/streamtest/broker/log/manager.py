@@ -542,6 +542,8 @@ class LogManager:
             timer.cancel()
         self._timers.clear()
         for job in list(self.cleaner.in_progress.values()):
+            if self._cleaner_process is not None:
+                self._cleaner_process.abort(job)
             job.abort()
         if self._cleaner_process is not None:
             if kill:
