@@ -83,9 +83,8 @@ def _watermarks(consumer: Consumer, topic: str, partition: int, timeout: float) 
             TopicPartition(topic, partition), timeout=timeout, cached=False
         )
     except KafkaException as exc:
-        raise OpsError(
-            f"cannot read offsets of {topic}-{partition}: {kafka_error_message(exc)}"
-        ) from None
+        raise OpsError(f"cannot read offsets of {topic}-{partition}: "
+                       f"{kafka_error_message(exc)}") from None
     return int(low), int(high)
 
 
@@ -116,19 +115,13 @@ def reset_to_earliest(
         UnknownTopicError: the topic does not exist.
         OpsError: metadata or offsets could not be read.
     """
-    tps = [
-        TopicPartition(topic, p, _watermarks(consumer, topic, p, timeout)[0])
-        for p in _partitions(consumer, topic, timeout)
-    ]
+    tps = [TopicPartition(topic, p, _watermarks(consumer, topic, p, timeout)[0])
+           for p in _partitions(consumer, topic, timeout)]
     return _position(consumer, tps, commit)
 
 
 def reset_to_timestamp(
-    consumer: Consumer,
-    topic: str,
-    timestamp_ms: int,
-    *,
-    commit: bool = False,
+    consumer: Consumer, topic: str, timestamp_ms: int, *, commit: bool = False,
     timeout: float = 10.0,
 ) -> list[TopicPartition]:
     """Position ``consumer`` on every partition of ``topic`` at the first record whose
@@ -158,12 +151,7 @@ def reset_to_timestamp(
 
 
 def reset_to_offset(
-    consumer: Consumer,
-    topic: str,
-    partition: int,
-    offset: int,
-    *,
-    commit: bool = False,
+    consumer: Consumer, topic: str, partition: int, offset: int, *, commit: bool = False,
     timeout: float = 10.0,
 ) -> TopicPartition:
     """Position ``consumer`` at ``offset`` of one partition (assigning only that one).
@@ -276,22 +264,10 @@ def monitor_backfill_progress(
     cc = as_client_config(config, bootstrap_servers=bootstrap_servers)
 
     def report(p: BackfillProgress) -> None:
-        log.info(
-            "backfill %s on %s: %d/%d offsets (%.1f%%)",
-            group,
-            topic,
-            p.done_offsets,
-            p.total_offsets,
-            p.fraction * 100,
-        )
+        log.info("backfill %s on %s: %d/%d offsets (%.1f%%)", group, topic,
+                 p.done_offsets, p.total_offsets, p.fraction * 100)
 
     return _monitor(
-        cc,
-        group,
-        topic,
-        target=target,
-        interval=interval,
-        timeout=timeout,
-        max_iterations=max_iterations,
-        on_progress=on_progress or report,
+        cc, group, topic, target=target, interval=interval, timeout=timeout,
+        max_iterations=max_iterations, on_progress=on_progress or report,
     )

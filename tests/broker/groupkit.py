@@ -23,36 +23,20 @@ def run(fn: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
     return asyncio.run(asyncio.wait_for(fn(), timeout))
 
 
-def make_broker(
-    data_dir: Path | None = None, extra: dict[str, str] | None = None, **config: Any
-) -> Broker:
+def make_broker(data_dir: Path | None = None, extra: dict[str, str] | None = None,
+                **config: Any) -> Broker:
     """Return a broker whose group coordinator is started (call inside the loop)."""
     broker = Broker(BrokerConfig(extra={**FAST, **(extra or {})}, **config), data_dir)
     broker.groups.start()
     return broker
 
 
-def join(
-    member_id: str = "",
-    protocols: tuple[tuple[str, bytes], ...] = (("range", b"m"),),
-    session: int = 10_000,
-    rebalance: int = 10_000,
-    instance: str | None = None,
-    v4: bool = True,
-    protocol_type: str = "consumer",
-) -> JoinRequest:
+def join(member_id: str = "", protocols: tuple[tuple[str, bytes], ...] = (("range", b"m"),),
+         session: int = 10_000, rebalance: int = 10_000, instance: str | None = None,
+         v4: bool = True, protocol_type: str = "consumer") -> JoinRequest:
     """Return a JoinGroup request as the coordinator sees it."""
-    return JoinRequest(
-        member_id,
-        instance,
-        "client",
-        "/127.0.0.1",
-        session,
-        rebalance,
-        protocol_type,
-        list(protocols),
-        v4,
-    )
+    return JoinRequest(member_id, instance, "client", "/127.0.0.1", session, rebalance,
+                       protocol_type, list(protocols), v4)
 
 
 async def settle(outcome: Any, timeout: float = 5.0) -> dict[str, Any]:
@@ -88,30 +72,15 @@ async def stable_group(broker: Broker, group_id: str, n: int, **kw: Any) -> list
     ids = [r["member_id"] for r in responses]
     gen = responses[0]["generation_id"]
     assignments = {m: f"a-{m}".encode() for m in ids}
-    syncs = [
-        g.sync_group(group_id, m, None, gen, None, None, assignments if m == leader else {})
-        for m in ids
-    ]
+    syncs = [g.sync_group(group_id, m, None, gen, None, None,
+                          assignments if m == leader else {}) for m in ids]
     for s in syncs:
         assert (await settle(s))["error_code"] == 0
     return [leader] + [m for m in ids if m != leader]
 
 
-def hb(
-    member_id: str = "",
-    epoch: int = 0,
-    topics: list[str] | None = None,
-    owned: dict[Any, set[int]] | None = None,
-    group: str = "g",
-    **kw: Any,
-) -> HeartbeatRequest:
+def hb(member_id: str = "", epoch: int = 0, topics: list[str] | None = None,
+       owned: dict[Any, set[int]] | None = None, group: str = "g", **kw: Any) -> HeartbeatRequest:
     """Return a ConsumerGroupHeartbeat as the coordinator sees it."""
-    return HeartbeatRequest(
-        group,
-        member_id,
-        epoch,
-        subscribed_topic_names=topics,
-        owned=owned,
-        rebalance_timeout_ms=kw.pop("rebalance", 10_000),
-        **kw,
-    )
+    return HeartbeatRequest(group, member_id, epoch, subscribed_topic_names=topics, owned=owned,
+                            rebalance_timeout_ms=kw.pop("rebalance", 10_000), **kw)

@@ -23,16 +23,12 @@ def test_first_join_v4_requires_member_id_then_forms_generation_one():
         resp = await settle(g.join_group("g", join(member_id)))
         assert resp["error_code"] == 0
         assert (resp["generation_id"], resp["leader"], resp["protocol_name"]) == (
-            1,
-            member_id,
-            "range",
-        )
+            1, member_id, "range")
         assert [m["member_id"] for m in resp["members"]] == [member_id]
         assert resp["members"][0]["metadata"] == b"m"
         assert g.group("g").state == "CompletingRebalance"
-        sync = await settle(
-            g.sync_group("g", member_id, None, 1, "consumer", "range", {member_id: b"assignment"})
-        )
+        sync = await settle(g.sync_group("g", member_id, None, 1, "consumer", "range",
+                                         {member_id: b"assignment"}))
         assert sync["assignment"] == b"assignment"
         assert g.group("g").state == "Stable"
 
@@ -77,8 +73,7 @@ def test_rebalance_fences_old_generation_and_rejects_stale_commits():
         assert g.validate_offset_commit("g", a, None, 1, 8) == ErrorCode.ILLEGAL_GENERATION
         assert g.validate_offset_commit("g", b, None, 2, 8) == ErrorCode.REBALANCE_IN_PROGRESS
         assert g.sync_group("g", b, None, 1, None, None, {})["error_code"] == (
-            ErrorCode.ILLEGAL_GENERATION
-        )
+            ErrorCode.ILLEGAL_GENERATION)
         follower = g.sync_group("g", b, None, 2, None, None, {})
         assert not isinstance(follower, dict)  # parked until the leader's SyncGroup
         leader = g.sync_group("g", a, None, 2, None, None, {a: b"A", b: b"B"})
@@ -189,7 +184,8 @@ def test_batched_leave_reports_each_member():
         a, b = await stable_group(g.broker, "g", 2)
         top, errors = g.leave_group("g", [(a, None), ("nobody", None), ("", "no-instance")])
         assert top == ErrorCode.NONE
-        assert errors == [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.UNKNOWN_MEMBER_ID]
+        assert errors == [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID,
+                          ErrorCode.UNKNOWN_MEMBER_ID]
         assert g.group("g").state == "PreparingRebalance"
         assert g.leave_group("g", [(b, None)]) == (ErrorCode.NONE, [ErrorCode.NONE])
         group = g.group("g")
@@ -232,8 +228,7 @@ def test_unknown_member_and_bad_session_timeout_are_refused():
         g = make_broker(extra={"group.min.session.timeout.ms": "6000"}).groups
         assert g.join_group("g", join("made-up"))["error_code"] == ErrorCode.UNKNOWN_MEMBER_ID
         assert g.join_group("g", join(session=10))["error_code"] == (
-            ErrorCode.INVALID_SESSION_TIMEOUT
-        )
+            ErrorCode.INVALID_SESSION_TIMEOUT)
         assert g.join_group("", join())["error_code"] == ErrorCode.INVALID_GROUP_ID
 
     run(main)

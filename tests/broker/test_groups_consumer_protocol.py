@@ -13,12 +13,8 @@ from .groupkit import hb, make_broker, run, until
 
 def _parts(resp, topic_id) -> set[int]:
     assert resp["assignment"] is not None
-    return {
-        p
-        for tp in resp["assignment"]["topic_partitions"]
-        if tp["topic_id"] == topic_id
-        for p in tp["partitions"]
-    }
+    return {p for tp in resp["assignment"]["topic_partitions"] if tp["topic_id"] == topic_id
+            for p in tp["partitions"]}
 
 
 def test_partitions_move_only_after_the_owner_revokes_them():
@@ -56,11 +52,9 @@ def test_epochs_fence_unknown_and_stale_members():
         g = broker.groups
         g.consumer_group_heartbeat(hb("a", 0, ["t"], {}))
         assert g.consumer_group_heartbeat(hb("a", 7))["error_code"] == (
-            ErrorCode.FENCED_MEMBER_EPOCH
-        )
+            ErrorCode.FENCED_MEMBER_EPOCH)
         assert g.consumer_group_heartbeat(hb("zz", 1))["error_code"] == (
-            ErrorCode.UNKNOWN_MEMBER_ID
-        )
+            ErrorCode.UNKNOWN_MEMBER_ID)
         assert g.validate_offset_commit("g", "a", None, 0, 9) == ErrorCode.STALE_MEMBER_EPOCH
         assert g.validate_offset_commit("g", "a", None, 1, 9) == ErrorCode.NONE
         assert g.validate_offset_commit("g", "zz", None, 1, 9) == ErrorCode.UNKNOWN_MEMBER_ID
@@ -69,8 +63,7 @@ def test_epochs_fence_unknown_and_stale_members():
         bad = g.consumer_group_heartbeat(hb("c", 0, ["t"], {}, server_assignor="nope"))
         assert bad["error_code"] == ErrorCode.UNSUPPORTED_ASSIGNOR
         assert g.consumer_group_heartbeat(hb("c", 0, ["t"], None))["error_code"] == (
-            ErrorCode.INVALID_REQUEST
-        )
+            ErrorCode.INVALID_REQUEST)
         assert tid
 
     run(main)
@@ -177,9 +170,8 @@ def test_uniform_assignor_balances_and_sticks():
     assert sorted(_count(second).values()) == [1, 1, 2, 2]
     moved = sum(len(first[m][T1] - second[m].get(T1, set())) for m in ("a", "b", "c"))
     assert moved == 1, "only the partition the new member needs moves"
-    mixed = uniform_assign(
-        {"a": MemberSpec(frozenset({T1, T2})), "b": MemberSpec(frozenset({T2}))}, {T1: 2, T2: 2}
-    )
+    mixed = uniform_assign({"a": MemberSpec(frozenset({T1, T2})), "b": MemberSpec(frozenset({T2}))},
+                           {T1: 2, T2: 2})
     assert mixed["a"][T1] == {0, 1} and mixed["b"][T2] == {0, 1}
 
 

@@ -72,9 +72,8 @@ def test_offsets_of_topics_a_live_group_dropped_expire_by_commit_time():
 
 def test_expiry_runs_on_its_own_with_a_short_retention():
     async def main():
-        broker = make_broker(
-            offsets_retention_minutes=0.002, extra={"offsets.retention.check.interval.ms": "50"}
-        )
+        broker = make_broker(offsets_retention_minutes=0.002,
+                             extra={"offsets.retention.check.interval.ms": "50"})
         g = broker.groups
         g.validate_offset_commit("simple", "", None, -1, 8)
         g.commit_offset("simple", "t", 0, 9)
@@ -112,15 +111,12 @@ def test_offset_delete_refuses_subscribed_topics_and_delete_groups_refuses_live_
         g.commit_offset("g", "other", 0, 2)
         top, per = g.delete_offsets("g", [("in-use", 0), ("other", 0)])
         assert top == ErrorCode.NONE
-        assert per == {
-            ("in-use", 0): ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC,
-            ("other", 0): ErrorCode.NONE,
-        }
+        assert per == {("in-use", 0): ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC,
+                       ("other", 0): ErrorCode.NONE}
         assert g.committed("g") == {("in-use", 0): 1}
         assert g.delete_offsets("nope", [("x", 0)])[0] == ErrorCode.GROUP_ID_NOT_FOUND
         assert g.delete_group("g") == ErrorCode.NON_EMPTY_GROUP
         assert g.commit_offset("g", "in-use", 0, 1, metadata="x" * 5000) == (
-            ErrorCode.OFFSET_METADATA_TOO_LARGE
-        )
+            ErrorCode.OFFSET_METADATA_TOO_LARGE)
 
     run(main)

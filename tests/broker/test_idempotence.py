@@ -111,9 +111,9 @@ def test_expired_producer_state_forgets_sequences(tmp_path):
         assert produce(client, "t", sent).base_offset == 0
         assert produce(client, "t", sent).base_offset == 0  # still a duplicate
         dropped = kafka.call(
-            lambda b: b.transactions.expire(
-                b.producers.entries(b.state.partition("t", 0))[pid].last_append_ms + 10
-            )
+            lambda b: b.transactions.expire(b.producers.entries(b.state.partition("t", 0))[
+                pid
+            ].last_append_ms + 10)
         )
         assert dropped == (1, 0)
         assert produce(client, "t", sent).base_offset == 1  # appended again

@@ -172,7 +172,9 @@ def test_committed_records_are_held_back_from_read_committed_until_the_commit(
     assert not done.aborted_transactions
 
 
-def test_an_aborted_transaction_is_listed_for_read_committed_consumers(broker, client, topic_name):
+def test_an_aborted_transaction_is_listed_for_read_committed_consumers(
+    broker, client, topic_name
+):
     txn = Txn(client, topic_name)
     txn.add()
     txn.send(b"gone")
@@ -259,7 +261,9 @@ def test_batched_add_partitions_v4_with_verify_only(client, topic_name):
 # -- fencing ---------------------------------------------------------------------------------
 
 
-def test_a_second_instance_fences_the_first_and_aborts_its_transaction(broker, client, topic_name):
+def test_a_second_instance_fences_the_first_and_aborts_its_transaction(
+    broker, client, topic_name
+):
     first = Txn(client, topic_name)
     first.add()
     first.send(b"zombie")
@@ -325,7 +329,9 @@ def test_offsets_reach_the_group_only_when_the_transaction_commits():
         errors = txn_offset_commit(client, txn.txn_id, txn.pid, txn.epoch, "g", "in", {0: 5})
         assert errors == {0: ErrorCode.INVALID_TXN_STATE}  # AddOffsetsToTxn first
         assert add_offsets(client, txn.txn_id, txn.pid, txn.epoch, "g") == 0
-        errors = txn_offset_commit(client, txn.txn_id, txn.pid, txn.epoch, "g", "in", {0: 5, 1: 7})
+        errors = txn_offset_commit(
+            client, txn.txn_id, txn.pid, txn.epoch, "g", "in", {0: 5, 1: 7}
+        )
         assert errors == {0: 0, 1: 0}
         assert kafka.call(lambda b: b.transactions.pending_offset_partitions("g")) == {
             ("in", 0),
@@ -373,14 +379,8 @@ def test_describe_and_list_transactions_and_producers(client, topic_name):
         (txn.txn_id, "Ongoing")
     ]
     bad = client.call(
-        req(
-            66,
-            2,
-            state_filters=[],
-            producer_id_filters=[],
-            duration_filter=-1,
-            transactional_id_pattern="(",
-        )
+        req(66, 2, state_filters=[], producer_id_filters=[], duration_filter=-1,
+            transactional_id_pattern="(")
     )
     assert bad.error_code == ErrorCode.INVALID_REGULAR_EXPRESSION
 
@@ -431,9 +431,7 @@ def test_transactions_survive_a_restart_with_a_data_dir(tmp_path):
         assert txn.send(b"more").error_code == 0
         assert txn.end(commit=True) == 0
         assert _values(fetch(client, "t", offset=2, isolation=READ_COMMITTED)) == [
-            b"pending",
-            b"more",
-            b"more",
+            b"pending", b"more", b"more"
         ]
         again = init_pid(client, txn.txn_id)
         assert (again.producer_id, again.producer_epoch) == (txn.pid, txn.epoch + 1)

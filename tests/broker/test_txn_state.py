@@ -35,17 +35,9 @@ def test_an_illegal_transition_raises(start, target):
 
 def test_metadata_round_trips_through_json():
     meta = TransactionMetadata(
-        "t",
-        1000,
-        producer_epoch=3,
-        last_producer_epoch=2,
-        timeout_ms=5000,
-        state=S.ONGOING,
-        partitions={("a", 0), ("b", 2)},
-        groups={"g"},
-        pending_offsets={"g": {("a", 0): (17, 4, "md")}},
-        start_ms=10,
-        last_update_ms=20,
+        "t", 1000, producer_epoch=3, last_producer_epoch=2, timeout_ms=5000,
+        state=S.ONGOING, partitions={("a", 0), ("b", 2)}, groups={"g"},
+        pending_offsets={"g": {("a", 0): (17, 4, "md")}}, start_ms=10, last_update_ms=20,
     )
     assert TransactionMetadata.from_json("t", meta.to_json()) == meta
 

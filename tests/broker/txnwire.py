@@ -183,7 +183,9 @@ def end_txn(
     return int(resp.error_code)
 
 
-def fetch(client: RawClient, topic: str, offset: int = 0, isolation: int = READ_UNCOMMITTED) -> Any:
+def fetch(
+    client: RawClient, topic: str, offset: int = 0, isolation: int = READ_UNCOMMITTED
+) -> Any:
     """Fetch (v11, no wait) one partition from ``offset``; return its PartitionData."""
     resp = client.call(
         req(

@@ -23,16 +23,9 @@ def group_id() -> str:
 def consumer(bootstrap: str, group: str, **config: Any) -> Consumer:
     """Return a confluent-kafka group consumer reading from the earliest offset."""
     fast = {} if config.get("group.protocol") == "consumer" else FAST_GROUP  # KIP-848: broker-side
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            **fast,
-            **config,
-        }
-    )
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                     "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                     **fast, **config})
 
 
 def produce(bootstrap: str, topic: str, partitions: int, count: int, start: int = 0) -> set[str]:

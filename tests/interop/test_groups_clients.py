@@ -24,16 +24,10 @@ def _committed(broker, gid):
 
 
 def _kafka_python_read(bootstrap: str, topic: str, gid: str, count: int) -> list[str]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=gid,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=500,
-        max_poll_records=count,
-    )
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=gid,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             session_timeout_ms=6000, heartbeat_interval_ms=500,
+                             max_poll_records=count)
     try:
         got: list[str] = []
         deadline = time.monotonic() + 30
@@ -61,18 +55,12 @@ def test_two_kafka_python_consumers_split_a_topic(broker, bootstrap, topic_name)
     broker.create_topic(topic_name, partitions=4)
     gid = group_id()
     consumers = [
-        KafkaConsumer(
-            topic_name,
-            bootstrap_servers=bootstrap,
-            group_id=gid,
-            auto_offset_reset="earliest",
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=500,
-        )
+        KafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=gid,
+                      auto_offset_reset="earliest", session_timeout_ms=6000,
+                      heartbeat_interval_ms=500)
         for _ in range(2)
     ]
     try:
-
         def split() -> bool:
             for c in consumers:
                 c.poll(timeout_ms=50)
@@ -90,15 +78,9 @@ def test_aiokafka_group_consumer_commits_and_resumes(broker, bootstrap, topic_na
     gid = group_id()
 
     async def read(count: int) -> list[str]:
-        consumer = AIOKafkaConsumer(
-            topic_name,
-            bootstrap_servers=bootstrap,
-            group_id=gid,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=500,
-        )
+        consumer = AIOKafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=gid,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    session_timeout_ms=6000, heartbeat_interval_ms=500)
         await consumer.start()
         try:
             got: list[str] = []
@@ -125,30 +107,10 @@ def test_kcat_balanced_consumer_commits(broker, bootstrap, topic_name):
     produce(bootstrap, topic_name, 2, 10)
     gid = group_id()
     proc = subprocess.run(
-        [
-            "kcat",
-            "-b",
-            bootstrap,
-            "-G",
-            gid,
-            topic_name,
-            "-c",
-            "10",
-            "-f",
-            "%s\\n",
-            "-X",
-            "auto.offset.reset=earliest",
-            "-X",
-            "auto.commit.interval.ms=100",
-            "-X",
-            "session.timeout.ms=6000",
-            "-X",
-            "heartbeat.interval.ms=500",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        ["kcat", "-b", bootstrap, "-G", gid, topic_name, "-c", "10", "-f", "%s\\n",
+         "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=100",
+         "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"],
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split()) == sorted(f"v{i}" for i in range(10))

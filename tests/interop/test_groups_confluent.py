@@ -102,7 +102,8 @@ def test_cooperative_sticky_moves_only_the_partitions_it_must(broker, bootstrap,
     revoked: list[set[int]] = []
     conf = {"partition.assignment.strategy": "cooperative-sticky"}
     first = consumer(bootstrap, gid, **conf)
-    first.subscribe([topic_name], on_revoke=lambda c, ps: revoked.append({p.partition for p in ps}))
+    first.subscribe([topic_name], on_revoke=lambda c, ps: revoked.append(
+        {p.partition for p in ps}))
     second = consumer(bootstrap, gid, **conf)
     pump = Pump([first, second])
     try:
@@ -179,7 +180,8 @@ def test_kip848_consumer_protocol_shares_and_takes_over(broker, bootstrap, topic
         desc = admin.describe_consumer_groups([gid])[gid].result(10)
         assert desc.type == confluent_kafka.ConsumerGroupType.CONSUMER
         assert len(desc.members) == 1
-        assert {tp.partition for tp in desc.members[0].assignment.topic_partitions} == set(range(4))
+        assert {tp.partition for tp in desc.members[0].assignment.topic_partitions} == set(
+            range(4))
     finally:
         a.close()
 
@@ -195,18 +197,14 @@ def test_admin_lists_describes_alters_and_deletes_groups(broker, bootstrap, topi
     pump.until(lambda: len(pump.values()) >= 10)
     try:
         listed = admin.list_consumer_groups(
-            states={confluent_kafka.ConsumerGroupState.STABLE}
-        ).result(10)
+            states={confluent_kafka.ConsumerGroupState.STABLE}).result(10)
         assert gid in {g.group_id for g in listed.valid}
         desc = admin.describe_consumer_groups([gid])[gid].result(10)
         assert desc.state == confluent_kafka.ConsumerGroupState.STABLE
         assert desc.partition_assignor == "range"
         assert {tp.partition for tp in desc.members[0].assignment.topic_partitions} == {0, 1}
-        request = [
-            ConsumerGroupTopicPartitions(
-                gid, [TopicPartition(topic_name, 0), TopicPartition(topic_name, 1)]
-            )
-        ]
+        request = [ConsumerGroupTopicPartitions(gid, [TopicPartition(topic_name, 0),
+                                                      TopicPartition(topic_name, 1)])]
         offsets = admin.list_consumer_group_offsets(request)[gid].result(10)
         assert sorted(tp.offset for tp in offsets.topic_partitions) == [5, 5]
         deleting_live = admin.delete_consumer_groups([gid])[gid]
@@ -218,7 +216,8 @@ def test_admin_lists_describes_alters_and_deletes_groups(broker, bootstrap, topi
     alter = [ConsumerGroupTopicPartitions(gid, [TopicPartition(topic_name, 0, 1)])]
     admin.alter_consumer_group_offsets(alter)[gid].result(10)
     assert _committed(broker, gid) == {(topic_name, 0): 1, (topic_name, 1): 5}
-    empty = admin.list_consumer_groups(states={confluent_kafka.ConsumerGroupState.EMPTY}).result(10)
+    empty = admin.list_consumer_groups(
+        states={confluent_kafka.ConsumerGroupState.EMPTY}).result(10)
     assert gid in {g.group_id for g in empty.valid}
     admin.delete_consumer_groups([gid])[gid].result(10)
     assert _group(broker, gid) is None
@@ -251,8 +250,7 @@ def test_member_killed_by_sigkill_is_evicted_after_its_session_timeout(
     pump.until(lambda: len(partitions_of(survivor)) == 4)
     victim = subprocess.Popen(
         [sys.executable, "-c", _KILLED_MEMBER, bootstrap, gid, topic_name],
-        stdout=subprocess.PIPE,
-        text=True,
+        stdout=subprocess.PIPE, text=True,
     )
     try:
         pump.until(lambda: len(partitions_of(survivor)) == 2)

@@ -105,7 +105,9 @@ def test_aiokafka_send_offsets_to_transaction(broker, bootstrap, topic_name):
         try:
             async with producer.transaction():
                 await producer.send(sink, b"out", partition=0)
-                await producer.send_offsets_to_transaction({TopicPartition(source, 0): 4}, group)
+                await producer.send_offsets_to_transaction(
+                    {TopicPartition(source, 0): 4}, group
+                )
         finally:
             await producer.stop()
         consumer = AIOKafkaConsumer(

@@ -59,7 +59,8 @@ def _nothing_for(consumer: Consumer, seconds: float) -> list[bytes]:
     got: list[bytes] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        got += [m.value() for m in consumer.consume(num_messages=100, timeout=0.1) if not m.error()]
+        got += [m.value() for m in consumer.consume(num_messages=100, timeout=0.1)
+                if not m.error()]
     return got
 
 
@@ -79,7 +80,9 @@ def test_a_committed_transaction_is_visible_to_read_committed(broker, bootstrap,
         consumer.close()
 
 
-def test_an_aborted_transaction_is_hidden_from_read_committed_only(broker, bootstrap, topic_name):
+def test_an_aborted_transaction_is_hidden_from_read_committed_only(
+    broker, bootstrap, topic_name
+):
     broker.create_topic(topic_name, 2)
     producer = _producer(bootstrap, f"tx-{topic_name}")
     producer.init_transactions(10)
@@ -205,7 +208,9 @@ def test_idempotent_producer_writes_each_record_once(broker, bootstrap, topic_na
     assert all(entries[pid].last_seq == 249 for entries in producers)
 
 
-def test_send_offsets_to_transaction_commits_offsets_with_the_output(broker, bootstrap, topic_name):
+def test_send_offsets_to_transaction_commits_offsets_with_the_output(
+    broker, bootstrap, topic_name
+):
     source, sink = f"{topic_name}-in", f"{topic_name}-out"
     broker.create_topic(source, 1)
     broker.create_topic(sink, 1)

@@ -101,20 +101,9 @@ def test_consume_transform_produce_killed_mid_transaction_is_exactly_once(kafka,
         feeder.produce(source, key=b"%d" % (i % 7), value=b"%05d" % i, partition=i % PARTITIONS)
     assert feeder.flush(15) == 0
     common = [
-        "--bootstrap",
-        bootstrap,
-        "--source",
-        source,
-        "--sink",
-        sink,
-        "--partitions",
-        str(PARTITIONS),
-        "--group",
-        f"eos-{topic_name}",
-        "--transactional-id",
-        f"eos-{topic_name}",
-        "--total",
-        str(TOTAL),
+        "--bootstrap", bootstrap, "--source", source, "--sink", sink,
+        "--partitions", str(PARTITIONS), "--group", f"eos-{topic_name}",
+        "--transactional-id", f"eos-{topic_name}", "--total", str(TOTAL),
     ]
 
     first = _start_worker([*common, "--hang-after", "3"])

@@ -24,7 +24,6 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 #: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
 BASE_TS = 1_700_000_000_000
 
-
 @pytest.fixture
 def config(bootstrap: str) -> ClientConfig:
     """A ClientConfig for the session broker with a short timeout."""
@@ -92,20 +91,14 @@ def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
     ``per_partition`` records each; return its name."""
     made = iter(range(100))
 
-    def make(
-        partitions: int = 3,
-        per_partition: int = 10,
-        *,
-        name: str | None = None,
-        timestamps: Callable[[int, int], int] | None = None,
-    ) -> str:
+    def make(partitions: int = 3, per_partition: int = 10, *, name: str | None = None,
+             timestamps: Callable[[int, int], int] | None = None) -> str:
         n = next(made)
         topic = name or (topic_name if n == 0 else f"{topic_name}-{n}")
         broker.create_topic(topic, partitions)
         if per_partition:
-            produce(
-                broker.bootstrap_servers, topic, per_partition, partitions, timestamps=timestamps
-            )
+            produce(broker.bootstrap_servers, topic, per_partition, partitions,
+                    timestamps=timestamps)
         return topic
 
     return make
@@ -114,18 +107,19 @@ def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
 def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
     """Commit ``offsets`` for ``group`` as a standalone (non-member) consumer, leaving
     the group Empty."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
     try:
-        c.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False
-        )
+        c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                 asynchronous=False)
     finally:
         c.close()
 
 
 def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
     """Return ``{partition: committed offset}`` (-1001 when none) for ``group``."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
     try:
         tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return {tp.partition: tp.offset for tp in tps}
@@ -139,15 +133,9 @@ def active_member(bootstrap: str) -> Iterator[Callable[[str, str], Consumer]]:
     consumers: list[Consumer] = []
 
     def join(group: str, topic: str) -> Consumer:
-        c = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": group,
-                "enable.auto.commit": False,
-                "session.timeout.ms": 6000,
-                "client.id": "member-1",
-            }
-        )
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                      "enable.auto.commit": False, "session.timeout.ms": 6000,
+                      "client.id": "member-1"})
         consumers.append(c)
         c.subscribe([topic])
 
@@ -196,6 +184,7 @@ def delete_records_before(bootstrap: str, topic: str, partition: int, offset: in
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.delete_records([TopicPartition(topic, partition, offset)], request_timeout=10)
+    futures = admin.delete_records([TopicPartition(topic, partition, offset)],
+                                   request_timeout=10)
     for f in futures.values():
         f.result()

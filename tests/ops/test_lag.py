@@ -71,9 +71,8 @@ def test_watch_is_bounded_by_max_iterations(broker, cli, make_topic, group_name)
     commit(broker.bootstrap_servers, group_name, {(topic, 0): 1})
     res = cli("lag", "--group", group_name, "--watch", "--interval", "0", "--max-iterations", "3")
     assert res.exit_code == 0 and res.stdout.count("TOTAL-LAG 2") == 3
-    res = cli(
-        "lag", "--group", group_name, "--until-zero", "--interval", "0", "--max-iterations", "2"
-    )
+    res = cli("lag", "--group", group_name, "--until-zero", "--interval", "0",
+              "--max-iterations", "2")
     assert res.exit_code == 1
     assert res.stderr == f"Error: lag of group '{group_name}' is still 2 after 2 checks\n"
 
@@ -99,9 +98,8 @@ def test_monitor_backfill_progress_until_complete(broker, make_topic, group_name
         if nxt:
             commit(bs, group_name, nxt)
 
-    result = monitor_backfill_progress(
-        group_name, topic, bootstrap_servers=bs, interval=0, timeout=30, on_progress=on_progress
-    )
+    result = monitor_backfill_progress(group_name, topic, bootstrap_servers=bs, interval=0,
+                                       timeout=30, on_progress=on_progress)
     assert result.complete and result.iterations == 3
     assert seen == [(0, 16, False), (6, 16, False), (16, 16, True)]
     assert result.fraction == 1.0 and result.eta_seconds == 0.0
@@ -110,17 +108,10 @@ def test_monitor_backfill_progress_until_complete(broker, make_topic, group_name
 def test_monitor_backfill_progress_stops_after_max_iterations(broker, make_topic, group_name):
     topic = make_topic(partitions=1, per_partition=10)
     commit(broker.bootstrap_servers, group_name, {(topic, 0): 5})
-    result = monitor_backfill_progress(
-        group_name, topic, config=broker.bootstrap_servers, target=8, interval=0, max_iterations=2
-    )
+    result = monitor_backfill_progress(group_name, topic, config=broker.bootstrap_servers,
+                                       target=8, interval=0, max_iterations=2)
     assert not result.complete and result.iterations == 2
     assert (result.done_offsets, result.total_offsets) == (0, 3)
-    done = monitor_backfill_progress(
-        group_name,
-        topic,
-        bootstrap_servers=broker.bootstrap_servers,
-        target={0: 5},
-        interval=0,
-        max_iterations=1,
-    )
+    done = monitor_backfill_progress(group_name, topic, bootstrap_servers=broker.bootstrap_servers,
+                                     target={0: 5}, interval=0, max_iterations=1)
     assert done.complete

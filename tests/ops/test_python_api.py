@@ -16,9 +16,8 @@ from .conftest import BASE_TS, committed, delete_records_before
 
 @pytest.fixture
 def consumer(bootstrap, group_name):
-    c = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group_name, "enable.auto.commit": False}
-    )
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group_name,
+                  "enable.auto.commit": False})
     yield c
     c.close()
 
@@ -46,20 +45,17 @@ def test_reset_to_earliest_positions_every_partition(broker, make_topic, consume
 
 
 def test_reset_to_timestamp_goes_to_the_end_where_no_record_is_that_recent(
-    broker, make_topic, consumer
-):
+        broker, make_topic, consumer):
     # partition 1 has older records only, so the lookup finds nothing there
-    topic = make_topic(
-        partitions=2, per_partition=5, timestamps=lambda p, i: BASE_TS + 1000 * i - 100_000 * p
-    )
+    topic = make_topic(partitions=2, per_partition=5,
+                       timestamps=lambda p, i: BASE_TS + 1000 * i - 100_000 * p)
     tps = reset_to_timestamp(consumer, topic, BASE_TS + 2000)
     assert [(tp.partition, tp.offset) for tp in tps] == [(0, 2), (1, 5)]
     assert first_offsets(consumer, 1) == {0: 2}
 
 
-def test_reset_to_offset_clamps_and_commits_when_asked(
-    broker, make_topic, consumer, group_name, caplog
-):
+def test_reset_to_offset_clamps_and_commits_when_asked(broker, make_topic, consumer,
+                                                       group_name, caplog):
     topic = make_topic(partitions=2, per_partition=5)
     with caplog.at_level(logging.WARNING, logger="streamtest.replay"):
         tp = reset_to_offset(consumer, topic, 1, 99, commit=True)

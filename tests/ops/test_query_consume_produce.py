@@ -18,16 +18,12 @@ from .conftest import BASE_TS, Cli
 def test_query_named_positions(broker, make_topic, cli):
     topic = make_topic(partitions=2, per_partition=5)
     assert cli.ok("offsets", "query", "--topic", topic, "--time", "earliest").stdout == (
-        f"{topic}:0:0\n{topic}:1:0\n"
-    )
+        f"{topic}:0:0\n{topic}:1:0\n")
     assert cli.ok("offsets", "query", "--topic", topic).stdout == f"{topic}:0:5\n{topic}:1:5\n"
-    assert (
-        cli.ok("offsets", "query", "--topic", topic, "--time", "-1", "--partitions", "1").stdout
-        == f"{topic}:1:5\n"
-    )
+    assert cli.ok("offsets", "query", "--topic", topic, "--time", "-1", "--partitions",
+                  "1").stdout == f"{topic}:1:5\n"
     assert cli.ok("offsets", "query", "--topic", topic, "--time", "max-timestamp").stdout == (
-        f"{topic}:0:4\n{topic}:1:4\n"
-    )
+        f"{topic}:0:4\n{topic}:1:4\n")
 
 
 def test_query_by_timestamp_and_datetime_with_zone(make_topic, cli):
@@ -35,15 +31,10 @@ def test_query_by_timestamp_and_datetime_with_zone(make_topic, cli):
     ms = cli.ok("offsets", "query", "--topic", topic, "--time", str(BASE_TS + 2500)).stdout
     assert ms == f"{topic}:0:3\n"
     # BASE_TS + 2s is 2023-11-14T22:13:22Z.
-    for text in (
-        "2023-11-14T22:13:22Z",
-        "2023-11-14T22:13:22",
-        "2023-11-14T17:13:22-05:00",
-        "2023-11-14T22:13:21.001Z",
-    ):
+    for text in ("2023-11-14T22:13:22Z", "2023-11-14T22:13:22", "2023-11-14T17:13:22-05:00",
+                 "2023-11-14T22:13:21.001Z"):
         assert cli.ok("offsets", "query", "--topic", topic, "--time", text).stdout == (
-            f"{topic}:0:2\n"
-        ), text
+            f"{topic}:0:2\n"), text
 
 
 def test_query_after_the_last_record_prints_an_empty_offset(make_topic, cli):
@@ -119,9 +110,8 @@ def test_command_config_is_read_and_bad_properties_are_one_line(make_topic, cli,
 
 def test_consume_from_beginning_to_end_in_kcat_format(make_topic, cli):
     topic = make_topic(partitions=2, per_partition=2)
-    res = cli.ok(
-        "consume", "-t", topic, "-o", "beginning", "-e", "-f", "%t/%p/%o %k=%s (%K,%S) @%T [%h]\\n"
-    )
+    res = cli.ok("consume", "-t", topic, "-o", "beginning", "-e",
+                 "-f", "%t/%p/%o %k=%s (%K,%S) @%T [%h]\\n")
     lines = sorted(res.stdout.splitlines())
     assert lines[0] == f"{topic}/0/0 k0-0=v0-0 (4,4) @{BASE_TS} [h=0:0,h=again,null=]"
     assert len(lines) == 4
@@ -153,25 +143,17 @@ def test_consume_count_and_json_envelope(make_topic, cli):
     first = json.loads(res.stdout.splitlines()[0])
     assert len(res.stdout.splitlines()) == 2
     assert first == {
-        "topic": topic,
-        "partition": 0,
-        "offset": 0,
-        "tstype": "create",
-        "ts": BASE_TS,
-        "headers": ["h", "0:0", "h", "again", "null", None],
-        "key": "k0-0",
-        "payload": "v0-0",
+        "topic": topic, "partition": 0, "offset": 0, "tstype": "create", "ts": BASE_TS,
+        "headers": ["h", "0:0", "h", "again", "null", None], "key": "k0-0", "payload": "v0-0",
     }
 
 
 def test_consume_bad_options(make_topic, cli):
     topic = make_topic(partitions=1, per_partition=1)
-    for args, message in (
-        (["-o", "later"], "invalid offset 'later'"),
-        (["-o", "1", "-o", "2"], "only one start offset"),
-        (["-f", "%x"], "unknown format token %x"),
-        (["-p", "4"], "no partition 4"),
-    ):
+    for args, message in ((["-o", "later"], "invalid offset 'later'"),
+                          (["-o", "1", "-o", "2"], "only one start offset"),
+                          (["-f", "%x"], "unknown format token %x"),
+                          (["-p", "4"], "no partition 4")):
         res = cli("consume", "-t", topic, "-e", *args)
         assert res.exit_code == 1 and message in res.stderr, res.stderr
 
@@ -184,11 +166,8 @@ def test_produce_lines_with_keys_and_headers(broker, make_topic, cli):
     res = cli.ok("produce", "-t", topic, "-K", ":", "-H", "src=cli", input="a:1\nb:2:x\n\nnokey\n")
     assert res.stderr == f"Produced 3 records to {topic}\n"
     got = [(r.key, r.value, r.headers) for r in broker.records(topic)]
-    assert got == [
-        (b"a", b"1", [("src", b"cli")]),
-        (b"b", b"2:x", [("src", b"cli")]),
-        (None, b"nokey", [("src", b"cli")]),
-    ]
+    assert got == [(b"a", b"1", [("src", b"cli")]), (b"b", b"2:x", [("src", b"cli")]),
+                   (None, b"nokey", [("src", b"cli")])]
 
 
 def test_produce_json_lines(broker, make_topic, cli):
@@ -200,11 +179,9 @@ def test_produce_json_lines(broker, make_topic, cli):
     cli.ok("produce", "-t", topic, "--json", input="\n".join(json.dumps(x) for x in lines))
     p0, p1 = broker.records(topic, 0), broker.records(topic, 1)
     assert [(r.key, r.value, r.headers, r.timestamp) for r in p1] == [
-        (b"k", b"v", [("a", b"1")], 1234)
-    ]
+        (b"k", b"v", [("a", b"1")], 1234)]
     assert [(r.key, r.value, r.headers) for r in p0] == [
-        (None, b'{"n":1}', [("x", None), ("x", b"2")])
-    ]
+        (None, b'{"n":1}', [("x", None), ("x", b"2")])]
 
 
 def test_produce_bad_input_names_the_line(broker, make_topic, cli: Cli):

@@ -58,9 +58,8 @@ def test_empty_ranges_return_at_once(broker, make_topic):
 def test_per_partition_ranges_and_partition_selection(broker, make_topic):
     topic = make_topic(partitions=3, per_partition=5)
     seen: list[KafkaRecord] = []
-    replay_range(
-        topic, {0: 1, 2: 3}, {0: 2, 2: 5}, seen.append, bootstrap_servers=broker.bootstrap_servers
-    )
+    replay_range(topic, {0: 1, 2: 3}, {0: 2, 2: 5}, seen.append,
+                 bootstrap_servers=broker.bootstrap_servers)
     assert sorted((r.partition, r.offset) for r in seen) == [(0, 1), (2, 3), (2, 4)]
     seen.clear()
     replay_range(topic, 0, 2, seen.append, partitions=[1], config=broker.bootstrap_servers)
@@ -83,22 +82,12 @@ def test_time_travel_naive_datetimes_are_utc_and_past_the_end_is_empty(broker, m
     topic = make_topic(partitions=1, per_partition=5)
     naive = datetime.fromtimestamp((BASE_TS + 4000) / 1000, UTC).replace(tzinfo=None)
     seen: list[KafkaRecord] = []
-    time_travel_replay(
-        topic,
-        naive,
-        datetime(2100, 1, 1),
-        seen.append,
-        config={"bootstrap.servers": broker.bootstrap_servers},
-    )
+    time_travel_replay(topic, naive, datetime(2100, 1, 1), seen.append,
+                       config={"bootstrap.servers": broker.bootstrap_servers})
     assert [r.offset for r in seen] == [4]
     later: list[KafkaRecord] = []
-    time_travel_replay(
-        topic,
-        datetime(2100, 1, 1),
-        datetime(2101, 1, 1),
-        later.append,
-        bootstrap_servers=broker.bootstrap_servers,
-    )
+    time_travel_replay(topic, datetime(2100, 1, 1), datetime(2101, 1, 1), later.append,
+                       bootstrap_servers=broker.bootstrap_servers)
     assert later == []
 
 
@@ -112,9 +101,8 @@ def test_replay_input_errors(broker, make_topic, topic_name):
     with pytest.raises(InvalidInputError, match="before"):
         replay_range(topic, 5, 1, print, bootstrap_servers=bs)
     with pytest.raises(InvalidInputError):
-        time_travel_replay(
-            topic, datetime(2026, 2, 1), datetime(2026, 1, 1), print, bootstrap_servers=bs
-        )
+        time_travel_replay(topic, datetime(2026, 2, 1), datetime(2026, 1, 1), print,
+                           bootstrap_servers=bs)
 
 
 def test_handler_errors_propagate_and_stop_the_replay(broker, make_topic):
@@ -137,9 +125,8 @@ def test_handler_errors_propagate_and_stop_the_replay(broker, make_topic):
 def test_cli_replay_to_topic_copies_records_exactly(broker, make_topic, cli):
     src = make_topic(partitions=3, per_partition=6)
     dst = make_topic(partitions=3, per_partition=0)
-    res = cli.ok(
-        "replay", "--topic", src, "--from-offset", "1", "--to-offset", "5", "--to-topic", dst
-    )
+    res = cli.ok("replay", "--topic", src, "--from-offset", "1", "--to-offset", "5",
+                 "--to-topic", dst)
     assert f"Replayed 12 records of {src}" in res.stderr
     want = [essence(r) for r in broker.records(src) if 1 <= r.offset < 5]
     assert [essence(r) for r in broker.records(dst)] == want
@@ -161,17 +148,8 @@ def test_cli_replay_by_datetime_with_zones(broker, make_topic, cli, tmp_path):
     topic = make_topic(partitions=2, per_partition=10)
     out = tmp_path / "r.jsonl"
     # BASE_TS + 2s is 22:13:22Z, written here as 23:13:22+01:00; end is BASE_TS + 4s.
-    cli.ok(
-        "replay",
-        "--topic",
-        topic,
-        "--from-datetime",
-        "2023-11-14T23:13:22+01:00",
-        "--to-datetime",
-        "2023-11-14T22:13:24.000",
-        "--output",
-        str(out),
-    )
+    cli.ok("replay", "--topic", topic, "--from-datetime", "2023-11-14T23:13:22+01:00",
+           "--to-datetime", "2023-11-14T22:13:24.000", "--output", str(out))
     records = [KafkaRecord.from_json(json.loads(line)) for line in out.read_text().splitlines()]
     assert sorted((r.partition, r.offset) for r in records) == [(0, 2), (0, 3), (1, 2), (1, 3)]
 
@@ -208,16 +186,8 @@ def test_cli_replay_failing_exec_is_an_error(make_topic, cli):
 
 def test_cli_replay_progress_bar_renders(make_topic, cli, tmp_path):
     topic = make_topic(partitions=1, per_partition=4)
-    res = cli.ok(
-        "replay",
-        "--topic",
-        topic,
-        "--from-offset",
-        "0",
-        "--output",
-        str(tmp_path / "x.jsonl"),
-        "--progress",
-    )
+    res = cli.ok("replay", "--topic", topic, "--from-offset", "0", "--output",
+                 str(tmp_path / "x.jsonl"), "--progress")
     assert "4/4" in res.stderr
 
 
@@ -231,10 +201,8 @@ def test_cli_replay_help_states_rerun_safety(cli):
     [
         (["--from-offset", "0"], "give exactly one of --to-topic, --output, --exec"),
         (["--output", "x"], "give a range"),
-        (
-            ["--from-offset", "0", "--from-datetime", "2026-01-01T00:00:00", "--output", "x"],
-            "give a range",
-        ),
+        (["--from-offset", "0", "--from-datetime", "2026-01-01T00:00:00", "--output", "x"],
+         "give a range"),
         (["--from-datetime", "2026-01-01", "--output", "x"], "invalid datetime"),
         (["--from-offset", "0", "--partitions", "9", "--output", "x"], "no partition 9"),
     ],
@@ -286,9 +254,8 @@ def test_replay_stops_at_the_last_stable_offset_of_an_open_transaction(broker, m
     p.flush(10)
     try:
         seen: list[KafkaRecord] = []
-        result = replay_range(
-            topic, 0, 100, seen.append, bootstrap_servers=broker.bootstrap_servers, idle_timeout=10
-        )
+        result = replay_range(topic, 0, 100, seen.append,
+                              bootstrap_servers=broker.bootstrap_servers, idle_timeout=10)
         assert [r.offset for r in seen] == [0, 1]
         assert [(r.start, r.end) for r in result.ranges] == [(0, 2)]
     finally:

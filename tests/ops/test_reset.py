@@ -61,10 +61,8 @@ def test_to_offset_is_clamped_with_warnings(broker, cli, setup):
     res = reset(cli, group, "--topic", topic, "--to-offset", "1", "--execute")
     assert res.exit_code == 0
     assert offsets_of(broker, group, topic) == {0: 1, 1: 2, 2: 1}
-    assert res.stderr == (
-        f"WARN: New offset (1) is lower than earliest offset for topic "
-        f"partition {topic}-1. Value will be set to 2\n"
-    )
+    assert res.stderr == (f"WARN: New offset (1) is lower than earliest offset for topic "
+                          f"partition {topic}-1. Value will be set to 2\n")
     res = reset(cli, group, "--topic", topic, "--to-offset", "50", "--execute")
     assert offsets_of(broker, group, topic) == {0: 10, 1: 10, 2: 10}
     assert res.stderr.count("is higher than latest offset") == 3
@@ -72,17 +70,14 @@ def test_to_offset_is_clamped_with_warnings(broker, cli, setup):
 
 def test_shift_by_both_ways_with_clamping(broker, cli, setup):
     topic, group = setup
-    assert (
-        reset(cli, group, "--topic", f"{topic}:0,1", "--shift-by", "-4", "--execute").exit_code == 0
-    )
+    assert reset(cli, group, "--topic", f"{topic}:0,1", "--shift-by", "-4",
+                 "--execute").exit_code == 0
     assert offsets_of(broker, group, topic) == {0: 1, 1: 2, 2: NONE}
-    assert (
-        reset(cli, group, "--topic", f"{topic}:0,1", "--shift-by", "+3", "--execute").exit_code == 0
-    )
+    assert reset(cli, group, "--topic", f"{topic}:0,1", "--shift-by", "+3",
+                 "--execute").exit_code == 0
     assert offsets_of(broker, group, topic) == {0: 4, 1: 5, 2: NONE}
-    assert (
-        reset(cli, group, "--topic", f"{topic}:0", "--shift-by", "100", "--execute").exit_code == 0
-    )
+    assert reset(cli, group, "--topic", f"{topic}:0", "--shift-by", "100",
+                 "--execute").exit_code == 0
     assert offsets_of(broker, group, topic) == {0: 10, 1: 5, 2: NONE}
 
 
@@ -90,10 +85,8 @@ def test_shift_by_without_committed_offset_changes_nothing(broker, cli, setup):
     topic, group = setup
     res = reset(cli, group, "--topic", topic, "--shift-by", "1", "--execute")
     assert res.exit_code == 1
-    assert res.stderr == (
-        f"Error: cannot shift offset for partition {topic}-2 since there "
-        "is no current committed offset\n"
-    )
+    assert res.stderr == (f"Error: cannot shift offset for partition {topic}-2 since there "
+                          "is no current committed offset\n")
     assert offsets_of(broker, group, topic) == {0: 5, 1: 5, 2: NONE}
 
 
@@ -101,7 +94,8 @@ def test_by_duration_counts_back_from_now(broker, make_topic, cli, group_name):
     now = int(time.time() * 1000)
     hour = 3_600_000
     # Records stamped 4h, 3h, 2h and 1h ago, then now.
-    topic = make_topic(partitions=1, per_partition=5, timestamps=lambda p, i: now - (4 - i) * hour)
+    topic = make_topic(partitions=1, per_partition=5,
+                       timestamps=lambda p, i: now - (4 - i) * hour)
     res = reset(cli, group_name, "--topic", topic, "--by-duration", "PT2H30M", "--execute")
     assert res.exit_code == 0, res.stderr
     assert offsets_of(broker, group_name, topic, 1) == {0: 2}
@@ -117,20 +111,8 @@ def test_scopes_partitions_several_topics_and_all_topics(broker, make_topic, cli
     untouched = make_topic(partitions=1, per_partition=4)
     commit(broker.bootstrap_servers, group, {(other, 1): 1})
 
-    assert (
-        reset(
-            cli,
-            group,
-            "--topic",
-            f"{topic}:2",
-            "--topic",
-            f"{other}:0",
-            "--to-offset",
-            "2",
-            "--execute",
-        ).exit_code
-        == 0
-    )
+    assert reset(cli, group, "--topic", f"{topic}:2", "--topic", f"{other}:0",
+                 "--to-offset", "2", "--execute").exit_code == 0
     assert offsets_of(broker, group, topic) == {0: 5, 1: 5, 2: 2}
     assert offsets_of(broker, group, other, 2) == {0: 2, 1: 1}
 
@@ -167,9 +149,8 @@ def test_export_then_from_file_round_trips(broker, cli, setup, tmp_path):
     assert offsets_of(broker, group, topic) == {0: 3, 1: 3, 2: 3}
     # --export --execute commits and prints the CSV; a scope narrows the file.
     path.write_text(f"{topic},0,9\n{topic},1,8\n")
-    res = reset(
-        cli, group, "--from-file", str(path), "--topic", f"{topic}:1", "--export", "--execute"
-    )
+    res = reset(cli, group, "--from-file", str(path), "--topic", f"{topic}:1", "--export",
+                "--execute")
     assert res.stdout == f"{topic},1,8\n"
     assert offsets_of(broker, group, topic) == {0: 3, 1: 8, 2: 3}
 
@@ -190,15 +171,14 @@ def test_refused_for_an_active_group_in_every_mode(broker, cli, setup, active_me
     for mode in ("--execute", "--dry-run", "--export"):
         res = reset(cli, group, "--topic", topic, "--to-earliest", mode)
         assert res.exit_code == 1
-        assert res.stderr == (
-            f"Error: Assignments can only be reset if the group '{group}' "
-            "is inactive, but the current state is Stable.\n"
-        )
+        assert res.stderr == (f"Error: Assignments can only be reset if the group '{group}' "
+                              "is inactive, but the current state is Stable.\n")
         assert res.stdout == ""
     assert offsets_of(broker, group, topic) == {0: 5, 1: 5, 2: NONE}
 
 
-def test_a_group_that_does_not_exist_yet_can_be_given_offsets(broker, cli, make_topic, group_name):
+def test_a_group_that_does_not_exist_yet_can_be_given_offsets(broker, cli, make_topic,
+                                                              group_name):
     topic = make_topic(partitions=2, per_partition=3)
     res = reset(cli, group_name, "--topic", topic, "--to-offset", "2", "--execute")
     assert res.exit_code == 0, res.stderr
@@ -209,16 +189,12 @@ def test_a_group_that_does_not_exist_yet_can_be_given_offsets(broker, cli, make_
     ("args", "message"),
     [
         (["--topic", "{topic}", "--to-datetime", "2026-01-01"], "Error: invalid datetime"),
-        (
-            ["--topic", "{topic}", "--to-datetime", "2026-01-01T00:00:00+25:00"],
-            "Error: invalid datetime '2026-01-01T00:00:00+25:00': invalid zone offset",
-        ),
+        (["--topic", "{topic}", "--to-datetime", "2026-01-01T00:00:00+25:00"],
+         "Error: invalid datetime '2026-01-01T00:00:00+25:00': invalid zone offset"),
         (["--topic", "{topic}", "--by-duration", "1 hour"], "Error: invalid duration"),
         (["--topic", "{topic}:7", "--to-earliest"], "Error: topic '{topic}' has no partition 7"),
-        (
-            ["--topic", "{topic}", "--topic", "{topic}-nope", "--to-earliest"],
-            "Error: topic '{topic}-nope' does not exist",
-        ),
+        (["--topic", "{topic}", "--topic", "{topic}-nope", "--to-earliest"],
+         "Error: topic '{topic}-nope' does not exist"),
         (["--topic", "{topic}:x", "--to-earliest"], "Error: invalid partition 'x'"),
         (["--from-file", "{bad_csv}"], "Error: line 2: expected topic,partition,offset"),
         (["--from-file", "{unknown_csv}"], "Error: topic '{topic}' has no partition 9"),
@@ -229,12 +205,8 @@ def test_bad_input_is_one_line_and_changes_nothing(broker, cli, setup, tmp_path,
     topic, group = setup
     (tmp_path / "bad.csv").write_text(f"{topic},0,0\n{topic},zero,1\n")
     (tmp_path / "unknown.csv").write_text(f"{topic},0,0\n{topic},9,1\n")
-    names = {
-        "topic": topic,
-        "tmp": str(tmp_path),
-        "bad_csv": str(tmp_path / "bad.csv"),
-        "unknown_csv": str(tmp_path / "unknown.csv"),
-    }
+    names = {"topic": topic, "tmp": str(tmp_path), "bad_csv": str(tmp_path / "bad.csv"),
+             "unknown_csv": str(tmp_path / "unknown.csv")}
     res = reset(cli, group, *[a.format(**names) for a in args], "--execute")
     assert res.exit_code == 1
     assert res.stderr.startswith(message.format(**names))
@@ -263,8 +235,7 @@ def test_all_topics_for_a_group_without_offsets_is_an_error(cli, group_name):
     res = reset(cli, group_name, "--all-topics", "--to-earliest")
     assert res.exit_code == 1
     assert res.stderr == (
-        f"Error: nothing to reset: group '{group_name}' has no committed offsets\n"
-    )
+        f"Error: nothing to reset: group '{group_name}' has no committed offsets\n")
 
 
 def test_produce_after_reset_is_seen_by_to_latest(broker, cli, setup):

@@ -42,23 +42,14 @@ def both(res) -> str:
 
 
 def test_snapshot_reset_dry_run_with_clamp_warnings(run):
-    res = run(
-        "offsets", "reset", "--group", GROUP, "--topic", TOPIC, "--to-offset", "1", "--dry-run"
-    )
+    res = run("offsets", "reset", "--group", GROUP, "--topic", TOPIC, "--to-offset", "1",
+              "--dry-run")
     assert_snapshot("reset_dry_run.txt", both(res))
 
 
 def test_snapshot_reset_export(run):
-    res = run(
-        "offsets",
-        "reset",
-        "--group",
-        GROUP,
-        "--all-topics",
-        "--to-datetime",
-        "2023-11-14T22:13:22Z",
-        "--export",
-    )
+    res = run("offsets", "reset", "--group", GROUP, "--all-topics", "--to-datetime",
+              "2023-11-14T22:13:22Z", "--export")
     assert_snapshot("reset_export.csv", res.stdout)
 
 
@@ -77,18 +68,16 @@ def test_snapshot_reset_refused_and_errors(run):
 
 
 def test_snapshot_groups_describe_offsets_and_state(run):
-    assert_snapshot(
-        "groups_describe_offsets.txt", both(run("groups", "describe", "--group", GROUP))
-    )
+    assert_snapshot("groups_describe_offsets.txt",
+                    both(run("groups", "describe", "--group", GROUP)))
     state = both(run("groups", "describe", "--group", GROUP, "--state"))
     # The broker's port varies in length, which moves the column boundaries.
     assert_snapshot("groups_describe_state.txt", re.sub(r" {2,}", "  ", state))
 
 
 def test_snapshot_groups_list(run):
-    assert_snapshot(
-        "groups_list.txt", run("groups", "list").stdout + run("groups", "list", "--state").stdout
-    )
+    assert_snapshot("groups_list.txt", run("groups", "list").stdout
+                    + run("groups", "list", "--state").stdout)
 
 
 def test_snapshot_lag(run):
@@ -96,51 +85,23 @@ def test_snapshot_lag(run):
 
 
 def test_snapshot_offsets_query(run):
-    out = "".join(
-        run("offsets", "query", "--topic", TOPIC, "--time", t).stdout
-        for t in (
-            "earliest",
-            "latest",
-            "max-timestamp",
-            str(BASE_TS + 4000),
-            "2023-11-14T23:13:23+01:00",
-        )
-    )
+    out = "".join(run("offsets", "query", "--topic", TOPIC, "--time", t).stdout
+                  for t in ("earliest", "latest", "max-timestamp", str(BASE_TS + 4000),
+                            "2023-11-14T23:13:23+01:00"))
     assert_snapshot("offsets_query.txt", out)
 
 
 def test_snapshot_consume_formats(run):
-    text = run(
-        "consume",
-        "-t",
-        TOPIC,
-        "-p",
-        "0",
-        "-o",
-        "beginning",
-        "-e",
-        "-f",
-        "%t %p %o %T key=%k value=%s headers=%h\\n",
-    ).stdout
+    text = run("consume", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e",
+               "-f", "%t %p %o %T key=%k value=%s headers=%h\\n").stdout
     text += run("consume", "-t", OTHER, "-o", "beginning", "-e", "-J").stdout
     text += run("consume", "-t", OTHER, "-o", "beginning", "-e", "-K", "\\t").stdout
     assert_snapshot("consume.txt", text)
 
 
 def test_snapshot_replay_jsonl(run):
-    res = run(
-        "replay",
-        "--topic",
-        TOPIC,
-        "--from-offset",
-        "4",
-        "--to-offset",
-        "6",
-        "--partitions",
-        "0,2",
-        "--output",
-        "-",
-    )
+    res = run("replay", "--topic", TOPIC, "--from-offset", "4", "--to-offset", "6",
+              "--partitions", "0,2", "--output", "-")
     # Partitions are read concurrently, so only the order within a partition is fixed.
     assert_snapshot("replay.jsonl", "".join(sorted(res.stdout.splitlines(keepends=True))))
     assert res.stderr == f"Replayed 4 records of {TOPIC} (0:[4,6), 2:[4,6)) to -\n"

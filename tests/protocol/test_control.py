@@ -46,7 +46,9 @@ def test_a_marker_batch_has_the_protocol_guide_layout(committed):
 
 def test_decode_marker_ignores_data_batches_and_unknown_control_types():
     assert decode_marker(build_batch([RecordInput(b"k", b"v")])) is None
-    unknown = build_batch([RecordInput(b"\x00\x00\x00\x05", encode_marker_value(0))], control=True)
+    unknown = build_batch(
+        [RecordInput(b"\x00\x00\x00\x05", encode_marker_value(0))], control=True
+    )
     assert decode_marker(unknown) is None
     assert encode_marker_key(ControlRecordType.ABORT) == b"\x00\x00\x00\x00"
     assert parse_header(unknown).is_control

@@ -132,7 +132,9 @@ class KafkaProtocol(asyncio.Protocol):
         if isinstance(exc, CloseConnection | RemoteProtocolError):
             self.close(str(exc))
             return
-        log.error("handler for api_key=%s failed", request.header.api_key, exc_info=exc)
+        log.error(
+            "handler for api_key=%s failed", request.header.api_key, exc_info=exc
+        )
         self.close("internal error")
 
     def conn_has_data(self) -> bool:

@@ -48,25 +48,17 @@ def cluster_options(fn: F) -> F:
             sys.exit(130)
 
     wrapper = click.option(
-        "--timeout",
-        type=click.FloatRange(0.1),
-        default=10.0,
-        show_default=True,
+        "--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
         help="Seconds to wait for the cluster on each operation.",
     )(wrapper)
     wrapper = click.option(
-        "--command-config",
-        type=click.Path(dir_okay=False),
-        default=None,
+        "--command-config", type=click.Path(dir_okay=False), default=None,
         help="Client properties file (key=value lines) passed to librdkafka, "
-        "e.g. security.protocol, sasl.mechanism.",
+             "e.g. security.protocol, sasl.mechanism.",
     )(wrapper)
     wrapper = click.option(
-        "--bootstrap-server",
-        default=DEFAULT_BOOTSTRAP,
-        show_default=True,
-        envvar="STREAMTEST_BOOTSTRAP_SERVER",
-        metavar="HOST:PORT[,...]",
+        "--bootstrap-server", default=DEFAULT_BOOTSTRAP, show_default=True,
+        envvar="STREAMTEST_BOOTSTRAP_SERVER", metavar="HOST:PORT[,...]",
         help="Kafka to connect to (also $STREAMTEST_BOOTSTRAP_SERVER).",
     )(wrapper)
     return wrapper  # type: ignore[return-value]

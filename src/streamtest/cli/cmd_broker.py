@@ -14,26 +14,12 @@ from ._app import main
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option(
-    "--port",
-    default=9092,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to bind (0 picks a free one).",
-)
-@click.option(
-    "--partitions",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 100_000),
-    help="Partitions of auto-created topics.",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Persist the log here; without it everything stays in memory.",
-)
+@click.option("--port", default=9092, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to bind (0 picks a free one).")
+@click.option("--partitions", default=1, show_default=True, type=click.IntRange(1, 100_000),
+              help="Partitions of auto-created topics.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Persist the log here; without it everything stays in memory.")
 @click.option("--no-auto-create-topics", is_flag=True, help="Refuse unknown topics.")
 @click.option("--advertised-host", default=None, help="Host to advertise in Metadata.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections and errors.")

@@ -18,15 +18,8 @@ from ._app import main
 from ._ops_options import cluster_options, user_input
 
 OFFSETS_COLUMNS = (
-    "GROUP",
-    "TOPIC",
-    "PARTITION",
-    "CURRENT-OFFSET",
-    "LOG-END-OFFSET",
-    "LAG",
-    "CONSUMER-ID",
-    "HOST",
-    "CLIENT-ID",
+    "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+    "CONSUMER-ID", "HOST", "CLIENT-ID",
 )
 MEMBERS_COLUMNS = ("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
 STATE_COLUMNS = ("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
@@ -39,13 +32,9 @@ def groups() -> None:
 
 @groups.command("list")
 @click.option(
-    "--state",
-    "state",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[STATE,...]",
-    help="Show each group's state; with a value, only groups in those states (e.g. Stable,Empty).",
+    "--state", "state", is_flag=False, flag_value="", default=None, metavar="[STATE,...]",
+    help="Show each group's state; with a value, only groups in those states "
+         "(e.g. Stable,Empty).",
 )
 @cluster_options
 def groups_list(config: ClientConfig, state: str | None) -> None:
@@ -61,13 +50,8 @@ def groups_list(config: ClientConfig, state: str | None) -> None:
 
 @groups.command("describe")
 @click.option("--group", required=True, help="The consumer group.")
-@click.option(
-    "--offsets",
-    "view",
-    flag_value="offsets",
-    default=True,
-    help="Committed offsets and lag per partition (the default).",
-)
+@click.option("--offsets", "view", flag_value="offsets", default=True,
+              help="Committed offsets and lag per partition (the default).")
 @click.option("--members", "view", flag_value="members", help="Members and their partitions.")
 @click.option("--state", "view", flag_value="state", help="Coordinator, assignor, state.")
 @click.option("--verbose", is_flag=True, help="With --members: show each member's assignment.")
@@ -78,23 +62,11 @@ def groups_describe(config: ClientConfig, group: str, view: str, verbose: bool) 
         result = describe_offsets(config, group)
         if not result.info.members:
             click.echo(f"Consumer group '{group}' has no active members.", err=True)
-        print_table(
-            OFFSETS_COLUMNS,
-            [
-                (
-                    r.group,
-                    r.topic,
-                    r.partition,
-                    r.current_offset,
-                    r.log_end_offset,
-                    r.lag,
-                    r.consumer_id,
-                    r.host,
-                    r.client_id,
-                )
-                for r in result.rows
-            ],
-        )
+        print_table(OFFSETS_COLUMNS, [
+            (r.group, r.topic, r.partition, r.current_offset, r.log_end_offset, r.lag,
+             r.consumer_id, r.host, r.client_id)
+            for r in result.rows
+        ])
         return
     info = describe_group(config, group)
     if view == "members":
@@ -109,15 +81,14 @@ def groups_describe(config: ClientConfig, group: str, view: str, verbose: bool) 
                 by_topic: dict[str, list[int]] = {}
                 for tp in m.assignment:
                     by_topic.setdefault(tp.topic, []).append(tp.partition)
-                row.append(
-                    ",".join(f"{t}({','.join(map(str, ps))})" for t, ps in sorted(by_topic.items()))
-                )
+                row.append(",".join(f"{t}({','.join(map(str, ps))})"
+                                    for t, ps in sorted(by_topic.items())))
             rows.append(row)
         print_table(columns, rows)
     else:
-        print_table(
-            STATE_COLUMNS, [(group, info.coordinator, info.assignor, info.state, len(info.members))]
-        )
+        print_table(STATE_COLUMNS, [
+            (group, info.coordinator, info.assignor, info.state, len(info.members))
+        ])
 
 
 @groups.command("delete")
@@ -133,14 +104,8 @@ def groups_delete(config: ClientConfig, group: str) -> None:
 
 @groups.command("delete-offsets")
 @click.option("--group", required=True, help="The consumer group.")
-@click.option(
-    "--topic",
-    "topics",
-    multiple=True,
-    required=True,
-    metavar="TOPIC[:P,...]",
-    help="Topic (optionally some partitions) whose offsets to delete; repeatable.",
-)
+@click.option("--topic", "topics", multiple=True, required=True, metavar="TOPIC[:P,...]",
+              help="Topic (optionally some partitions) whose offsets to delete; repeatable.")
 @cluster_options
 def groups_delete_offsets(config: ClientConfig, group: str, topics: tuple[str, ...]) -> None:
     """Delete a group's committed offsets for some topics or partitions.
@@ -149,13 +114,10 @@ def groups_delete_offsets(config: ClientConfig, group: str, topics: tuple[str, .
     """
     from ..ops.group_offsets import delete_offsets
 
-    selections: list[TopicSelection] = [
-        user_input(lambda t=t: parse_topic_selection(t)) for t in topics
-    ]
+    selections: list[TopicSelection] = [user_input(lambda t=t: parse_topic_selection(t))
+                                        for t in topics]
     results = delete_offsets(config, group, selections)
-    print_table(
-        ("TOPIC", "PARTITION", "STATUS"),
-        [(tp.topic, tp.partition, status) for tp, status in results],
-    )
+    print_table(("TOPIC", "PARTITION", "STATUS"),
+                [(tp.topic, tp.partition, status) for tp, status in results])
     if any(status != "Successful" for _, status in results):
         raise SystemExit(1)

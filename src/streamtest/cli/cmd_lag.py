@@ -21,10 +21,8 @@ LAG_COLUMNS = ("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET"
 
 
 def _rows(snap: LagSnapshot) -> list[tuple[object, ...]]:
-    return [
-        (snap.group, p.tp.topic, p.tp.partition, p.committed, p.log_end_offset, p.lag)
-        for p in snap.partitions
-    ]
+    return [(snap.group, p.tp.topic, p.tp.partition, p.committed, p.log_end_offset, p.lag)
+            for p in snap.partitions]
 
 
 def _live_view(snap: LagSnapshot, progress: LagProgress) -> Group:
@@ -36,38 +34,22 @@ def _live_view(snap: LagSnapshot, progress: LagProgress) -> Group:
     for row in _rows(snap):
         table.add_row(*(cell(v) for v in row))
     # The bar goes last: rich renders it without a line break after it.
-    return Group(
-        table,
-        Text(summary_line(progress)),
-        ProgressBar(total=100, completed=progress.fraction * 100, width=40),
-    )
+    return Group(table, Text(summary_line(progress)),
+                 ProgressBar(total=100, completed=progress.fraction * 100, width=40))
 
 
 @main.command("lag")
 @click.option("--group", required=True, help="The consumer group.")
-@click.option(
-    "--topic",
-    "topics",
-    multiple=True,
-    help="Only these topics (all their partitions, committed or not); repeatable.",
-)
+@click.option("--topic", "topics", multiple=True,
+              help="Only these topics (all their partitions, committed or not); repeatable.")
 @click.option("--watch", is_flag=True, help="Keep refreshing until interrupted (Ctrl-C).")
-@click.option(
-    "--interval",
-    type=click.FloatRange(0),
-    default=5.0,
-    show_default=True,
-    help="Seconds between refreshes with --watch.",
-)
-@click.option(
-    "--until-zero",
-    is_flag=True,
-    help="Stop once the total lag is zero (implies --watch); exit 1 if "
-    "--max-iterations runs out first.",
-)
-@click.option(
-    "--max-iterations", type=click.IntRange(1), default=None, help="Stop after this many refreshes."
-)
+@click.option("--interval", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Seconds between refreshes with --watch.")
+@click.option("--until-zero", is_flag=True,
+              help="Stop once the total lag is zero (implies --watch); exit 1 if "
+                   "--max-iterations runs out first.")
+@click.option("--max-iterations", type=click.IntRange(1), default=None,
+              help="Stop after this many refreshes.")
 @cluster_options
 def lag(
     config: ClientConfig,
@@ -118,3 +100,4 @@ def lag(
         raise click.ClickException(
             f"lag of group '{group}' is still {progress.lag} after {iterations} checks"
         )
+

@@ -32,21 +32,12 @@ def offsets() -> None:
 
 @offsets.command("query")
 @click.option("--topic", required=True, help="The topic.")
-@click.option(
-    "--partitions",
-    default=None,
-    metavar="P[,P|A-B...]",
-    help="Only these partitions (default: all).",
-)
-@click.option(
-    "--time",
-    "time_",
-    default="latest",
-    show_default=True,
-    metavar="earliest|latest|max-timestamp|MS|DATETIME",
-    help=f"What to look up: a named position, epoch ms, or {DATETIME_FORMAT_HELP} "
-    "(first offset at or after that time).",
-)
+@click.option("--partitions", default=None, metavar="P[,P|A-B...]",
+              help="Only these partitions (default: all).")
+@click.option("--time", "time_", default="latest", show_default=True,
+              metavar="earliest|latest|max-timestamp|MS|DATETIME",
+              help=f"What to look up: a named position, epoch ms, or {DATETIME_FORMAT_HELP} "
+                   "(first offset at or after that time).")
 @cluster_options
 def offsets_query(config: ClientConfig, topic: str, partitions: str | None, time_: str) -> None:
     """Print topic:partition:offset for each partition (like kafka-get-offsets.sh).
@@ -72,20 +63,12 @@ def _reset_spec(
     from_file: str | None,
     group: str,
 ) -> ResetSpec:
-    chosen = [
-        name
-        for name, on in (
-            ("--to-earliest", to_earliest),
-            ("--to-latest", to_latest),
-            ("--to-current", to_current),
-            ("--to-offset", to_offset is not None),
-            ("--shift-by", shift_by is not None),
-            ("--to-datetime", to_datetime is not None),
-            ("--by-duration", by_duration is not None),
-            ("--from-file", from_file is not None),
-        )
-        if on
-    ]
+    chosen = [name for name, on in (
+        ("--to-earliest", to_earliest), ("--to-latest", to_latest),
+        ("--to-current", to_current), ("--to-offset", to_offset is not None),
+        ("--shift-by", shift_by is not None), ("--to-datetime", to_datetime is not None),
+        ("--by-duration", by_duration is not None), ("--from-file", from_file is not None),
+    ) if on]
     if len(chosen) != 1:
         raise click.UsageError(
             "give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, "
@@ -118,47 +101,24 @@ def _reset_spec(
 
 @offsets.command("reset")
 @click.option("--group", required=True, help="The consumer group (must be Empty or Dead).")
-@click.option(
-    "--topic",
-    "topics",
-    multiple=True,
-    metavar="TOPIC[:P,...]",
-    help="Topic to reset, optionally only some partitions; repeatable.",
-)
-@click.option("--all-topics", is_flag=True, help="Every topic the group has committed offsets for.")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC[:P,...]",
+              help="Topic to reset, optionally only some partitions; repeatable.")
+@click.option("--all-topics", is_flag=True,
+              help="Every topic the group has committed offsets for.")
 @click.option("--to-earliest", is_flag=True, help="Reset to the log start offset.")
 @click.option("--to-latest", is_flag=True, help="Reset to the log end offset.")
-@click.option(
-    "--to-current",
-    is_flag=True,
-    help="Reset to the committed offset (log end where there is none).",
-)
+@click.option("--to-current", is_flag=True,
+              help="Reset to the committed offset (log end where there is none).")
 @click.option("--to-offset", type=int, default=None, metavar="N", help="Reset to offset N.")
-@click.option(
-    "--shift-by",
-    type=int,
-    default=None,
-    metavar="±N",
-    help="Move the committed offset by N (negative rewinds).",
-)
-@click.option(
-    "--to-datetime",
-    default=None,
-    metavar="DATETIME",
-    help=f"First offset at or after this time: {DATETIME_FORMAT_HELP}; no zone means UTC.",
-)
-@click.option(
-    "--by-duration",
-    default=None,
-    metavar="PnDTnHnMnS",
-    help="First offset at or after now minus this duration, e.g. PT1H or P1DT12H.",
-)
-@click.option(
-    "--from-file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="CSV of topic,partition,offset rows (as --export writes).",
-)
+@click.option("--shift-by", type=int, default=None, metavar="±N",
+              help="Move the committed offset by N (negative rewinds).")
+@click.option("--to-datetime", default=None, metavar="DATETIME",
+              help=f"First offset at or after this time: {DATETIME_FORMAT_HELP}; "
+                   "no zone means UTC.")
+@click.option("--by-duration", default=None, metavar="PnDTnHnMnS",
+              help="First offset at or after now minus this duration, e.g. PT1H or P1DT12H.")
+@click.option("--from-file", type=click.Path(dir_okay=False), default=None,
+              help="CSV of topic,partition,offset rows (as --export writes).")
 @click.option("--dry-run", is_flag=True, help="Only print the new offsets (the default).")
 @click.option("--execute", is_flag=True, help="Commit the new offsets.")
 @click.option("--export", is_flag=True, help="Print the plan as topic,partition,offset CSV.")
@@ -198,28 +158,16 @@ def offsets_reset(
         raise click.UsageError("--dry-run and --execute are mutually exclusive")
     if topics and all_topics:
         raise click.UsageError("--topic and --all-topics are mutually exclusive")
-    spec = _reset_spec(
-        to_earliest,
-        to_latest,
-        to_current,
-        to_offset,
-        shift_by,
-        to_datetime,
-        by_duration,
-        from_file,
-        group,
-    )
+    spec = _reset_spec(to_earliest, to_latest, to_current, to_offset, shift_by,
+                       to_datetime, by_duration, from_file, group)
     if not topics and not all_topics and spec.kind != "from-file":
         raise click.UsageError("one of --topic or --all-topics is required")
-    selections: list[TopicSelection] = [
-        user_input(lambda t=t: parse_topic_selection(t)) for t in topics
-    ]
+    selections: list[TopicSelection] = [user_input(lambda t=t: parse_topic_selection(t))
+                                        for t in topics]
     plan = prepare_reset(config, group, spec, selections, all_topics=all_topics)
     if not (dry_run or execute or export):
-        warn(
-            "No action will be performed as the --execute option is missing. "
-            "Add --dry-run to run without this warning."
-        )
+        warn("No action will be performed as the --execute option is missing. "
+             "Add --dry-run to run without this warning.")
     for message in plan.warnings:
         warn(message)
     if execute:
@@ -227,7 +175,5 @@ def offsets_reset(
     if export:
         click.echo(export_csv(plan), nl=False)
     else:
-        print_table(
-            PLAN_COLUMNS,
-            [(plan.group, p.tp.topic, p.tp.partition, p.new_offset) for p in plan.offsets],
-        )
+        print_table(PLAN_COLUMNS, [(plan.group, p.tp.topic, p.tp.partition, p.new_offset)
+                                   for p in plan.offsets])

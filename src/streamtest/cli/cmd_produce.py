@@ -13,48 +13,19 @@ from ._ops_options import cluster_options, user_input
 
 @main.command("produce")
 @click.option("-t", "--topic", required=True, help="The topic (must exist).")
-@click.option(
-    "-K",
-    "--key-delimiter",
-    default=None,
-    help="Split each line into key<delim>value at the first delimiter.",
-)
-@click.option(
-    "--json",
-    "json_lines",
-    is_flag=True,
-    help='JSON lines: {"key", "value", "headers", "partition", "timestamp"}.',
-)
-@click.option(
-    "--base64",
-    "b64",
-    is_flag=True,
-    help="With --json: key, value and header values are base64 "
-    "(the format replay --output writes).",
-)
-@click.option(
-    "-H",
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Add this header to every record; repeatable.",
-)
-@click.option(
-    "-p",
-    "--partition",
-    type=click.IntRange(0),
-    default=None,
-    help="Produce to this partition (default: the key partitioner).",
-)
-@click.option(
-    "-l",
-    "--file",
-    "source",
-    type=click.File("r", encoding="utf-8"),
-    default="-",
-    help="Read from this file instead of stdin.",
-)
+@click.option("-K", "--key-delimiter", default=None,
+              help="Split each line into key<delim>value at the first delimiter.")
+@click.option("--json", "json_lines", is_flag=True,
+              help='JSON lines: {"key", "value", "headers", "partition", "timestamp"}.')
+@click.option("--base64", "b64", is_flag=True,
+              help="With --json: key, value and header values are base64 "
+                   "(the format replay --output writes).")
+@click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
+              help="Add this header to every record; repeatable.")
+@click.option("-p", "--partition", type=click.IntRange(0), default=None,
+              help="Produce to this partition (default: the key partitioner).")
+@click.option("-l", "--file", "source", type=click.File("r", encoding="utf-8"), default="-",
+              help="Read from this file instead of stdin.")
 @cluster_options
 def produce(
     config: ClientConfig,

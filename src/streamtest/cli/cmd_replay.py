@@ -58,50 +58,24 @@ def _progress_console(force: bool | None) -> Console | None:
 
 @main.command("replay", help=HELP)
 @click.option("--topic", required=True, help="The topic to replay.")
-@click.option(
-    "--partitions",
-    default=None,
-    metavar="P[,P|A-B...]",
-    help="Only these partitions (default: all).",
-)
-@click.option(
-    "--from-offset",
-    type=click.IntRange(0),
-    default=None,
-    metavar="N",
-    help="First offset (inclusive), on every partition.",
-)
-@click.option(
-    "--to-offset",
-    type=click.IntRange(0),
-    default=None,
-    metavar="M",
-    help="End offset (exclusive), on every partition.",
-)
+@click.option("--partitions", default=None, metavar="P[,P|A-B...]",
+              help="Only these partitions (default: all).")
+@click.option("--from-offset", type=click.IntRange(0), default=None, metavar="N",
+              help="First offset (inclusive), on every partition.")
+@click.option("--to-offset", type=click.IntRange(0), default=None, metavar="M",
+              help="End offset (exclusive), on every partition.")
 @click.option("--from-datetime", default=None, metavar="DATETIME", help="Start time (inclusive).")
 @click.option("--to-datetime", default=None, metavar="DATETIME", help="End time (exclusive).")
 @click.option("--to-topic", default=None, help="Produce the records to this (existing) topic.")
-@click.option(
-    "--repartition",
-    is_flag=True,
-    help="With --to-topic: let the key partitioner choose partitions.",
-)
+@click.option("--repartition", is_flag=True,
+              help="With --to-topic: let the key partitioner choose partitions.")
 @click.option("--output", default=None, metavar="FILE.jsonl", help="Write JSON lines here.")
-@click.option(
-    "--exec", "exec_", default=None, metavar="CMD", help="Pipe JSON lines into this shell command."
-)
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Show a progress bar on stderr (default: when stderr is a terminal).",
-)
-@click.option(
-    "--idle-timeout",
-    type=click.FloatRange(0.1),
-    default=30.0,
-    show_default=True,
-    help="Fail if no record arrives for this many seconds.",
-)
+@click.option("--exec", "exec_", default=None, metavar="CMD",
+              help="Pipe JSON lines into this shell command.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--idle-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Fail if no record arrives for this many seconds.")
 @cluster_options
 def replay(
     config: ClientConfig,
@@ -133,7 +107,8 @@ def replay(
     by_time = from_datetime is not None or to_datetime is not None
     if by_offset == by_time:
         raise click.UsageError(
-            "give a range: --from-offset N [--to-offset M] or --from-datetime A [--to-datetime B]"
+            "give a range: --from-offset N [--to-offset M] or "
+            "--from-datetime A [--to-datetime B]"
         )
     if by_offset and from_offset is None:
         raise click.UsageError("--to-offset needs --from-offset")
@@ -150,14 +125,12 @@ def replay(
         assert from_datetime is not None
         start_ms = user_input(lambda: parse_datetime_ms(from_datetime))
         end_ms = user_input(lambda: parse_datetime_ms(to_datetime)) if to_datetime else None
-        ranges = resolve_time_range(
-            config, topic, start_ms, end_ms if end_ms is not None else 2**62, parts
-        )
+        ranges = resolve_time_range(config, topic, start_ms, end_ms if end_ms is not None
+                                    else 2**62, parts)
     else:
         assert from_offset is not None
-        ranges = resolve_offset_range(
-            config, topic, from_offset, to_offset if to_offset is not None else 2**62, parts
-        )
+        ranges = resolve_offset_range(config, topic, from_offset,
+                                      to_offset if to_offset is not None else 2**62, parts)
 
     handler: Callable[[KafkaRecord], object]
     topic_sink = file_sink = exec_sink = None
@@ -173,7 +146,6 @@ def replay(
     elif output is not None and output != "-":
         handler = file_sink = FileSink(output)
     elif output == "-":
-
         def handler(record: KafkaRecord) -> None:
             from ..ops.replay import record_json
 
@@ -189,19 +161,12 @@ def replay(
             result = read_ranges(config, ranges, handler, idle_timeout=idle_timeout)
         else:
             with Progress(
-                TextColumn(f"replay {topic}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=False,
+                TextColumn(f"replay {topic}"), BarColumn(), MofNCompleteColumn(),
+                TimeRemainingColumn(), console=console, transient=False,
             ) as bar:
                 task = bar.add_task("replay", total=sum(r.size for r in ranges))
                 result = read_ranges(
-                    config,
-                    ranges,
-                    handler,
-                    idle_timeout=idle_timeout,
+                    config, ranges, handler, idle_timeout=idle_timeout,
                     on_progress=lambda done, total: bar.update(task, completed=done),
                 )
         if topic_sink is not None:

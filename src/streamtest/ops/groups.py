@@ -162,10 +162,8 @@ def list_groups(config: ClientConfig, states: Iterable[str] | None = None) -> li
     if result.errors and not result.valid:
         raise OpsError(f"cannot list groups: {kafka_error_message(result.errors[0])}")
     return sorted(
-        (
-            GroupListing(g.group_id, state_name(g.state), bool(g.is_simple_consumer_group))
-            for g in result.valid
-        ),
+        (GroupListing(g.group_id, state_name(g.state), bool(g.is_simple_consumer_group))
+         for g in result.valid),
         key=lambda g: g.group_id,
     )
 
@@ -187,12 +185,8 @@ def describe_group_raw(admin: AdminClient, config: ClientConfig, group: str) -> 
             m.client_id,
             m.host,
             m.group_instance_id,
-            tuple(
-                sorted(
-                    TP(tp.topic, tp.partition)
-                    for tp in (m.assignment.topic_partitions if m.assignment else [])
-                )
-            ),
+            tuple(sorted(TP(tp.topic, tp.partition) for tp in
+                         (m.assignment.topic_partitions if m.assignment else []))),
         )
         for m in d.members
     )

@@ -258,9 +258,8 @@ def monitor_backfill_progress(
         committed = committed_offsets(admin, config, group, [TP(topic, p) for p in targets])
         now = {p: committed.get(TP(topic, p)) for p in targets}
         if progress is None:
-            baseline = {
-                p: now[p] if now[p] is not None else starts[TP(topic, p)][0] for p in targets
-            }
+            baseline = {p: now[p] if now[p] is not None else starts[TP(topic, p)][0]
+                        for p in targets}
             progress = BackfillProgress(group, topic, targets, now, baseline)
         progress.committed = now
         progress.iterations += 1

@@ -97,9 +97,8 @@ def partition_states(
     ends = list_offsets(admin, config, {tp: OffsetSpec.latest() for tp in tps})
     by_time: dict[TP, tuple[int, int]] = {}
     if timestamp_ms is not None:
-        by_time = list_offsets(
-            admin, config, {tp: OffsetSpec.for_timestamp(timestamp_ms) for tp in tps}
-        )
+        by_time = list_offsets(admin, config, {tp: OffsetSpec.for_timestamp(timestamp_ms)
+                                               for tp in tps})
     committed = committed or {}
     out = {}
     for tp in tps:
@@ -161,8 +160,7 @@ def prepare_reset(
     if not tps:
         raise InvalidInputError(
             f"nothing to reset: group '{group}' has no committed offsets"
-            if all_topics
-            else "nothing to reset: the scope selects no partitions"
+            if all_topics else "nothing to reset: the scope selects no partitions"
         )
 
     if spec.kind == "by-duration":

@@ -263,10 +263,8 @@ def plan_reset(group: str, spec: ResetSpec, states: Mapping[TP, PartitionState])
     Raises:
         InvalidInputError: as :func:`requested_offset`; nothing is planned then.
     """
-    planned = [
-        clamp_offset(tp, requested_offset(spec, tp, states[tp]), states[tp])
-        for tp in sorted(states)
-    ]
+    planned = [clamp_offset(tp, requested_offset(spec, tp, states[tp]), states[tp])
+               for tp in sorted(states)]
     return ResetPlan(group, spec, planned)
 
 

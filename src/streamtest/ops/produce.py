@@ -156,12 +156,8 @@ def produce_records(config: ClientConfig, topic: str, records: Iterable[Outgoing
 
     try:
         for rec in records:
-            kwargs: dict[str, Any] = {
-                "key": rec.key,
-                "value": rec.value,
-                "headers": rec.headers or None,
-                "on_delivery": delivered,
-            }
+            kwargs: dict[str, Any] = {"key": rec.key, "value": rec.value,
+                                      "headers": rec.headers or None, "on_delivery": delivered}
             if rec.partition is not None:
                 resolve_partitions({topic: count}, topic, [rec.partition])
                 kwargs["partition"] = rec.partition

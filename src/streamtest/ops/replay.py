@@ -90,10 +90,8 @@ def _readable_bounds(
         isolation_level=IsolationLevel.READ_COMMITTED,
         request_timeout=config.timeout,
     )
-    ends = {
-        TP(c.topic, c.partition): wait(f, config, f"cannot list offsets of {c.topic}").offset
-        for c, f in futures.items()
-    }
+    ends = {TP(c.topic, c.partition): wait(f, config, f"cannot list offsets of {c.topic}").offset
+            for c, f in futures.items()}
     return {tp: (starts[tp][0], ends[tp]) for tp in tps}
 
 
@@ -199,9 +197,8 @@ def read_ranges(
         return result
     consumer = config.consumer()
     try:
-        consumer.assign(
-            [TopicPartition(tp.topic, tp.partition, r.start) for tp, r in pending.items()]
-        )
+        consumer.assign([TopicPartition(tp.topic, tp.partition, r.start)
+                         for tp, r in pending.items()])
 
         def finish(tp: TP) -> None:
             r = pending.pop(tp)
@@ -235,9 +232,8 @@ def read_ranges(
             if on_progress:
                 on_progress(sum(covered.values()), total)
             if pending and not batch and time.monotonic() - last > idle_timeout:
-                where = ", ".join(
-                    f"{tp} at {r.start + covered[tp]}/{r.end}" for tp, r in sorted(pending.items())
-                )
+                where = ", ".join(f"{tp} at {r.start + covered[tp]}/{r.end}"
+                                  for tp, r in sorted(pending.items()))
                 raise ReplayTimeoutError(f"no records for {idle_timeout:g}s; stuck on {where}")
     finally:
         consumer.close()

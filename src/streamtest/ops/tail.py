@@ -89,9 +89,8 @@ def start_offsets(
     highs = list_offsets(admin, config, {tp: OffsetSpec.latest() for tp in tps})
     at_time: dict[TP, tuple[int, int]] = {}
     if spec.kind == "timestamp":
-        at_time = list_offsets(
-            admin, config, {tp: OffsetSpec.for_timestamp(spec.value) for tp in tps}
-        )
+        at_time = list_offsets(admin, config, {tp: OffsetSpec.for_timestamp(spec.value)
+                                               for tp in tps})
     out = {}
     for tp in tps:
         low, high = lows[tp][0], highs[tp][0]
@@ -196,7 +195,6 @@ def format_record(fmt: str, record: KafkaRecord, timestamp_type: int = 1) -> str
     Raises:
         InvalidInputError: an unknown token.
     """
-
     def token(m: re.Match[str]) -> str:
         c = m.group(1)
         if c == "t":

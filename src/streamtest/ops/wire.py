@@ -75,9 +75,8 @@ class WireConnection:
     def negotiate(self) -> None:
         """Learn the broker's supported version ranges (ApiVersions v0)."""
         resp = self.call(API_VERSIONS, 0, {})
-        self.versions = {
-            int(k.api_key): (int(k.min_version), int(k.max_version)) for k in resp.api_keys
-        }
+        self.versions = {int(k.api_key): (int(k.min_version), int(k.max_version))
+                         for k in resp.api_keys}
 
     def pick(self, api_key: int, lo: int, hi: int, name: str) -> int:
         """Return the highest version in ``[lo, hi]`` the broker supports.
@@ -152,10 +151,8 @@ def offset_delete(
         v = coord.pick(OFFSET_DELETE, 0, 0, "OffsetDelete")
         body = {
             "group_id": group,
-            "topics": [
-                {"name": t, "partitions": [{"partition_index": p} for p in ps]}
-                for t, ps in sorted(partitions.items())
-            ],
+            "topics": [{"name": t, "partitions": [{"partition_index": p} for p in ps]}
+                       for t, ps in sorted(partitions.items())],
         }
         resp = coord.call(OFFSET_DELETE, v, body)
     finally:

@@ -112,12 +112,7 @@ def handle_offset_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
             ],
         }
     one = fetch_group(
-        ctx,
-        request.group_id,
-        request.topics,
-        None,
-        -1,
-        False,
+        ctx, request.group_id, request.topics, None, -1, False,
         bool(getattr(request, "require_stable", False)),
     )
     return {"throttle_time": 0, "topics": one["topics"], "error_code": one["error_code"]}

@@ -24,14 +24,8 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     results = []
     seen: set[str] = set()
     for t in request.topics:
-        res: dict[str, Any] = {
-            "name": t.name,
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-            "num_partitions": -1,
-            "replication_factor": -1,
-            "configs": [],
-        }
+        res: dict[str, Any] = {"name": t.name, "error_code": ErrorCode.NONE, "error_message": None,
+                               "num_partitions": -1, "replication_factor": -1, "configs": []}
         results.append(res)
         error = _validate(state, t, seen)
         seen.add(t.name)
@@ -80,13 +74,8 @@ def _validate(state: Any, t: Any, seen: set[str]) -> tuple[ErrorCode, str] | Non
 
 def _created_configs(topic: Topic) -> list[dict[str, Any]]:
     return [
-        {
-            "name": e["name"],
-            "value": e["value"],
-            "read_only": False,
-            "config_source": e["config_source"],
-            "is_sensitive": False,
-        }
+        {"name": e["name"], "value": e["value"], "read_only": False,
+         "config_source": e["config_source"], "is_sensitive": False}
         for e in topic_config_entries(topic, None)
         if e["name"] in TOPIC_CONFIG_DEFAULTS
     ]

@@ -24,12 +24,8 @@ def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
         wanted = [(name, None) for name in request.topic_names]
     responses = []
     for name, topic_id in wanted:
-        res: dict[str, Any] = {
-            "name": name,
-            "topic_id": topic_id or uuid.UUID(int=0),
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-        }
+        res: dict[str, Any] = {"name": name, "topic_id": topic_id or uuid.UUID(int=0),
+                               "error_code": ErrorCode.NONE, "error_message": None}
         responses.append(res)
         if name is None and topic_id is not None:
             topic = state.topics_by_id.get(topic_id)

@@ -20,11 +20,8 @@ def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, Any]:
     for t in request.topics:
         parts = []
         for p in t.partitions:
-            res: dict[str, Any] = {
-                "partition_index": p.partition_index,
-                "low_watermark": -1,
-                "error_code": ErrorCode.NONE,
-            }
+            res: dict[str, Any] = {"partition_index": p.partition_index, "low_watermark": -1,
+                                   "error_code": ErrorCode.NONE}
             parts.append(res)
             log = state.partition(t.name, p.partition_index)
             if log is None:

@@ -29,12 +29,8 @@ def handle_init_producer_id(ctx: RequestContext, request: Any) -> Any:
     pid = getattr(request, "producer_id", -1)
     epoch = getattr(request, "producer_epoch", -1)
     if (pid == -1) != (epoch == -1):
-        return {
-            "throttle_time": 0,
-            "error_code": ErrorCode.INVALID_REQUEST,
-            "producer_id": -1,
-            "producer_epoch": -1,
-        }
+        return {"throttle_time": 0, "error_code": ErrorCode.INVALID_REQUEST,
+                "producer_id": -1, "producer_epoch": -1}
     if request.transactional_id is not None:
         return ctx.broker.transactions.init_producer_id(ctx, request)
     return {

@@ -80,17 +80,9 @@ def broker_config_entries(ctx: RequestContext, keys: Any) -> list[dict[str, Any]
         **cfg.extra,
     }
     return [
-        {
-            "name": k,
-            "value": v,
-            "read_only": True,
-            "is_default": False,
-            "config_source": STATIC_BROKER_CONFIG,
-            "is_sensitive": False,
-            "synonyms": [],
-            "config_type": _TYPE_STRING,
-            "documentation": None,
-        }
+        {"name": k, "value": v, "read_only": True, "is_default": False,
+         "config_source": STATIC_BROKER_CONFIG, "is_sensitive": False, "synonyms": [],
+         "config_type": _TYPE_STRING, "documentation": None}
         for k, v in values.items()
         if keys is None or k in keys
     ]
@@ -103,13 +95,9 @@ def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]
     synonyms = getattr(request, "include_synonyms", False)
     results = []
     for r in request.resources:
-        res: dict[str, Any] = {
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-            "resource_type": r.resource_type,
-            "resource_name": r.resource_name,
-            "configs": [],
-        }
+        res: dict[str, Any] = {"error_code": ErrorCode.NONE, "error_message": None,
+                               "resource_type": r.resource_type,
+                               "resource_name": r.resource_name, "configs": []}
         results.append(res)
         if r.resource_type == TOPIC:
             topic = state.topics.get(r.resource_name)

@@ -18,12 +18,8 @@ def alter_topic(
     ctx: RequestContext, resource_type: int, name: str, validate_only: bool, compute: Any
 ) -> dict[str, Any]:
     """Validate and apply ``compute(current_configs) -> (new_configs | error)``."""
-    res: dict[str, Any] = {
-        "error_code": ErrorCode.NONE,
-        "error_message": None,
-        "resource_type": resource_type,
-        "resource_name": name,
-    }
+    res: dict[str, Any] = {"error_code": ErrorCode.NONE, "error_message": None,
+                           "resource_type": resource_type, "resource_name": name}
     if resource_type != TOPIC:
         res["error_code"] = ErrorCode.INVALID_REQUEST
         res["error_message"] = "Only topic configs can be altered on the embedded broker"
@@ -54,12 +50,7 @@ def handle_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     for r in request.resources:
         given = {c.name: c.value for c in r.configs if c.value is not None}
         responses.append(
-            alter_topic(
-                ctx,
-                r.resource_type,
-                r.resource_name,
-                request.validate_only,
-                lambda _current, given=given: given,
-            )
+            alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
+                        lambda _current, given=given: given)
         )
     return {"throttle_time": 0, "responses": responses}

@@ -45,9 +45,8 @@ def _apply(ops: list[Any]) -> Any:
 def handle_incremental_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Apply each resource's config operations."""
     responses = [
-        alter_topic(
-            ctx, r.resource_type, r.resource_name, request.validate_only, _apply(list(r.configs))
-        )
+        alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
+                    _apply(list(r.configs)))
         for r in request.resources
     ]
     return {"throttle_time": 0, "responses": responses}

@@ -172,12 +172,12 @@ def is_valid_topic_name(name: str) -> str | None:
     if not name:
         return "Topic name is illegal, it can't be empty"
     if name in (".", ".."):
-        return 'Topic name cannot be "." or ".."'
+        return "Topic name cannot be \".\" or \"..\""
     if len(name) > 249:
         return "Topic name is illegal, it can't be longer than 249 characters"
     if not set(name) <= _LEGAL:
         return (
-            f'Topic name "{name}" is illegal, it contains a character other than '
+            f"Topic name \"{name}\" is illegal, it contains a character other than "
             "ASCII alphanumerics, '.', '_' and '-'"
         )
     return None

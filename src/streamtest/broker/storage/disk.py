@@ -96,7 +96,9 @@ class DiskStorage:
                     raise CorruptRecordBatch("torn batch at the end of the log")
                 split_batches(view[pos:end])  # checks the CRC
             except CorruptRecordBatch as exc:
-                log.warning("truncating %s at byte %d of %d: %s", path, pos, len(data), exc)
+                log.warning(
+                    "truncating %s at byte %d of %d: %s", path, pos, len(data), exc
+                )
                 with open(path, "r+b") as f:
                     f.truncate(pos)
                 break

@@ -99,9 +99,8 @@ class TransactionCoordinator:
             producers.next_producer_id = max(producers.next_producer_id, meta.producer_id + 1)
         for meta in list(self.transactions.values()):
             if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
-                log.info(
-                    "completing transaction %r left in %s", meta.transactional_id, meta.state.value
-                )
+                log.info("completing transaction %r left in %s", meta.transactional_id,
+                         meta.state.value)
                 self._write_markers_and_complete(meta, meta.state == TxnState.PREPARE_COMMIT)
             elif meta.state == TxnState.PREPARE_EPOCH_FENCE:
                 meta.transition_to(TxnState.PREPARE_ABORT, now_ms())
@@ -145,9 +144,7 @@ class TransactionCoordinator:
         if meta.producer_epoch != producer_epoch:
             return None, ErrorCode.PRODUCER_FENCED
         if meta.state in (
-            TxnState.PREPARE_COMMIT,
-            TxnState.PREPARE_ABORT,
-            TxnState.PREPARE_EPOCH_FENCE,
+            TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT, TxnState.PREPARE_EPOCH_FENCE
         ):
             return None, ErrorCode.CONCURRENT_TRANSACTIONS
         if meta.state == TxnState.DEAD:
@@ -179,12 +176,8 @@ class TransactionCoordinator:
         )
         if error == ErrorCode.PRODUCER_FENCED and ctx.version < 4:
             error = ErrorCode.INVALID_PRODUCER_EPOCH  # KIP-588: older clients lack the code
-        return {
-            "throttle_time": 0,
-            "error_code": error,
-            "producer_id": pid,
-            "producer_epoch": epoch,
-        }
+        return {"throttle_time": 0, "error_code": error, "producer_id": pid,
+                "producer_epoch": epoch}
 
     def handle_init_producer_id(
         self,
@@ -208,19 +201,16 @@ class TransactionCoordinator:
         meta = self.transactions.get(transactional_id)
         if meta is None:
             meta = TransactionMetadata(
-                transactional_id,
-                self.broker.producers.allocate_producer_id(),
-                timeout_ms=timeout_ms,
-                last_update_ms=now,
+                transactional_id, self.broker.producers.allocate_producer_id(),
+                timeout_ms=timeout_ms, last_update_ms=now,
             )
             self.transactions[transactional_id] = meta
         expected = expected_producer_id != NO_PRODUCER_ID
         if expected and not (
             meta.producer_epoch == NO_PRODUCER_EPOCH
             or expected_producer_id == meta.producer_id
-            or (
-                expected_producer_id == meta.last_producer_id and is_epoch_exhausted(expected_epoch)
-            )
+            or (expected_producer_id == meta.last_producer_id
+                and is_epoch_exhausted(expected_epoch))
         ):
             return ErrorCode.PRODUCER_FENCED, *fail
         if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
@@ -288,8 +278,7 @@ class TransactionCoordinator:
         unknown = {tp for tp in wanted if state.partition(*tp) is None}
         if unknown and not verify_only:
             return {
-                tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                if tp in unknown
+                tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if tp in unknown
                 else ErrorCode.OPERATION_NOT_ATTEMPTED
                 for tp in wanted
             }
@@ -299,8 +288,7 @@ class TransactionCoordinator:
         if verify_only:
             ongoing = meta.state == TxnState.ONGOING
             return {
-                tp: ErrorCode.NONE
-                if ongoing and tp in meta.partitions
+                tp: ErrorCode.NONE if ongoing and tp in meta.partitions
                 else ErrorCode.INVALID_TXN_STATE
                 for tp in wanted
             }
@@ -433,22 +421,14 @@ class TransactionCoordinator:
         groups = getattr(self.broker, "groups", None)
         commit: Callable[..., Any] | None = getattr(groups, "commit_offsets_from_txn", None)
         if commit is None:
-            log.error(
-                "transaction %r committed offsets but the broker has no group "
-                "coordinator; the offsets are lost",
-                meta.transactional_id,
-            )
+            log.error("transaction %r committed offsets but the broker has no group "
+                      "coordinator; the offsets are lost", meta.transactional_id)
             return
         for group_id, staged in meta.pending_offsets.items():
-            commit(
-                group_id,
-                [
-                    (topic, partition, offset, leader_epoch, metadata)
-                    for (topic, partition), (offset, leader_epoch, metadata) in sorted(
-                        staged.items()
-                    )
-                ],
-            )
+            commit(group_id, [
+                (topic, partition, offset, leader_epoch, metadata)
+                for (topic, partition), (offset, leader_epoch, metadata) in sorted(staged.items())
+            ])
 
     # -- Produce verification --------------------------------------------------------------
 
@@ -492,12 +472,8 @@ class TransactionCoordinator:
         self._cancel_timeout(meta.transactional_id)
         delay = max(0.0, (meta.start_ms + meta.timeout_ms - now_ms()) / 1000)
         self._timeouts[meta.transactional_id] = self._loop.call_later(
-            delay,
-            self._on_timeout,
-            meta.transactional_id,
-            meta.producer_id,
-            meta.producer_epoch,
-            meta.start_ms,
+            delay, self._on_timeout, meta.transactional_id, meta.producer_id,
+            meta.producer_epoch, meta.start_ms,
         )
 
     def _cancel_timeout(self, transactional_id: str) -> None:
@@ -516,11 +492,8 @@ class TransactionCoordinator:
             or (meta.producer_id, meta.producer_epoch, meta.start_ms) != (producer_id, epoch, start)
         ):
             return
-        log.info(
-            "aborting transaction %r: it outlived transaction.timeout.ms=%d",
-            transactional_id,
-            meta.timeout_ms,
-        )
+        log.info("aborting transaction %r: it outlived transaction.timeout.ms=%d",
+                 transactional_id, meta.timeout_ms)
         try:
             self._fence_and_abort(meta)
         except Exception:
@@ -551,8 +524,7 @@ class TransactionCoordinator:
         )
         max_age = self.setting("transactional_id_expiration_ms")
         expired = [
-            meta
-            for meta in self.transactions.values()
+            meta for meta in self.transactions.values()
             if meta.state in COMPLETED and now - meta.last_update_ms >= max_age
         ]
         storage = self.broker.state.storage

@@ -94,7 +94,9 @@ class TransactionMetadata:
     state: TxnState = TxnState.EMPTY
     partitions: set[tuple[str, int]] = field(default_factory=set)
     groups: set[str] = field(default_factory=set)
-    pending_offsets: dict[str, dict[tuple[str, int], PendingOffset]] = field(default_factory=dict)
+    pending_offsets: dict[str, dict[tuple[str, int], PendingOffset]] = field(
+        default_factory=dict
+    )
     start_ms: int = -1
     last_update_ms: int = 0
 
