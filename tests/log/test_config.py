@@ -91,3 +91,15 @@ def test_manager_settings():
     assert cfg.cleaner_enable and cfg.cleaner_dedupe_buffer_size == 134217728
     with pytest.raises(InvalidConfig, match="log.cleaner.enable"):
         LogManagerConfig.from_settings({"log.cleaner.enable": "maybe"})
+
+
+def test_the_broker_settings_table_gives_the_defaults():
+    from streamtest.broker.config import BrokerSettings
+
+    settings = BrokerSettings({"log.retention.hours": "2", "log.cleaner.backoff.ms": "250"})
+    cfg = LogConfig.from_settings({"segment.bytes": "5000"}, settings)
+    assert cfg.retention_ms == 7_200_000 and cfg.segment_bytes == 5000
+    manager = LogManagerConfig.from_settings(settings)
+    assert manager.cleaner_backoff_ms == 250
+    # A manager setting the table does not know keeps Kafka's default.
+    assert manager.high_watermark_checkpoint_interval_ms == 5000

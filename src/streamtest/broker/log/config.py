@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any, Protocol, runtime_checkable
 
 LONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
@@ -21,6 +22,35 @@ INT_MAX = 2**31 - 1
 
 class InvalidConfig(ValueError):
     """A log setting has an invalid value; the message is Kafka's text for it."""
+
+
+@runtime_checkable
+class SettingsSource(Protocol):
+    """The broker's settings table (``broker.config.BrokerSettings``): what the log
+    engine asks of it."""
+
+    def raw(self, name: str) -> str | None:
+        """Return a setting's effective value as a string (``None``: unset)."""
+        ...
+
+    def topic_default(self, topic_config: str) -> str | None:
+        """Return the broker-side default of a topic config, synonyms resolved."""
+        ...
+
+
+#: Broker settings: a plain mapping of Kafka names to values, or the settings table.
+BrokerSettingsLike = Mapping[str, str] | SettingsSource
+
+
+def _raw_setting(settings: Any, name: str) -> str | None:
+    if isinstance(settings, SettingsSource):
+        try:
+            value = settings.raw(name)
+        except (KeyError, ValueError):  # a name the table does not know
+            return None
+        return None if value is None else str(value)
+    value = settings.get(name)
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -185,7 +215,7 @@ class LogConfig:
     def from_settings(
         cls,
         topic_configs: Mapping[str, str | None] | None = None,
-        broker_settings: Mapping[str, str] | None = None,
+        broker_settings: BrokerSettingsLike | None = None,
     ) -> LogConfig:
         """Return the config of a topic's logs.
 
@@ -193,23 +223,31 @@ class LogConfig:
             topic_configs: the topic's own configs (Kafka names; ``None`` values and
                 configs that are not log configs are ignored).
             broker_settings: broker settings, whose ``log.*`` synonyms give the
-                defaults (``log.retention.hours``...).
+                defaults (``log.retention.hours``...): a mapping of Kafka names, or
+                the broker's settings table (its ``topic_default`` is used, so its
+                tuned test defaults apply).
 
         Raises:
             InvalidConfig: a value is invalid, or ``min.compaction.lag.ms`` exceeds
                 ``max.compaction.lag.ms`` (Kafka's messages).
         """
         topic_configs = topic_configs or {}
-        broker_settings = broker_settings or {}
+        broker_settings = broker_settings if broker_settings is not None else {}
+        table = broker_settings if isinstance(broker_settings, SettingsSource) else None
         values: dict[str, object] = {}
         for name, d in TOPIC_DEFS.items():
             raw = topic_configs.get(name)
             if raw is not None:
                 values[name] = _parse(name, d, raw)
                 continue
+            if table is not None:
+                default = table.topic_default(name)
+                values[name] = _parse(name, d, d.default if default is None else default)
+                continue
             for synonym, factor in SYNONYMS.get(name, ()):
-                if broker_settings.get(synonym) is not None:
-                    values[name] = _parse(synonym, d, broker_settings[synonym], factor)
+                value = _raw_setting(broker_settings, synonym)
+                if value is not None:
+                    values[name] = _parse(synonym, d, value, factor)
                     break
             else:
                 values[name] = _parse(name, d, d.default)
@@ -270,16 +308,16 @@ class LogManagerConfig:
     high_watermark_checkpoint_interval_ms: int = 5000
 
     @classmethod
-    def from_settings(cls, broker_settings: Mapping[str, str] | None = None) -> LogManagerConfig:
+    def from_settings(cls, broker_settings: BrokerSettingsLike | None = None) -> LogManagerConfig:
         """Return the manager config from broker settings (Kafka names).
 
         Raises:
             InvalidConfig: a value is invalid.
         """
-        broker_settings = broker_settings or {}
+        broker_settings = broker_settings if broker_settings is not None else {}
         kwargs = {}
         for name, d in MANAGER_DEFS.items():
-            raw = broker_settings.get(name)
+            raw = _raw_setting(broker_settings, name)
             value = _parse(name, d, d.default if raw is None else raw)
             key = name.removeprefix("log.").removeprefix("replica.").replace(".", "_")
             kwargs[key] = value

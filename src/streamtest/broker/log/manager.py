@@ -40,7 +40,7 @@ from .checkpoint import (
 )
 from .cleaner import CleanJob, CleanResult, LogCleaner
 from .cleaner_worker import CleanerProcess
-from .config import LONG_MAX, LogConfig, LogManagerConfig
+from .config import LONG_MAX, BrokerSettingsLike, LogConfig, LogManagerConfig, SettingsSource
 from .errors import CorruptCheckpointError
 from .partition import FlushJob, PartitionLog, log_dir_name, parse_log_dir_name
 
@@ -57,8 +57,9 @@ class LogManager:
     Args:
         fs: the node's filesystem (in memory by default).
         clock: the broker's clock (real by default).
-        settings: broker settings in Kafka's names: the ``log.*`` defaults of topic
-            configs and the manager's own settings.
+        settings: broker settings in Kafka's names (a mapping, or the broker's
+            settings table): the ``log.*`` defaults of topic configs and the
+            manager's own settings.
         cleaner_mode: where cleaning passes run: ``"process"`` (a spawned process;
             OS filesystems only), ``"thread"`` (a worker thread), ``"inline"`` (on
             the loop, as are flushes: deterministic tests), or ``"auto"`` (the
@@ -72,14 +73,16 @@ class LogManager:
         self,
         fs: FileSystem | None = None,
         clock: Clock | None = None,
-        settings: Mapping[str, str] | None = None,
+        settings: BrokerSettingsLike | None = None,
         *,
         cleaner_mode: str = "auto",
         rng: random.Random | None = None,
     ) -> None:
         self.fs = fs or MemoryFileSystem()
         self.clock = clock or RealClock()
-        self.settings = dict(settings or {})
+        self.settings: BrokerSettingsLike = (
+            settings if isinstance(settings, SettingsSource) else dict(settings or {})
+        )
         self.config = LogManagerConfig.from_settings(self.settings)
         self.default_config = LogConfig.from_settings({}, self.settings)
         self.logs: dict[TopicPartition, PartitionLog] = {}
