@@ -104,12 +104,16 @@ class _ListWithJournal:
         self.storage.close()
 
 
-def _throughput(make, batches, tmpl_size: int) -> tuple[float, float, float]:
+def _throughput(make, batches, tmpl_size: int, owned: bool = False) -> tuple[float, float, float]:
     """Return (appends/s, sequential read MB/s, tail fetches/s)."""
     log = make()
     t = time.perf_counter()
-    for view, header in batches:
-        log.append(view, header)
+    if owned:
+        for view, header in batches:
+            log.append(view, header, owned=True)
+    else:
+        for view, header in batches:
+            log.append(view, header)
     append_rate = len(batches) / (time.perf_counter() - t)
     if isinstance(log, PartitionLog):
         log.high_watermark = log.log_end_offset
@@ -153,6 +157,12 @@ def bench_throughput(quick: bool) -> list[Row]:
                 batches,
                 len(tmpl),
             )
+            owned = _throughput(
+                lambda: PartitionLog.open(MemoryFileSystem(), "t", 0, LogConfig(), clock),
+                batches,
+                len(tmpl),
+                owned=True,
+            )
             old_dir, new_dir = tmp / "old", tmp / "new"
             baseline_disk = _throughput(lambda d=old_dir: _ListWithJournal(d), batches, len(tmpl))
             disk = _throughput(
@@ -165,6 +175,14 @@ def bench_throughput(quick: bool) -> list[Row]:
         base_mem, base_disk = "list log (today)", "list log + journal (today)"
         rows += [
             Row(f"append, memory fs, {label}", mem[0], baseline_mem[0], "/s", base_mem, True),
+            Row(
+                f"append, memory fs, owned buffers, {label}",
+                owned[0],
+                baseline_mem[0],
+                "/s",
+                base_mem,
+                True,
+            ),
             Row(f"append, os fs, {label}", disk[0], baseline_disk[0], "/s", base_disk, True),
             Row(
                 f"sequential read, memory fs, {label}",

@@ -370,3 +370,17 @@ def test_a_failed_fsync_with_flush_messages_takes_the_batch_back(fs, clock):
     assert offsets_in(log.read(0, 10**6, True)) == [0]
     append(log)
     assert log.log_end_offset == 2 and log.recovery_point == 2
+
+
+def test_owned_buffers_are_kept_without_a_copy(clock):
+    from streamtest.broker.storage.fs import MemoryFileSystem
+
+    log = open_log(MemoryFileSystem(), clock)
+    data, header = batch(0, 2)
+    frame = bytearray(b"....") + data  # a request frame; the batch is a view of it
+    view = memoryview(frame)[4:]
+    log.append(view, header, owned=True)
+    log.high_watermark = 2
+    [got] = log.read(0, 1000, True)
+    assert got is view or got.obj is frame  # no copy
+    assert offsets_in([got]) == [0, 1]

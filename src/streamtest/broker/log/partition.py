@@ -368,7 +368,14 @@ class PartitionLog:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def append(self, batch: Buffer, header: BatchHeader, leader_epoch: int | None = None) -> int:
+    def append(
+        self,
+        batch: Buffer,
+        header: BatchHeader,
+        leader_epoch: int | None = None,
+        *,
+        owned: bool = False,
+    ) -> int:
         """Append one validated batch whose base offset the broker already set;
         return that base offset.
 
@@ -378,6 +385,9 @@ class PartitionLog:
             leader_epoch: when given, stamped into the batch's partitionLeaderEpoch
                 (outside the CRC; ``batch`` must then be writable) and recorded in
                 the leader epoch cache, as a leader does.
+            owned: the caller hands ``batch`` over and never changes it again (a
+                request frame it is done with): the in-memory filesystem keeps it
+                rather than a copy. Reads then return views of it.
 
         Raises:
             UnexpectedAppendOffsetError: the base offset is not the log end offset.
@@ -397,7 +407,7 @@ class PartitionLog:
             seg = self.roll()
         if leader_epoch is not None:
             _EPOCH.pack_into(batch, 12, leader_epoch)  # type: ignore[arg-type]
-        seg.append(batch, base, last, max_ts)
+        seg.append(batch, base, last, max_ts, owned)
         self._leo = last + 1
         if self._leo - self._recovery_point >= self.config.flush_messages:
             self._flush_or_take_back(base)

@@ -287,7 +287,14 @@ class LogSegment:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def append(self, data: Buffer, base_offset: int, last_offset: int, max_timestamp: int) -> int:
+    def append(
+        self,
+        data: Buffer,
+        base_offset: int,
+        last_offset: int,
+        max_timestamp: int,
+        owned: bool = False,
+    ) -> int:
         """Write one batch (already validated) and index it; return its position.
 
         Write first: when the filesystem raises, nothing about the segment changed.
@@ -296,7 +303,7 @@ class LogSegment:
             OSError: the write failed.
         """
         n = len(data)
-        position = self.log.append(data)
+        position = self.log.append(data, owned=owned)
         if position == 0:
             self._rolling_based_timestamp = max_timestamp
         if max_timestamp > self.max_timestamp:

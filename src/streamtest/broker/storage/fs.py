@@ -120,10 +120,12 @@ class FileHandle(ABC):
         """Return the file's current length in bytes."""
 
     @abstractmethod
-    def append(self, data: Buffer) -> int:
+    def append(self, data: Buffer, *, owned: bool = False) -> int:
         """Append ``data`` at the end of the file; return the position it starts at.
 
-        All or nothing: on failure the file keeps its previous length.
+        All or nothing: on failure the file keeps its previous length. With
+        ``owned``, the caller hands ``data`` over and never changes it again: the
+        in-memory filesystem then keeps it instead of a copy.
 
         Raises:
             OSError: the write failed (``ENOSPC``, ``EIO``...); nothing was appended.
@@ -495,7 +497,7 @@ class _MemHandle(FileHandle):
     def size(self) -> int:
         return self._live().size
 
-    def append(self, data: Buffer) -> int:
+    def append(self, data: Buffer, *, owned: bool = False) -> int:
         fs = self._fs
         if self._closed or self._gen != fs._generation or self._readonly:
             self._live()
@@ -516,7 +518,7 @@ class _MemHandle(FileHandle):
                 err = fault.errno if fault is not None else errno_mod.ENOSPC
                 raise OSError(err, os.strerror(err), self.path)
         inode.starts.append(position)
-        inode.chunks.append(data if type(data) is bytes else bytes(data))
+        inode.chunks.append(data if owned or type(data) is bytes else bytes(data))
         inode.size = position + n
         inode.mtime_ms = -1  # "now": read from the clock only when asked
         return position
@@ -777,7 +779,7 @@ class _OsHandle(FileHandle):
         self._live_fd()
         return self._inode.size
 
-    def append(self, data: Buffer) -> int:
+    def append(self, data: Buffer, *, owned: bool = False) -> int:
         fs = self._fs
         fd = self._fd
         if fd < 0 or self._gen != fs._generation or self._readonly:
