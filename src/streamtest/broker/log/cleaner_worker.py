@@ -5,7 +5,7 @@ the broker's process so that their pure-Python work never holds the broker's GIL
 loop waited up to hundreds of milliseconds for the GIL while 1 GB was compacted
 (a thread that holds the GIL and is descheduled by a busy OS blocks the loop).
 
-The worker is a plain ``python -m streamtest.broker.log.cleaner_worker`` child,
+The worker is a plain ``python -m streamtest.broker.log.cleaner_main`` child,
 not a ``multiprocessing`` one: spawning through ``multiprocessing`` re-imports the
 parent's ``__main__`` module, which would start a user's unguarded script (and its
 embedded broker) a second time. Messages are length-prefixed pickles on two
@@ -64,7 +64,7 @@ class CleanerProcess:
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "streamtest.broker.log.cleaner_worker", str(cmd_r), str(res_w)],
+            [sys.executable, "-m", "streamtest.broker.log.cleaner_main", str(cmd_r), str(res_w)],
             pass_fds=(cmd_r, res_w),
             stdin=subprocess.DEVNULL,
             close_fds=True,
@@ -220,7 +220,3 @@ def main(argv: list[str]) -> None:
         _serve(commands, results)
     except (BrokenPipeError, EOFError):
         pass
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

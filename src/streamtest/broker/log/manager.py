@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -106,6 +107,8 @@ class LogManager:
         self._cleaner_busy = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_clean: CleanResult | None = None
+        #: How long the last cleaning pass kept the loop busy, in ms ("plan", "swap").
+        self.loop_time_ms: dict[str, float] = {}
         self.had_clean_shutdown = False
 
     # -- files ----------------------------------------------------------------------------
@@ -461,6 +464,7 @@ class LogManager:
         if not self._running or self._cleaner_busy:
             return
         now = self.clock.now_ms()
+        started = time.perf_counter()
         ltc = self.cleaner.grab_filthiest(self.logs.values(), now)
         if ltc is None:
             self._cleaner_timer = self._schedule(
@@ -468,6 +472,7 @@ class LogManager:
             )
             return
         job = self.cleaner.start(ltc, now)
+        self.loop_time_ms["plan"] = (time.perf_counter() - started) * 1000
         self._cleaner_busy = True
         if not self._threads or self._loop is None:
             error: BaseException | None = None
@@ -501,6 +506,7 @@ class LogManager:
         self, job: CleanJob, error: BaseException | None, remote: CleanResult | None = None
     ) -> None:
         self._cleaner_busy = False
+        started = time.perf_counter()
         if remote is not None:
             try:
                 job.adopt(remote)
@@ -514,6 +520,12 @@ class LogManager:
         if result is not None:
             self.last_clean = result
             self.checkpoint_cleaner()
+        self.loop_time_ms["swap"] = (time.perf_counter() - started) * 1000
+        _log.debug(
+            "cleaner work on the loop: planning %.1f ms, swap %.1f ms",
+            self.loop_time_ms.get("plan", 0.0),
+            self.loop_time_ms["swap"],
+        )
         if self._running:
             delay = (
                 0
