@@ -452,6 +452,14 @@ class LogManager:
         )
 
     def _write(self, name: str, offsets: Mapping[TopicPartition, int]) -> None:
+        # An atomic write fsyncs: on a disk, off the loop (one worker keeps the
+        # writes of a file in order).
+        if self._threads and self._running and isinstance(self.fs, OsFileSystem):
+            self._io_executor().submit(self._write_now, name, dict(offsets))
+        else:
+            self._write_now(name, offsets)
+
+    def _write_now(self, name: str, offsets: Mapping[TopicPartition, int]) -> None:
         try:
             self._checkpoint(name).write(offsets)
         except OSError as exc:

@@ -968,11 +968,16 @@ class OsFileSystem(FileSystem):
     def remove(self, path: str) -> None:
         path = normalize(path)
         full = self._abs(path)
+        self._check_fault("remove")
         with self._lock:
-            self._check_fault("remove")
-            size = os.stat(full).st_size if self._capacity is not None else 0
-            os.remove(full)
-            self._inodes.pop(path, None)
+            inode = self._inodes.get(path)
+        size = os.stat(full).st_size if self._capacity is not None else 0
+        # Unlinking a large file takes time: never while holding the lock the
+        # event loop's renames and opens need.
+        os.remove(full)
+        with self._lock:
+            if self._inodes.get(path) is inode:
+                self._inodes.pop(path, None)
             self._release(size)
 
     def rename(self, src: str, dst: str, *, durable: bool = False) -> None:
@@ -1002,16 +1007,16 @@ class OsFileSystem(FileSystem):
         full = self._abs(path)
         if not os.path.isdir(full):
             return
+        self._check_fault("remove")
+        freed = 0
+        for dirpath, _dirs, files in os.walk(full, topdown=False):
+            for name in files:
+                p = os.path.join(dirpath, name)
+                if self._capacity is not None:
+                    freed += os.stat(p).st_size
+                os.remove(p)
+            os.rmdir(dirpath)
         with self._lock:
-            self._check_fault("remove")
-            freed = 0
-            for dirpath, _dirs, files in os.walk(full, topdown=False):
-                for name in files:
-                    p = os.path.join(dirpath, name)
-                    if self._capacity is not None:
-                        freed += os.stat(p).st_size
-                    os.remove(p)
-                os.rmdir(dirpath)
             prefix = path + "/" if path else ""
             for key in [k for k in self._inodes if k.startswith(prefix)]:
                 del self._inodes[key]
