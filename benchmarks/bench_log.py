@@ -495,7 +495,10 @@ def bench_compaction(size_mb: int, segment_mb: int) -> list[Row]:
             manager.shutdown()
             return idle, lags, elapsed
 
+        load_before = os.getloadavg()[0]
         idle, lags, elapsed = asyncio.run(run())
+        load_after = os.getloadavg()[0]
+        over = sum(1 for lag in lags if lag > 0.050)
         result = manager.last_clean
         assert result is not None
         size_after = log.size_bytes
@@ -508,6 +511,8 @@ def bench_compaction(size_mb: int, segment_mb: int) -> list[Row]:
             f"{len(lags)} ticks (target <= 50 ms: {'met' if worst <= 50 else 'NOT met'}); "
             f"the ticker alone: max {max(idle) * 1000:.1f} ms, "
             f"p99 {sorted(idle)[int(len(idle) * 0.99)] * 1000:.1f} ms; "
+            f"{over} tick(s) over 50 ms; machine load average {load_before:.1f} -> "
+            f"{load_after:.1f} on {os.cpu_count()} CPUs; "
             f"cleaner: {manager.cleaner_mode}; work on the loop: planning "
             f"{manager.loop_time_ms.get('plan', 0):.1f} ms, swap "
             f"{manager.loop_time_ms.get('swap', 0):.1f} ms"

@@ -52,14 +52,17 @@ def _is_sorted(arr: array[int]) -> bool:
 class _IndexFile:
     """An index's file: entries already written, and a handle while it grows."""
 
-    def __init__(self, fs: FileSystem, path: str) -> None:
+    def __init__(self, fs: FileSystem, path: str, exists: bool | None = None) -> None:
         self.fs = fs
         self.path = path
         self.handle: FileHandle | None = None
+        #: Whether the file exists (``None``: unknown), to spare a stat per rename.
+        self.exists = exists
 
     def append(self, data: bytes) -> None:
         if self.handle is None:
             self.handle = self.fs.open(self.path)
+            self.exists = True
         self.handle.append(data)
 
     def truncate(self, size: int) -> None:
@@ -79,14 +82,23 @@ class _IndexFile:
             self.handle = None
 
     def rename(self, path: str) -> None:
-        if self.fs.exists(self.path):
-            self.fs.rename(self.path, path)
+        """Rename the file if it exists; follow the new path either way."""
+        if self.exists is not False:
+            try:
+                self.fs.rename(self.path, path)
+                self.exists = True
+            except FileNotFoundError:
+                self.exists = False
         self.path = path
 
     def delete(self) -> None:
         self.close()
-        if self.fs.exists(self.path):
-            self.fs.remove(self.path)
+        if self.exists is not False:
+            try:
+                self.fs.remove(self.path)
+            except FileNotFoundError:
+                pass
+        self.exists = False
 
 
 class OffsetIndex:
@@ -403,8 +415,8 @@ class TransactionIndex:
 
     ENTRY_SIZE = _TXN_ENTRY.size
 
-    def __init__(self, fs: FileSystem, path: str) -> None:
-        self.file = _IndexFile(fs, path)
+    def __init__(self, fs: FileSystem, path: str, exists: bool | None = False) -> None:
+        self.file = _IndexFile(fs, path, exists)
         self.entries: list[AbortedTxn] = []
 
     @classmethod
@@ -418,6 +430,7 @@ class TransactionIndex:
         index = cls(fs, path)
         if not fs.exists(path):
             return index
+        index.file.exists = True
         data = fs.read_bytes(path)
         if len(data) % cls.ENTRY_SIZE:
             raise CorruptIndexError(f"{path} has a torn entry ({len(data)} bytes)")

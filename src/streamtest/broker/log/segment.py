@@ -263,9 +263,11 @@ class LogSegment:
                     fs, p(directory, base_offset, TXN_INDEX_SUFFIX, suffix)
                 )
             except CorruptIndexError:
+                # The corrupt file is there: emptied (and renamed) with the segment.
                 txn_index = TransactionIndex(
-                    fs, p(directory, base_offset, TXN_INDEX_SUFFIX, suffix)
+                    fs, p(directory, base_offset, TXN_INDEX_SUFFIX, suffix), exists=True
                 )
+                txn_index.rewrite([])
         seg = cls(
             fs, directory, base_offset, config, log, index, time_index, txn_index, now_ms, 0, suffix
         )
@@ -739,19 +741,13 @@ class LogSegment:
         """
         if suffix == self.suffix:
             return
-        for ext in _EXTENSIONS:
-            old = self.path_for(self.directory, self.base_offset, ext, self.suffix)
-            new = self.path_for(self.directory, self.base_offset, ext, suffix)
-            if self.fs.exists(old):
-                self.fs.rename(old, new)
-        self.log.path = self.path_for(self.directory, self.base_offset, LOG_SUFFIX, suffix)
-        self.index.file.path = self.path_for(self.directory, self.base_offset, INDEX_SUFFIX, suffix)
-        self.time_index.file.path = self.path_for(
-            self.directory, self.base_offset, TIME_INDEX_SUFFIX, suffix
-        )
-        self.txn_index.file.path = self.path_for(
-            self.directory, self.base_offset, TXN_INDEX_SUFFIX, suffix
-        )
+        p, d, b = self.path_for, self.directory, self.base_offset
+        new_log = p(d, b, LOG_SUFFIX, suffix)
+        self.fs.rename(self.log.path, new_log)
+        self.log.path = new_log
+        self.index.file.rename(p(d, b, INDEX_SUFFIX, suffix))
+        self.time_index.file.rename(p(d, b, TIME_INDEX_SUFFIX, suffix))
+        self.txn_index.file.rename(p(d, b, TXN_INDEX_SUFFIX, suffix))
         self.suffix = suffix
 
     def close(self) -> None:

@@ -984,19 +984,25 @@ class OsFileSystem(FileSystem):
         src, dst = normalize(src), normalize(dst)
         with self._lock:
             self._check_fault("rename")
+            full_src, full_dst = self._abs(src), self._abs(dst)
             old_size = 0
-            if self._capacity is not None and os.path.isfile(self._abs(dst)):
-                old_size = os.stat(self._abs(dst)).st_size
-            os.replace(self._abs(src), self._abs(dst))
+            if self._capacity is not None and os.path.isfile(full_dst):
+                old_size = os.stat(full_dst).st_size
+            os.replace(full_src, full_dst)
             self._release(old_size)
             self._inodes.pop(dst, None)
-            prefix = src + "/"
-            for key in [k for k in self._inodes if k == src or k.startswith(prefix)]:
-                inode = self._inodes.pop(key)
-                inode.path = dst + key[len(src) :]
-                self._inodes[inode.path] = inode
+            inode = self._inodes.pop(src, None)
+            if inode is not None:  # a file: the usual case, without a scan
+                inode.path = dst
+                self._inodes[dst] = inode
+            elif os.path.isdir(full_dst):
+                prefix = src + "/"
+                for key in [k for k in self._inodes if k.startswith(prefix)]:
+                    moved = self._inodes.pop(key)
+                    moved.path = dst + key[len(src) :]
+                    self._inodes[moved.path] = moved
         if durable:
-            self._fsync_dir(os.path.dirname(self._abs(dst)))
+            self._fsync_dir(os.path.dirname(full_dst))
 
     def sync_dir(self, path: str) -> None:
         """Fsync the directory ``path``."""
