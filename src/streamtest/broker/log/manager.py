@@ -189,7 +189,13 @@ class LogManager:
         log.file_deleter = self._delete_files
         log.on_truncate = lambda offset, tp=tp: self._truncated(tp, offset)
 
+    def _abort_cleaning(self, tp: TopicPartition) -> None:
+        job = self.cleaner.in_progress.get(tp)
+        if job is not None and self._cleaner_process is not None:
+            self._cleaner_process.abort(job)
+
     def _truncated(self, tp: TopicPartition, offset: int) -> None:
+        self._abort_cleaning(tp)
         self.cleaner.truncated(tp, offset)
         # A recovery point or log start checkpointed before the truncation may lie
         # past data rewritten since: checkpoint the lowered ones now (Kafka does it
@@ -251,6 +257,7 @@ class LogManager:
         """
         tp = (topic, partition)
         log = self.logs.pop(tp, None)
+        self._abort_cleaning(tp)
         self.cleaner.forget(tp)
         self.high_watermarks.pop(tp, None)
         if log is None:
