@@ -73,19 +73,25 @@ def test_acknowledged_records_survive_sigkill_and_restart(tmp_path):
         assert kafka.records("durable", partition=0)[-1].value == b"after-restart"
 
 
-def test_torn_tail_is_truncated_on_recovery(tmp_path):
+def test_torn_tail_is_truncated_on_recovery(tmp_path, caplog):
     with EmbeddedKafka(data_dir=tmp_path) as kafka:
         p = Producer({"bootstrap.servers": kafka.bootstrap_servers})
         for i in range(5):
             p.produce("torn", value=f"v{i}".encode())
             p.flush(10)
-    (log_file,) = tmp_path.glob("topics/*/0.log")
+    # Kafka's layout: node-0/<topic>-<partition>/<base offset>.log
+    (log_file,) = tmp_path.glob("node-0/torn-0/*.log")
     whole = log_file.stat().st_size
+    # A crash mid-write: no clean-shutdown marker, and half a batch at the end.
+    (tmp_path / "node-0" / ".kafka_cleanshutdown").unlink()
     with open(log_file, "ab") as f:
-        f.write(b"\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x01\x00partial")  # a torn batch
-    with EmbeddedKafka(data_dir=tmp_path) as kafka:
-        assert [r.value for r in kafka.records("torn")] == [f"v{i}".encode() for i in range(5)]
+        f.write(b"\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x01\x00partial")
+    with caplog.at_level("ERROR", logger="streamtest.broker.log"):
+        with EmbeddedKafka(data_dir=tmp_path) as kafka:
+            assert [r.value for r in kafka.records("torn")] == [f"v{i}".encode() for i in range(5)]
     assert log_file.stat().st_size == whole
+    # Recovery names the segment and the offset where the log was cut.
+    assert any(log_file.name in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_topic_configs_and_deletes_persist(tmp_path):

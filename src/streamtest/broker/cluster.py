@@ -29,20 +29,21 @@ from .control_endpoint import ControlEndpoint
 from .faults import FaultTable
 from .groups import GroupCoordinator
 from .intercept import Interceptors
+from .log import LogManager, PartitionLog
 from .node import Node
-from .producers import ProducerIdManager, rebuild
+from .producers import ProducerIdManager
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
 from .services.topics import TopicService, TopicSpec
-from .state.log import PartitionLog
-from .topics import Partition, Topic, TopicTable
+from .storage.fs import FileSystem, MemoryFileSystem, OsFileSystem
+from .storage.metadata import DataDirError, MetadataStore
+from .topics import NO_LEADER, Partition, Topic, TopicTable
 from .txn import TransactionCoordinator
 
 if TYPE_CHECKING:
     import uuid
 
     from .metrics import BrokerMetrics
-    from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
 
@@ -70,16 +71,25 @@ def java_string_hash(key: str) -> int:
 
 
 class _ReplicaLogs:
-    """Creates replica logs (in memory, journaled by the disk storage if any)."""
+    """Creates and deletes replica logs through each node's log manager."""
 
-    def __init__(self, storage: DiskStorage | None) -> None:
-        self.storage = storage
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
 
     def create(self, node_id: int, topic: str, topic_id: uuid.UUID, index: int) -> PartitionLog:
-        return PartitionLog(topic, index)
+        cluster = self.cluster
+        found = cluster.topics.get(topic)
+        configs = found.configs if found is not None else {}
+        return cluster.nodes[node_id].logs.get_or_create(topic, index, configs)
 
-    def delete(self, node_id: int, log: PartitionLog) -> None:
-        log.batches.clear()
+    def delete(self, node_id: int, replica: PartitionLog) -> None:
+        node = self.cluster.nodes.get(node_id)
+        if node is None:
+            return
+        try:
+            node.logs.delete(replica.topic, replica.index)
+        except OSError as exc:
+            log.error("deleting %s on node %d failed: %s", replica.directory, node_id, exc)
 
 
 class _OffsetsTopic:
@@ -165,38 +175,10 @@ class Cluster:
             i: Node(i, host, port + i if port else 0, advertised_host) for i in range(brokers)
         }
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.storage: DiskStorage | None = None
-        if self.data_dir is not None:
-            from .storage.disk import DiskStorage
-
-            self.storage = DiskStorage(self.data_dir)
-        if self.storage is not None and brokers > 1:
-            raise ValueError(
-                "a data dir with more than one broker needs the segmented log engine, "
-                "which is not wired in yet; use brokers=1 with data_dir"
-            )
-        self.topics = TopicTable()
-        self.replicas = ReplicaManager(
-            self.clock,
-            self,
-            lambda: int(self.settings["replica.lag.time.max.ms"]),
-            self._leader_changed,
-            self.storage,
+        #: Topic definitions and metadata documents (``None``: memory only).
+        self.storage: MetadataStore | None = (
+            MetadataStore(self.data_dir) if self.data_dir is not None else None
         )
-        self.topic_service = TopicService(
-            self.topics,
-            TopicDefaults(self.settings),
-            lambda name: int(self.settings[name]),
-            self.live_node_ids,
-            self.node_ids,
-            _ReplicaLogs(self.storage),
-            self.storage,
-        )
-        self.topic_service.on_partition.append(self.replicas.init_partition)
-        #: Node and leadership operations for tests (``control.py``).
-        self.control = ClusterControl(self)
-        #: Ongoing reassignments (KIP-455): (topic, partition) -> (target, original).
-        self.reassignments: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
         storage = self.storage
         self.producer_ids = ProducerIdManager(
             (lambda: storage.load_meta(_PRODUCER_IDS).get("block_end"))
@@ -206,6 +188,31 @@ class Cluster:
             if storage
             else (lambda end: None),
         )
+        self.topics = TopicTable()
+        self.replicas = ReplicaManager(
+            self.clock,
+            self,
+            lambda: int(self.settings["replica.lag.time.max.ms"]),
+            self._leader_changed,
+            self.producer_ids,
+        )
+        self.topic_service = TopicService(
+            self.topics,
+            TopicDefaults(self.settings),
+            lambda name: int(self.settings[name]),
+            self.live_node_ids,
+            self.node_ids,
+            _ReplicaLogs(self),
+            self.storage,
+        )
+        self.topic_service.on_partition.append(self.replicas.init_partition)
+        self.topic_service.on_configs_changed.append(self._topic_configs_changed)
+        #: Node and leadership operations for tests (``control.py``).
+        self.control = ClusterControl(self)
+        #: Ongoing reassignments (KIP-455): (topic, partition) -> (target, original).
+        self.reassignments: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
+        for node in self.nodes.values():
+            self.open_node_storage(node)
         self._restore()
         #: Injected failures (``faults.py``) and intercept hooks (``intercept.py``).
         self.faults = FaultTable()
@@ -239,17 +246,100 @@ class Cluster:
         #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
         self.metrics: BrokerMetrics | None = None
 
+    # -- storage -----------------------------------------------------------------------
+
+    def node_filesystem(self, node_id: int) -> FileSystem:
+        """Return a new filesystem for node ``node_id``'s logs: its directory
+        ``node-<id>`` of the data dir, or memory.
+
+        Raises:
+            DataDirError: the directory cannot be created.
+        """
+        if self.data_dir is None:
+            return MemoryFileSystem()
+        root = self.data_dir / f"node-{node_id}"
+        try:
+            return OsFileSystem(root)
+        except OSError as exc:
+            raise DataDirError(f"cannot use log dir {root}: {exc.strerror or exc}") from None
+
+    def open_node_storage(self, node: Node, fs: FileSystem | None = None) -> dict[
+        tuple[str, int], PartitionLog
+    ]:
+        """Give ``node`` a log manager on ``fs`` (its existing filesystem, or a new
+        one) and load the logs it finds there; return them by (topic, partition).
+
+        Raises:
+            DataDirError: the node's directory cannot be used.
+            OSError: a log cannot be read (the message names it).
+        """
+        if fs is None:
+            fs = node.fs if node.fs is not None else self.node_filesystem(node.node_id)
+        node.fs = fs
+        node.logs = LogManager(fs, self.clock, self.settings)
+        configs = {t.name: t.configs for t in self.topics}
+        if self.storage is not None:
+            for record in self.storage.load_topics():
+                configs.setdefault(record.name, record.configs)
+        return node.logs.load(configs)
+
+    def shutdown_node_storage(self, node: Node) -> None:
+        """Shut ``node``'s logs down cleanly: flushed, checkpointed, and marked so
+        that the next start trusts them without a scan. A failure is logged (the
+        next start then recovers what the checkpoints say is unflushed)."""
+        try:
+            node.logs.shutdown()
+        except OSError as exc:
+            log.error("node %d: clean shutdown of its logs failed: %s", node.node_id, exc)
+
     def _restore(self) -> None:
+        """Rebuild the topics from the metadata store and the nodes' recovered logs:
+        in each partition the replicas with the longest log form the ISR and the
+        first of them (in assignment order) leads, at an epoch above any its logs
+        have seen (Kafka elects again at start-up the same way: only replicas with
+        everything committed may lead)."""
         if self.storage is None:
             return
-        leader = min(self.nodes)
-        for name, topic_id, configs, logs in self.storage.load_topics():
+        known: set[tuple[int, str, int]] = set()
+        for record in self.storage.load_topics():
+            partitions = []
+            for index, replicas in enumerate(record.replicas):
+                logs = {}
+                for r in replicas:
+                    node = self.nodes.get(r)
+                    if node is None:
+                        continue  # a node of a bigger cluster: its replica is lost
+                    logs[r] = node.logs.get_or_create(record.name, index, record.configs)
+                    known.add((r, record.name, index))
+                partitions.append((replicas, logs))
             topic = self.topic_service.restore(
-                name, topic_id, configs, [([leader], {leader: log}) for log in logs]
+                record.name, record.topic_id, record.configs, partitions
             )
             for partition in topic.partitions:
-                # Producer sequences, open and aborted transactions come back from the log.
-                rebuild(partition, self.producer_ids, self.clock.now_ms())
+                self._elect_on_restore(partition)
+        # Logs on a node whose topic (or replica) is gone: a deletion the crash cut
+        # short. Kafka deletes stray logs at start-up too.
+        for node in self.nodes.values():
+            for (topic_name, index) in list(node.logs.logs):
+                if (node.node_id, topic_name, index) not in known:
+                    log.warning("node %d: deleting the stray log %s-%d", node.node_id,
+                                topic_name, index)
+                    node.logs.delete(topic_name, index)
+
+    def _elect_on_restore(self, partition: Partition) -> None:
+        logs = partition.logs
+        if not logs:
+            partition.leader = NO_LEADER
+            partition.isr = []
+            return
+        longest = max(log.log_end_offset for log in logs.values())
+        isr = [r for r in partition.replicas if r in logs and logs[r].log_end_offset == longest]
+        epochs = [log.epochs.latest_epoch for log in logs.values()]
+        partition.leader_epoch = max((e for e in epochs if e is not None), default=-1) + 1
+        partition.partition_epoch = partition.leader_epoch
+        partition.isr = isr
+        partition.leader = isr[0]
+        self.replicas.init_partition(partition)
 
     # -- nodes ----------------------------------------------------------------------
 
@@ -282,10 +372,16 @@ class Cluster:
         )
 
     def _leader_changed(self, partition: Partition) -> None:
-        # A new leader's producer state is what its own log says (Kafka rebuilds it
-        # from the log when a replica becomes leader).
-        if partition.online:
-            rebuild(partition, self.producer_ids, self.clock.now_ms())
+        # Each replica keeps its own producer state (replication.py), so the new
+        # leader's is already current: nothing to rebuild, as in Kafka.
+        pass
+
+    def _topic_configs_changed(self, topic: Topic) -> None:
+        """Apply a topic's new configs to its replica logs on every node (retention,
+        segment and cleaner settings take effect at once, as in Kafka)."""
+        for node in self.nodes.values():
+            if node.logs is not None:
+                node.logs.update_config(topic.name, topic.configs)
 
     def start_reassignment(self, partition: Partition, target: list[int]) -> None:
         """Move ``partition`` to the ``target`` replicas (AlterPartitionReassignments):
@@ -362,7 +458,7 @@ class Cluster:
             if r in partition.isr:
                 partition.isr.remove(r)
             self.topic_service.logs.delete(r, partition.logs.pop(r))
-            partition.epochs.pop(r, None)
+            partition.states.pop(r, None)
         if self.storage is not None and topic is not None:
             self.storage.topic_changed(topic)
 
@@ -458,6 +554,9 @@ class Cluster:
                     await node.close()
                 raise
             self.control_endpoint = endpoint
+        for node in self.nodes.values():
+            if node.running:
+                node.logs.start()
         self.groups.start()
         self.transactions.start()
         self.replicas.start(self.topics.partitions)
@@ -477,6 +576,11 @@ class Cluster:
         self.replicas.stop()
         for node in self.nodes.values():
             await node.close()
+        for partition in self.topics.partitions():
+            self.replicas.snapshot_states(partition)
+        for node in self.nodes.values():
+            if node.running:  # a stopped node's logs were shut down with it
+                self.shutdown_node_storage(node)
         if self.storage is not None:
             self.storage.close()
         if self.metrics is not None:

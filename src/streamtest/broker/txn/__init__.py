@@ -9,9 +9,9 @@
 * ``admin``: the read-only views DescribeTransactions, ListTransactions and
   DescribeProducers answer from.
 
-Idempotence (sequence numbers, duplicate batches) lives in ``state.producers``;
+Idempotence (sequence numbers, duplicate batches) lives in ``producers.py``;
 the open-transaction and aborted-transaction bookkeeping that read_committed
-fetches use lives on ``state.log.PartitionLog``.
+fetches use lives in each log's transaction index (``log.PartitionLog``).
 """
 
 from .coordinator import TransactionCoordinator

@@ -46,7 +46,7 @@ from .state import (
 )
 
 if TYPE_CHECKING:
-    from ..storage.base import Storage
+    from ..storage.metadata import MetaDocuments as Storage
 
 log = logging.getLogger("streamtest.broker.txn")
 

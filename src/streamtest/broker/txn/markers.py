@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from ...protocol.control import build_marker_batch
 from ...protocol.records import parse_header
-from .. import producers
 from ..clock import Clock
 from ..replication import ReplicaManager
 from ..topics import Partition
@@ -47,7 +46,7 @@ def write_marker(
         partition_leader_epoch=partition.leader_epoch,
     )
     header = parse_header(batch)
-    replicas.append_to_leader(partition, batch, header)
-    producers.record_marker(partition, header, committed, COORDINATOR_EPOCH, now)
+    # Every replica's producer state applies the marker as its log takes it.
+    replicas.append_to_leader(partition, batch, header, owned=True)
     partition.wake_waiters()
     return header.base_offset
