@@ -111,6 +111,8 @@ def test_topic_configs_and_deletes_persist(tmp_path):
 def test_committed_offsets_and_transactions_survive_sigkill(tmp_path):
     from confluent_kafka import Consumer, TopicPartition
 
+    from streamtest.broker.txn.admin import describe_transaction
+
     proc, address = _start_broker(tmp_path)
     producer = Producer({"bootstrap.servers": address})
     for i in range(10):
@@ -136,3 +138,16 @@ def test_committed_offsets_and_transactions_survive_sigkill(tmp_path):
         committed = [r.value for r in kafka.records("offsets-topic", read_committed=True)]
         assert committed == [str(i).encode() for i in range(10)]
         assert kafka.records("offsets-topic")[-1].value == b"in-flight"
+        # The coordinator rebuilt it from __transaction_state.
+        described = kafka.call(lambda b: describe_transaction(b.transactions, "survivor-tx"))
+        assert described["transaction_state"] == "Ongoing"
+        assert described["topics"] == [{"topic": "offsets-topic", "partitions": [0]}]
+        # A new instance of the producer fences the old one and aborts its transaction.
+        again = Producer({"bootstrap.servers": kafka.bootstrap_servers,
+                          "transactional.id": "survivor-tx"})
+        again.init_transactions(10)
+        again.begin_transaction()
+        again.produce("offsets-topic", value=b"after", partition=0)
+        again.commit_transaction(10)
+        committed = [r.value for r in kafka.records("offsets-topic", read_committed=True)]
+        assert committed == [str(i).encode() for i in range(10)] + [b"after"]

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("streamtest.broker")
 
 _PRODUCER_IDS = "producer_ids"
+#: The groups and TxnOffsetCommit offsets of open transactions (Kafka keeps these in
+#: __consumer_offsets as transactional records; see txn.coordinator).
+_TXN_STAGED_OFFSETS = "txn_staged_offsets"
 #: Internal topic, partition-count setting and replication-factor setting, by
 #: FindCoordinator key type (0 groups, 1 transactions).
 _INTERNAL = (
@@ -92,34 +95,38 @@ class _ReplicaLogs:
             log.error("deleting %s on node %d failed: %s", replica.directory, node_id, exc)
 
 
-class _OffsetsTopic:
-    """``__consumer_offsets`` as the group coordinator writes and reads it: records
-    go to the group's partition through the normal append path (so they are
-    replicated and persisted like any record)."""
+class _CoordinatorTopic:
+    """An internal topic as a coordinator writes and reads it: records go to the
+    key's partition through the normal append path (so they are replicated and
+    persisted like any record), and are read back from the leaders' logs."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, key_type: int) -> None:
         self.cluster = cluster
+        self.key_type = key_type
+        self.name = _INTERNAL[key_type][0]
 
-    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
-        cluster = self.cluster
-        partition = cluster.coordinator_partition(0, group_id)
-        if partition is None or not partition.online:
-            log.warning("__consumer_offsets is not available; group %r's change is not "
-                        "recorded", group_id)
-            return
-        now = cluster.clock.now_ms()
+    def _write(self, partition: Partition, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        """Append ``records`` to ``partition``'s leader; return NONE, or the error
+        Kafka's coordinators map a failed append to (COORDINATOR_NOT_AVAILABLE
+        without a leader, NOT_COORDINATOR for KAFKA_STORAGE_ERROR)."""
+        now = self.cluster.clock.now_ms()
         batch = build_batch(
             [RecordInput(key, value, timestamp=now) for key, value in records],
             base_offset=partition.log_end_offset,
             default_timestamp=now,
         )
         try:
-            cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+            self.cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+        except LookupError:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
         except OSError as exc:
-            log.error("writing group %r's change to __consumer_offsets failed: %s", group_id, exc)
+            log.error("writing to %s-%d failed: %s", self.name, partition.index, exc)
+            return ErrorCode.NOT_COORDINATOR
+        return ErrorCode.NONE
 
     def replay(self) -> Iterator[tuple[bytes, bytes | None]]:
-        topic = self.cluster.topics.get("__consumer_offsets")
+        """Yield every keyed record of the topic, each partition in offset order."""
+        topic = self.cluster.topics.get(self.name)
         if topic is None:
             return
         for partition in topic.partitions:
@@ -133,6 +140,60 @@ class _OffsetsTopic:
                 for record in iter_records(batch):
                     if record.key is not None:
                         yield record.key, record.value
+
+
+class _OffsetsTopic(_CoordinatorTopic):
+    """``__consumer_offsets`` as the group coordinator writes and reads it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster, 0)
+
+    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+        partition = self.cluster.coordinator_partition(0, group_id)
+        if partition is None or not partition.online:
+            log.warning("__consumer_offsets is not available; group %r's change is not "
+                        "recorded", group_id)
+            return
+        self._write(partition, records)
+
+
+class _TransactionStateTopic(_CoordinatorTopic):
+    """``__transaction_state`` as the transaction coordinator writes and reads it
+    (``txn.coordinator.TransactionLog``). Kafka writes it with acks=-1, so a
+    partition with fewer in-sync replicas than its ``min.insync.replicas`` refuses
+    the write (NOT_ENOUGH_REPLICAS, which the coordinator answers as
+    COORDINATOR_NOT_AVAILABLE)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster, 1)
+
+    def append(self, transactional_id: str, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        partition = self.cluster.coordinator_partition(1, transactional_id)
+        if partition is None or not partition.online:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if len(partition.isr) < partition.min_insync_replicas():
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        return self._write(partition, records)
+
+
+class _MetaJournal:
+    """One namespace of the metadata journal (``MetadataStore.put_meta`` documents)."""
+
+    def __init__(self, storage: MetadataStore, namespace: str) -> None:
+        self.storage = storage
+        self.namespace = namespace
+
+    def load(self) -> dict[str, Any]:
+        """Return every key's document."""
+        return self.storage.load_meta(self.namespace)
+
+    def put(self, key: str, doc: Any) -> None:
+        """Store ``doc`` under ``key`` (``None`` deletes it).
+
+        Raises:
+            OSError: the write failed.
+        """
+        self.storage.put_meta(self.namespace, key, doc)
 
 
 class Cluster:
@@ -238,7 +299,9 @@ class Cluster:
             self.topics,
             self.replicas,
             self.groups.commit_offsets_from_txn,
-            self.storage,
+            _TransactionStateTopic(self),
+            _MetaJournal(self.storage, _TXN_STAGED_OFFSETS) if self.storage else None,
+            self._offsets_partition,
         )
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
@@ -483,6 +546,10 @@ class Cluster:
             if topic is None:
                 return None
         return topic.partitions[java_string_hash(key) % len(topic.partitions)]
+
+    def _offsets_partition(self, group_id: str) -> int | None:
+        partition = self.coordinator_partition(0, group_id)
+        return None if partition is None else partition.index
 
     def coordinator_for(self, key_type: int, key: str) -> Node | None:
         """Return the node that coordinates group or transactional id ``key``

@@ -3,8 +3,9 @@
 In Kafka the coordinator sends WriteTxnMarkers to each partition leader, which
 appends a control batch. Here the coordinator and every leader share one owner of
 state, so the marker is appended directly, synchronously, before EndTxn is
-answered: a client never sees the PrepareCommit window in which Kafka answers
-CONCURRENT_TRANSACTIONS.
+answered: a client sees the PrepareCommit window in which Kafka answers
+CONCURRENT_TRANSACTIONS only while a partition without a leader (or a failed
+write) makes the coordinator retry its marker.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def write_marker(
 
     Returns:
         The marker's offset.
+
+    Raises:
+        OSError: storage refused the marker.
+        LookupError: the partition has no leader.
     """
     now = clock.now_ms()
     batch = build_marker_batch(
