@@ -79,10 +79,18 @@ class _ReplicaLogs:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def create(self, node_id: int, topic: str, topic_id: uuid.UUID, index: int) -> PartitionLog:
+    def create(
+        self,
+        node_id: int,
+        topic: str,
+        topic_id: uuid.UUID,
+        index: int,
+        configs: Mapping[str, str] | None = None,
+    ) -> PartitionLog:
         cluster = self.cluster
-        found = cluster.topics.get(topic)
-        configs = found.configs if found is not None else {}
+        if configs is None:
+            found = cluster.topics.get(topic)
+            configs = found.configs if found is not None else {}
         return cluster.nodes[node_id].logs.get_or_create(topic, index, configs)
 
     def delete(self, node_id: int, replica: PartitionLog) -> None:

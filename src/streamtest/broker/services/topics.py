@@ -38,8 +38,16 @@ class TopicError(Exception):
 class ReplicaLogs(Protocol):
     """Creates and deletes the replica logs of partitions on nodes."""
 
-    def create(self, node_id: int, topic: str, topic_id: uuid.UUID, index: int) -> ReplicaLog:
-        """Return a new, empty replica log of ``topic``/``index`` on ``node_id``."""
+    def create(
+        self,
+        node_id: int,
+        topic: str,
+        topic_id: uuid.UUID,
+        index: int,
+        configs: Mapping[str, str] | None = None,
+    ) -> ReplicaLog:
+        """Return a new, empty replica log of ``topic``/``index`` on ``node_id``, with
+        the topic's ``configs`` (``None``: those of the registered topic)."""
         ...
 
     def delete(self, node_id: int, log: ReplicaLog) -> None:
@@ -259,7 +267,10 @@ class TopicService:
         return topic
 
     def _partition(self, topic: Topic, index: int, replicas: list[int]) -> Partition:
-        logs = {r: self.logs.create(r, topic.name, topic.topic_id, index) for r in replicas}
+        logs = {
+            r: self.logs.create(r, topic.name, topic.topic_id, index, topic.configs)
+            for r in replicas
+        }
         partition = Partition(topic.name, topic.topic_id, index, replicas, logs)
         partition.config = topic.config
         for listener in self.on_partition:
