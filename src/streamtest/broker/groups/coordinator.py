@@ -4,9 +4,11 @@ The single broker is the coordinator of every group and every transactional id
 (FindCoordinator always names it). :class:`GroupCoordinator` is what the API
 handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
 
-* ``groups``: group id -> :class:`ClassicGroup` or :class:`ConsumerGroup`
-  (KIP-848). A group's type is fixed while it has members; an empty group of one
-  type is replaced by the other type when a member of the other protocol joins.
+* ``groups``: group id -> :class:`ClassicGroup`, :class:`ConsumerGroup`
+  (KIP-848) or :class:`ShareGroup` (KIP-932). A group's type is fixed while it
+  has members; an empty classic or consumer group is replaced by the other type
+  when a member of the other protocol joins. Group ids are one namespace: a
+  share group's id cannot be used by a consumer group, nor the reverse.
 * ``offsets``: committed offsets (``offsets.py``), persisted when the broker has
   a data directory, together with a small record of each group's type so that
   ListGroups still shows the group after a restart.
@@ -24,17 +26,20 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
 from ..clock import Clock, TimerHandle
 from ..config import BrokerSettings
+from ..services.group_configs import GroupConfigs
 from ..topics import TopicTable
 from . import classic, consumer
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
 from .consumer import ConsumerGroup, HeartbeatRequest, error_response
 from .offsets import OffsetAndMetadata, OffsetStore
+from .share import ShareGroup, ShareHeartbeat, heartbeat_error
 from .timers import Timers
 
 if TYPE_CHECKING:
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("streamtest.broker.groups")
 
-Group = ClassicGroup | ConsumerGroup
+Group = ClassicGroup | ConsumerGroup | ShareGroup
 GROUPS_NAMESPACE = "groups"
 
 
@@ -62,15 +67,21 @@ class GroupCoordinator:
         clock: Clock,
         topics: TopicTable,
         storage: Storage | None = None,
+        group_configs: GroupConfigs | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.topics = topics
         self.storage = storage
+        #: Per-group overrides of the group settings (the GROUP config resource).
+        self.group_configs = group_configs or GroupConfigs(settings)
         self.groups: dict[str, Group] = {}
         self.offsets = OffsetStore(storage)
         self.timers = Timers(clock)
         self._expiry_timer: TimerHandle | None = None
+        #: Called with a group id after DeleteGroups removed the group (the share
+        #: partition manager then forgets its share-partition state).
+        self.deleted_listeners: list[Callable[[str], None]] = []
         self._load()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -130,15 +141,16 @@ class GroupCoordinator:
         """Return ``group.initial.rebalance.delay.ms``."""
         return self._setting("group.initial.rebalance.delay.ms")
 
-    @property
-    def consumer_session_timeout_ms(self) -> int:
-        """Return ``group.consumer.session.timeout.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.session.timeout.ms")
+    def consumer_session_timeout_ms(self, group_id: str) -> int:
+        """Return a KIP-848 group's session timeout: its ``consumer.session.timeout.ms``
+        group config, else ``group.consumer.session.timeout.ms``."""
+        return int(self.group_configs.value(group_id, "consumer.session.timeout.ms"))
 
-    @property
-    def consumer_heartbeat_interval_ms(self) -> int:
-        """Return ``group.consumer.heartbeat.interval.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.heartbeat.interval.ms")
+    def consumer_heartbeat_interval_ms(self, group_id: str) -> int:
+        """Return a KIP-848 group's heartbeat interval: its
+        ``consumer.heartbeat.interval.ms`` group config, else
+        ``group.consumer.heartbeat.interval.ms``."""
+        return int(self.group_configs.value(group_id, "consumer.heartbeat.interval.ms"))
 
     @property
     def offsets_retention_ms(self) -> int:
@@ -166,6 +178,8 @@ class GroupCoordinator:
     def _new_group(self, group_id: str, group_type: str) -> Group:
         if group_type == "consumer":
             return ConsumerGroup(group_id, self)
+        if group_type == "share":
+            return ShareGroup(group_id, self)
         return ClassicGroup(group_id, self)
 
     def group(self, group_id: str) -> Group | None:
@@ -189,6 +203,8 @@ class GroupCoordinator:
 
     def _classic_for_join(self, group_id: str, member_id: str) -> ClassicGroup | ErrorCode:
         group = self.groups.get(group_id)
+        if isinstance(group, ShareGroup):
+            return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
         if isinstance(group, ConsumerGroup):
             if not group.is_empty:
                 return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
@@ -265,6 +281,10 @@ class GroupCoordinator:
         if problem is not None:
             return problem
         group = self.groups.get(req.group_id)
+        if isinstance(group, ShareGroup):
+            return error_response(
+                ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
+            )
         if isinstance(group, ClassicGroup):
             if not group.is_empty or req.member_epoch != consumer.JOIN_EPOCH:
                 return error_response(
@@ -315,6 +335,48 @@ class GroupCoordinator:
                 return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, str(exc))
         return None
 
+    # -- KIP-932 -------------------------------------------------------------------------
+
+    def share_group_heartbeat(self, req: ShareHeartbeat) -> dict[str, Any]:
+        """Handle ShareGroupHeartbeat; return the response dict."""
+        if not req.group_id:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.")
+        if not req.member_id:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST)
+        if req.member_epoch < -1:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST, "MemberEpoch is invalid.")
+        if req.member_epoch == 0 and not req.subscribed_topic_names:
+            return heartbeat_error(
+                ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request."
+            )
+        group = self.groups.get(req.group_id)
+        if group is not None and not isinstance(group, ShareGroup):
+            return heartbeat_error(
+                ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a share group."
+            )
+        if group is None:
+            if req.member_epoch != 0:
+                return heartbeat_error(
+                    ErrorCode.UNKNOWN_MEMBER_ID,
+                    f"Member {req.member_id} is not a member of group {req.group_id}.",
+                )
+            group = ShareGroup(req.group_id, self)
+            self.groups[req.group_id] = group
+            self.group_changed(group)
+        return group.heartbeat(req)
+
+    def create_share_group(self, group_id: str) -> ShareGroup:
+        """Create an empty share group (AlterShareGroupOffsets on a new group id)."""
+        group = ShareGroup(group_id, self)
+        self.groups[group_id] = group
+        self.group_changed(group)
+        return group
+
+    def share_group(self, group_id: str) -> ShareGroup | None:
+        """Return the share group ``group_id``, or ``None`` (absent, or another type)."""
+        group = self.groups.get(group_id)
+        return group if isinstance(group, ShareGroup) and not group.dead else None
+
     # -- offsets ---------------------------------------------------------------------------
 
     def validate_offset_commit(
@@ -330,6 +392,8 @@ class GroupCoordinator:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
         group = self.groups.get(group_id)
+        if isinstance(group, ShareGroup):
+            return ErrorCode.GROUP_ID_NOT_FOUND  # share groups have no committed offsets
         if group is None:
             if generation_id >= 0:
                 # Kafka: GROUP_ID_NOT_FOUND from v9, ILLEGAL_GENERATION before.
@@ -385,6 +449,8 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if group is None:
             return ErrorCode.NONE if generation_id < 0 else ErrorCode.ILLEGAL_GENERATION
+        if isinstance(group, ShareGroup):
+            return ErrorCode.GROUP_ID_NOT_FOUND
         if isinstance(group, ConsumerGroup):
             code = group.validate_offset_commit(member_id, generation_id, 9)
             return ErrorCode.ILLEGAL_GENERATION if code == ErrorCode.STALE_MEMBER_EPOCH else code
@@ -427,6 +493,8 @@ class GroupCoordinator:
         retention = self.offsets_retention_ms
         total = 0
         for group in list(self.groups.values()):
+            if isinstance(group, ShareGroup):
+                continue  # no committed offsets; kept until DeleteGroups (as Kafka)
             total += self._expire_group(group, now, retention)
             if group.is_empty and not self.offsets.has_offsets(group.group_id):
                 if getattr(group, "pending_members", None):
@@ -487,6 +555,8 @@ class GroupCoordinator:
         if not group.is_empty:
             return ErrorCode.NON_EMPTY_GROUP
         self._drop_group(group)
+        for fn in self.deleted_listeners:
+            fn(group_id)
         return ErrorCode.NONE
 
     def delete_offsets(
