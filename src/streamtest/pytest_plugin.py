@@ -6,6 +6,10 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_topic``: a fresh topic per test (``@pytest.mark.kafka_topic(partitions=3)``);
 - ``kafka_topic_factory``: ``factory(name=None, partitions=1, config=None) -> str``;
 - ``kafka_producer``, ``kafka_consumer``, ``kafka_admin``: confluent-kafka clients;
+- ``kafka_share_consumer``: a ``ShareConsumer`` (KIP-932) in a unique share group
+  reading from the earliest offset (``@pytest.mark.kafka_share_consumer(mode="explicit")``
+  for explicit acknowledgement); ``kafka_share_consumer_factory`` makes several,
+  in one group by default;
 - ``kafka_settings``: the resolved backend settings, for reporting and skipping.
 
 The backend comes from, highest precedence first: a fixture-factory argument
@@ -80,11 +84,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``kafka_topic`` marker (so ``--strict-markers`` accepts it)."""
+    """Register the plugin's markers (so ``--strict-markers`` accepts them)."""
     config.addinivalue_line(
         "markers",
         "kafka_topic(partitions=1, config=None, name=None, keep=False): shape of the "
         "topic the kafka_topic fixture creates for this test.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "kafka_share_consumer(mode='implicit'): acknowledgement mode (implicit or "
+        "explicit) of the kafka_share_consumer fixtures in this test.",
     )
 
 
@@ -109,3 +118,5 @@ kafka_topic_factory = factories.kafka_topic_factory()
 kafka_producer = factories.kafka_producer()
 kafka_consumer = factories.kafka_consumer()
 kafka_admin = factories.kafka_admin()
+kafka_share_consumer = factories.kafka_share_consumer()
+kafka_share_consumer_factory = factories.kafka_share_consumer_factory()

@@ -1,11 +1,13 @@
 """``streamtest groups``: list, describe and delete consumer groups, and delete their
-offsets, with ``kafka-consumer-groups.sh``'s columns and messages."""
+offsets, with ``kafka-consumer-groups.sh``'s columns and messages. Share groups
+(KIP-932) are listed too and described with ``kafka-share-groups.sh``'s columns."""
 
 from __future__ import annotations
 
 import click
 
 from ..ops.client import ClientConfig
+from ..ops.errors import UnknownGroupError
 from ..ops.groups import (
     describe_group,
     describe_offsets,
@@ -23,6 +25,10 @@ OFFSETS_COLUMNS = (
 )
 MEMBERS_COLUMNS = ("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
 STATE_COLUMNS = ("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
+# kafka-share-groups.sh --describe [--offsets|--members|--state] [--verbose]
+SHARE_OFFSETS_COLUMNS = ("GROUP", "TOPIC", "PARTITION", "START-OFFSET", "LAG")
+SHARE_MEMBERS_COLUMNS = ("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
+SHARE_STATE_COLUMNS = ("GROUP", "COORDINATOR (ID)", "STATE", "#MEMBERS")
 
 
 @main.group()
@@ -38,14 +44,19 @@ def groups() -> None:
 )
 @cluster_options
 def groups_list(config: ClientConfig, state: str | None) -> None:
-    """List consumer groups, one per line (with --state: a GROUP STATE table)."""
+    """List consumer and share groups, one per line (with --state: a GROUP STATE table)."""
+    from ..ops.share_groups import list_share_groups
+
     states = user_input(lambda: parse_states(state)) if state else None
-    found = list_groups(config, states)
+    found = sorted(
+        [(g.group_id, g.state) for g in list_groups(config, states)]
+        + list_share_groups(config, states),
+    )
     if state is None:
-        for g in found:
-            click.echo(g.group_id)
+        for group_id, _ in found:
+            click.echo(group_id)
     else:
-        print_table(("GROUP", "STATE"), [(g.group_id, g.state) for g in found])
+        print_table(("GROUP", "STATE"), found)
 
 
 @groups.command("describe")
@@ -57,7 +68,22 @@ def groups_list(config: ClientConfig, state: str | None) -> None:
 @click.option("--verbose", is_flag=True, help="With --members: show each member's assignment.")
 @cluster_options
 def groups_describe(config: ClientConfig, group: str, view: str, verbose: bool) -> None:
-    """Describe a consumer group: its offsets (default), members or state."""
+    """Describe a consumer or share group: its offsets (default), members or state.
+
+    For a share group the offsets are its share-partition start offsets and lag, as
+    kafka-share-groups.sh prints them ("-" where it has not read a partition yet).
+    """
+    try:
+        _describe_consumer_group(config, group, view, verbose)
+    except UnknownGroupError:
+        from ..ops.share_groups import is_share_group
+
+        if not is_share_group(config, group):
+            raise
+        _describe_share_group(config, group, view, verbose)
+
+
+def _describe_consumer_group(config: ClientConfig, group: str, view: str, verbose: bool) -> None:
     if view == "offsets":
         result = describe_offsets(config, group)
         if not result.info.members:
@@ -89,6 +115,49 @@ def groups_describe(config: ClientConfig, group: str, view: str, verbose: bool) 
         print_table(STATE_COLUMNS, [
             (group, info.coordinator, info.assignor, info.state, len(info.members))
         ])
+
+
+def _describe_share_group(config: ClientConfig, group: str, view: str, verbose: bool) -> None:
+    from ..ops.share_groups import describe_share_group, share_offsets
+
+    def dash(value: int | None) -> object:
+        return "-" if value is None else value
+
+    if view == "offsets":
+        rows = share_offsets(config, group)
+        columns = SHARE_OFFSETS_COLUMNS
+        if verbose:
+            columns = columns[:3] + ("LEADER-EPOCH",) + columns[3:]
+        print_table(columns, [
+            (r.group, r.topic, r.partition)
+            + ((dash(r.leader_epoch),) if verbose else ())
+            + (dash(r.start_offset), dash(r.lag))
+            for r in rows
+        ])
+        return
+    info = describe_share_group(config, group)
+    if view == "members":
+        if not info.members:
+            click.echo(f"Share group '{group}' has no active members.", err=True)
+            return
+        columns = SHARE_MEMBERS_COLUMNS + (("MEMBER-EPOCH",) if verbose else ()) + ("ASSIGNMENT",)
+        rows = []
+        for m in sorted(info.members, key=lambda m: m.member_id):
+            by_topic: dict[str, list[int]] = {}
+            for tp in m.assignment:
+                by_topic.setdefault(tp.topic, []).append(tp.partition)
+            assignment = ",".join(f"{t}:{','.join(map(str, ps))}"
+                                  for t, ps in sorted(by_topic.items()))
+            rows.append([group, m.member_id, m.host, m.client_id, len(m.assignment)]
+                        + ([m.member_epoch] if verbose else []) + [assignment])
+        print_table(columns, rows)
+    else:
+        columns = SHARE_STATE_COLUMNS
+        row: list[object] = [group, info.coordinator, info.state, len(info.members)]
+        if verbose:
+            columns = columns[:3] + ("GROUP-EPOCH", "ASSIGNMENT-EPOCH") + columns[3:]
+            row = row[:3] + [info.group_epoch, info.assignment_epoch] + row[3:]
+        print_table(columns, [row])
 
 
 @groups.command("delete")
