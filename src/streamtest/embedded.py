@@ -61,6 +61,14 @@ class EmbeddedKafka:
         control_port: also open the control endpoint that ``streamtest cluster``
             and :class:`streamtest.kit.control.ControlClient` use, on this loopback
             port (0: a free one); see :attr:`control_address`.
+        schema_registry: also serve a Confluent-compatible schema registry (see
+            :mod:`streamtest.registry`; needs the ``registry`` extra), at
+            :attr:`schema_registry_url`. It keeps its schemas in the broker's
+            ``_schemas`` topic, so with ``data_dir`` ids survive a restart.
+        schema_registry_port: the registry's port; 0 picks a free one.
+        metrics_port: serve Prometheus metrics of the whole cluster at
+            ``http://<host>:<port>/metrics`` (0 picks a free port; see
+            :attr:`metrics_url`); ``None`` (default) turns metrics off.
 
     Raises:
         ConfigError: a setting is unknown or has an invalid value.
@@ -81,6 +89,9 @@ class EmbeddedKafka:
         clock: str = "real",
         advertised_host: str | None = None,
         control_port: int | None = None,
+        schema_registry: bool = False,
+        schema_registry_port: int = 0,
+        metrics_port: int | None = None,
     ) -> None:
         from .broker.config import BrokerSettings
 
@@ -102,6 +113,7 @@ class EmbeddedKafka:
         self.clock = clock
         self.advertised_host = advertised_host
         self.control_port = control_port
+        self.metrics_port = metrics_port
         merged: dict[str, object] = {
             "num.partitions": partitions,
             "auto.create.topics.enable": auto_create_topics,
@@ -109,6 +121,10 @@ class EmbeddedKafka:
         }
         # Validate now, in the caller's process, so a typo fails at construction.
         self.settings = BrokerSettings(merged).overrides()
+        self.schema_registry = schema_registry
+        self.schema_registry_port = schema_registry_port
+        self._registry: Any = None  # thread mode: the SchemaRegistry
+        self._registry_url: str | None = None
         self._impl: _ThreadRunner | _ProcessRunner | None = None
         self._ports: list[int] = []
         self._hooks: list[InterceptHandle] = []
@@ -126,14 +142,44 @@ class EmbeddedKafka:
             raise RuntimeError("EmbeddedKafka is already running")
         runner: _ThreadRunner | _ProcessRunner
         if self.mode == "thread":
-            runner = _ThreadRunner(self._cluster_kwargs())
+            runner = _ThreadRunner(self._cluster_kwargs(), self.metrics_port)
         else:
             runner = _ProcessRunner(self._cli_args())
         runner.start()
         self._impl = runner
         self._ports = list(runner.ports)
         self.port = self._ports[0]
+        if self.metrics_port is not None:
+            self.metrics_port = runner.metrics_port
+        if self.schema_registry:
+            try:
+                self._start_registry(runner)
+            except BaseException:
+                self.stop()
+                raise
         return self
+
+    def _start_registry(self, runner: _ThreadRunner | _ProcessRunner) -> None:
+        if isinstance(runner, _ProcessRunner):
+            self._registry_url = runner.schema_registry_url
+            return
+        # Thread mode: the registry runs beside the broker in this process, on its
+        # own threads, and talks to the broker over the Kafka protocol like any
+        # client. It binds at once and reads _schemas in the background.
+        try:
+            from .registry.server import SchemaRegistry
+        except ImportError as exc:
+            raise BrokerStartError(
+                f"the schema registry needs the registry extra ({exc.name} is missing): "
+                "pip install 'streamtest[registry]'"
+            ) from exc
+        try:
+            self._registry = SchemaRegistry(
+                self.bootstrap_servers, self.host, self.schema_registry_port
+            ).start()
+        except OSError as exc:
+            raise BrokerStartError(f"the schema registry could not start: {exc}") from exc
+        self._registry_url = self._registry.url
 
     def stop(self) -> None:
         """Stop the cluster; calling it again is a no-op.
@@ -142,6 +188,10 @@ class EmbeddedKafka:
             HookError: an intercept hook raised while the cluster ran (its
                 exception is the ``__cause__``); the cluster is stopped anyway.
         """
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.stop()
+        self._registry_url = None
         impl, self._impl = self._impl, None
         if impl is not None:
             impl.stop()
@@ -171,6 +221,18 @@ class EmbeddedKafka:
     def control_address(self) -> str | None:
         """Return ``host:port`` of the control endpoint, or ``None`` without one."""
         return self._require().command("control_address")
+
+    @property
+    def metrics_url(self) -> str:
+        """Return the URL of the Prometheus metrics endpoint.
+
+        Raises:
+            RuntimeError: the cluster is not running, or metrics are off.
+        """
+        self._require()
+        if self.metrics_port is None:
+            raise RuntimeError("metrics are off; pass EmbeddedKafka(metrics_port=0)")
+        return f"http://{self.host}:{self.metrics_port}/metrics"
 
     @property
     def node_ids(self) -> list[int]:
@@ -308,6 +370,19 @@ class EmbeddedKafka:
             raise RuntimeError("advance() needs EmbeddedKafka(clock='manual')")
         self._require().command("advance", seconds=seconds)
 
+    @property
+    def schema_registry_url(self) -> str:
+        """Return the schema registry's ``http://host:port`` (for
+        ``schema.registry.url`` and ``SchemaRegistryClient({"url": ...})``).
+
+        Raises:
+            RuntimeError: not running, or started without ``schema_registry=True``.
+        """
+        self._require()
+        if self._registry_url is None:
+            raise RuntimeError("EmbeddedKafka was started without schema_registry=True")
+        return self._registry_url
+
     # -- inspection (no consumer needed) ----------------------------------------
 
     def topics(self) -> list[str]:
@@ -412,8 +487,12 @@ class EmbeddedKafka:
             args += ["--data-dir", str(self.data_dir)]
         if self.control_port is not None:
             args += ["--control-port", str(self.control_port)]
+        if self.metrics_port is not None:
+            args += ["--metrics-port", str(self.metrics_port)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={value}"]
+        if self.schema_registry:
+            args += ["--schema-registry-port", str(self.schema_registry_port)]
         return args
 
     def __repr__(self) -> str:
@@ -442,8 +521,9 @@ def _to_records(rows: list[dict[str, Any]]) -> list[KafkaRecord]:
 class _ThreadRunner:
     """Runs a ``Cluster`` on an event loop in a daemon thread."""
 
-    def __init__(self, kwargs: dict[str, Any]) -> None:
+    def __init__(self, kwargs: dict[str, Any], metrics_port: int | None = None) -> None:
         self.kwargs = kwargs
+        self.metrics_port = metrics_port
         self.loop: asyncio.AbstractEventLoop | None = None
         self.cluster: Any = None
         self.ports: list[int] = []
@@ -473,7 +553,14 @@ class _ThreadRunner:
             try:
                 self.cluster = Cluster(**self.kwargs)
                 await self.cluster.start()
+                if self.metrics_port is not None:
+                    from .broker.metrics import enable_metrics
+
+                    host = self.kwargs.get("host", "127.0.0.1")
+                    self.metrics_port = enable_metrics(self.cluster, self.metrics_port, host).port
             except BaseException as exc:
+                if self.cluster is not None:
+                    await self.cluster.stop()  # e.g. the metrics port was taken
                 self._ready.set_exception(exc)
                 return
             self._ready.set_result(None)
@@ -560,6 +647,7 @@ class _ProcessRunner:
         self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
+        self.metrics_port: int | None = None
         self._writer: Any = None
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
@@ -567,6 +655,7 @@ class _ProcessRunner:
         self._hook_ids = itertools.count(1)
         self._pool: ThreadPoolExecutor | None = None
         self._reader: threading.Thread | None = None
+        self.schema_registry_url: str | None = None
 
     def start(self) -> None:
         from .broker.ipc import ChannelClosed, FrameWriter, read_frame
@@ -585,6 +674,8 @@ class _ProcessRunner:
             self.proc.wait(timeout=10)
             raise BrokerStartError(msg["error"])
         self.ports = [int(p) for p in msg["ports"]]
+        self.schema_registry_url = msg.get("schema_registry_url")
+        self.metrics_port = msg.get("metrics_port")
         self._writer = FrameWriter(self.proc.stdin)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="streamtest-hook")
         self._reader = threading.Thread(target=self._read, name="streamtest-ipc", daemon=True)

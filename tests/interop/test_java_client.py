@@ -463,18 +463,7 @@ def config(value: str, source: str) -> dict[str, Any]:
     return {"value": value, "source": source, "read_only": False, "sensitive": False}
 
 
-def test_java_admin_describe_broker_configs(
-    admin_run: AdminRun, target: Target, request: pytest.FixtureRequest
-) -> None:
-    if target.kind == "embedded":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="DescribeConfigs (v4) of the BROKER resource lists 13 settings, not "
-                "Kafka's table; it has no log.retention.hours (nor the other log.* broker "
-                "defaults of topic configs)",
-            )
-        )
+def test_java_admin_describe_broker_configs(admin_run: AdminRun, target: Target) -> None:
     result = step(admin_run, "describe_broker_configs")
     assert result["count"] > 3
     assert all(result["has"].values()), result["has"]

@@ -21,7 +21,14 @@ from streamtest import EmbeddedKafka
 
 @pytest.fixture(autouse=True)
 def _clean_streamtest_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("STREAMTEST_BACKEND", "STREAMTEST_BOOTSTRAP_SERVERS", "STREAMTEST_KEEP_TOPICS"):
+    for name in (
+        "STREAMTEST_BACKEND",
+        "STREAMTEST_BOOTSTRAP_SERVER",
+        "STREAMTEST_BOOTSTRAP_SERVERS",
+        "STREAMTEST_KEEP_TOPICS",
+        "STREAMTEST_SCHEMA_REGISTRY_URL",
+        "STREAMTEST_BROKERS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

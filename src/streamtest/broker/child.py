@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import importlib.util
 import itertools
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,22 @@ from .intercept import RequestInfo
 from .ipc import ChannelClosed, FrameWriter, read_frame
 
 _PR_SET_PDEATHSIG = 1
+
+# What the schema registry imports beyond streamtest's own dependencies.
+_REGISTRY_MODULES = ("h11", "fastavro", "jsonschema", "grpc_tools")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -53,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--setting", action="append", default=[])
     p.add_argument("--control-port", type=int, default=None)
+    p.add_argument("--schema-registry-port", type=int, default=None)
+    p.add_argument("--metrics-port", type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -130,6 +150,11 @@ def main(argv: list[str] | None = None) -> None:
         try:
             cluster = cluster_from_args(ns)
             await cluster.start()
+            ready: dict[str, Any] = {"ports": [cluster.nodes[i].port for i in cluster.node_ids()]}
+            if ns.metrics_port is not None:
+                from .metrics import enable_metrics
+
+                ready["metrics_port"] = enable_metrics(cluster, ns.metrics_port, ns.host).port
         except ConfigError as exc:
             writer.send({"error": str(exc)})
             return
@@ -137,7 +162,42 @@ def main(argv: list[str] | None = None) -> None:
             writer.send({"error": f"{type(exc).__name__}: {exc}"})
             return
         channel = _Channel(loop, writer)
-        writer.send({"ports": [cluster.nodes[i].port for i in cluster.node_ids()]})
+        registry: dict[str, Any] = {}
+        registry_thread = None
+        if ns.schema_registry_port is not None:
+            # Bind now and say the URL; import and start the registry in a thread, so
+            # that its import (a few hundred ms in a fresh interpreter) does not delay
+            # the start. Connections wait in the listen backlog meanwhile. The registry
+            # talks to the cluster over the Kafka protocol, like any other client.
+            missing = [m for m in _REGISTRY_MODULES if importlib.util.find_spec(m) is None]
+            if missing:
+                writer.send(
+                    {
+                        "error": f"the schema registry needs the registry extra ({missing[0]} "
+                        "is missing): pip install 'streamtest[registry]'"
+                    }
+                )
+                await cluster.stop()
+                return
+            try:
+                sock = _bind(ns.host, ns.schema_registry_port)
+            except OSError as exc:
+                writer.send({"error": f"schema registry: {exc}"})
+                await cluster.stop()
+                return
+            host = f"[{ns.host}]" if ":" in ns.host else ns.host
+            ready["schema_registry_url"] = f"http://{host}:{sock.getsockname()[1]}"
+            bootstrap = cluster.bootstrap_servers
+
+            def start_registry() -> None:
+                from ..registry.server import SchemaRegistry
+
+                registry["r"] = SchemaRegistry(bootstrap, ns.host, 0).start(sock=sock)
+
+            registry_thread = threading.Thread(target=start_registry, daemon=True)
+        writer.send(ready)
+        if registry_thread is not None:
+            registry_thread.start()
 
         async def answer(message: dict[str, Any]) -> None:
             try:
@@ -170,6 +230,10 @@ def main(argv: list[str] | None = None) -> None:
 
         threading.Thread(target=reader, name="streamtest-control", daemon=True).start()
         await stop.wait()
+        if registry_thread is not None:
+            await loop.run_in_executor(None, registry_thread.join)
+            if "r" in registry:
+                await loop.run_in_executor(None, registry["r"].stop)
         await cluster.stop()
 
     asyncio.run(run())

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import ErrorCode
+from ..protocol.records import RecordInput, build_batch, iter_records, parse_header
 from . import apis  # noqa: F401  (registers every API handler)
 from .clock import Clock, make_clock
 from .config import BrokerSettings
@@ -42,6 +43,7 @@ from .txn import TransactionCoordinator
 if TYPE_CHECKING:
     import uuid
 
+    from .metrics import BrokerMetrics
     from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
@@ -85,6 +87,49 @@ class _ReplicaLogs:
 
     def delete(self, node_id: int, log: PartitionLog) -> None:
         log.batches.clear()
+
+
+class _OffsetsTopic:
+    """``__consumer_offsets`` as the group coordinator writes and reads it: records
+    go to the group's partition through the normal append path (so they are
+    replicated and persisted like any record)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+        cluster = self.cluster
+        partition = cluster.coordinator_partition(0, group_id)
+        if partition is None or not partition.online:
+            log.warning("__consumer_offsets is not available; group %r's change is not "
+                        "recorded", group_id)
+            return
+        now = cluster.clock.now_ms()
+        batch = build_batch(
+            [RecordInput(key, value, timestamp=now) for key, value in records],
+            base_offset=partition.log_end_offset,
+            default_timestamp=now,
+        )
+        try:
+            cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+        except OSError as exc:
+            log.error("writing group %r's change to __consumer_offsets failed: %s", group_id, exc)
+
+    def replay(self) -> Iterator[tuple[bytes, bytes | None]]:
+        topic = self.cluster.topics.get("__consumer_offsets")
+        if topic is None:
+            return
+        for partition in topic.partitions:
+            if not partition.online:
+                continue
+            for header, batch in partition.iter_batches(
+                partition.log_start_offset, partition.log_end_offset
+            ):
+                if header.is_control:
+                    continue
+                for record in iter_records(batch):
+                    if record.key is not None:
+                        yield record.key, record.value
 
 
 class Cluster:
@@ -183,7 +228,7 @@ class Cluster:
         self.group_configs = GroupConfigs(self.settings, self.storage)
         #: Consumer groups and committed offsets.
         self.groups = GroupCoordinator(
-            self.settings, self.clock, self.topics, self.storage, self.group_configs
+            self.settings, self.clock, self.topics, _OffsetsTopic(self), self.group_configs
         )
         self.topic_service.on_deleted.append(lambda t: self.groups.offsets.delete_topic(t.name))
         #: Share partitions and share sessions (KIP-932), on partition leaders; their
@@ -209,6 +254,8 @@ class Cluster:
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
         self.control_endpoint: ControlEndpoint | None = None
+        #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
+        self.metrics: BrokerMetrics | None = None
 
     def _restore(self) -> None:
         if self.storage is None:
@@ -461,6 +508,8 @@ class Cluster:
             await node.close()
         if self.storage is not None:
             self.storage.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     def connection_closed(self, connection_id: int) -> None:
         """Tell interested parties (the group coordinator) that a connection ended."""

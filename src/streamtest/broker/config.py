@@ -908,6 +908,14 @@ _KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("quota.window.size.seconds", INT, "1", "Length of one rate sample.", at_least(1)),
     # -- streamtest's own --------------------------------------------------------------
     ConfigKey(
+        "streamtest.controlled.shutdown.drain.ms",
+        INT,
+        "1000",
+        "How long a node stopped with stop_node keeps serving the connections it has "
+        "(answering NOT_LEADER_OR_FOLLOWER with the new leader) before it drops them.",
+        at_least(0),
+    ),
+    ConfigKey(
         "streamtest.cluster.id",
         STR,
         "streamtest-cluster-0001",

@@ -58,10 +58,12 @@ class ClusterControl:
 
     # -- nodes ---------------------------------------------------------------------------
 
-    async def stop_node(self, node_id: int) -> None:
-        """Shut a node down cleanly: its listener and connections close, its
-        replicas leave every ISR and the partitions it led elect new leaders
-        (a controlled shutdown).
+    async def stop_node(self, node_id: int, *, drain: bool = True) -> None:
+        """Shut a node down cleanly, as Kafka's controlled shutdown does: the
+        partitions it led elect new leaders and its replicas leave every ISR, its
+        listener closes, and the connections it still has are served
+        ``streamtest.controlled.shutdown.drain.ms`` longer (answering
+        NOT_LEADER_OR_FOLLOWER with the new leader) before they are dropped.
 
         Raises:
             ControlError: no such node.
@@ -70,12 +72,13 @@ class ClusterControl:
         if node.state is NodeState.STOPPED:
             return
         node.state = NodeState.STOPPED
-        await node.close()
         replicas = self.cluster.replicas
         for partition in self._partitions_on(node_id):
             replicas.remove_from_isr(partition, node_id)
             if partition.leader == node_id:
                 replicas.elect(partition)
+        grace = int(self.cluster.settings["streamtest.controlled.shutdown.drain.ms"]) / 1000
+        await node.close(grace if drain else 0.0)
         log.info("node %d stopped", node_id)
 
     async def kill_node(self, node_id: int) -> None:
@@ -85,7 +88,8 @@ class ClusterControl:
         Raises:
             ControlError: no such node.
         """
-        await self.stop_node(node_id)
+        # A crash: connections drop at once, nobody is told.
+        await self.stop_node(node_id, drain=False)
         for partition in self._partitions_on(node_id):
             replica = partition.logs[node_id]
             flushed = getattr(replica, "recovery_point", replica.log_start_offset)

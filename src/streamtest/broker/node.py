@@ -100,12 +100,29 @@ class Node:
         self.state = NodeState.RUNNING
         log.info("node %d listening on %s", self.node_id, self.address)
 
-    async def close(self) -> None:
-        """Stop listening and drop every connection (clients see the node die)."""
+    async def close(self, drain: float = 0.0) -> None:
+        """Stop listening and drop every connection (clients see the node die).
+
+        With ``drain`` (seconds), connections already open are served that much
+        longer before they are dropped, as a broker's socket server is the last
+        thing to stop in Kafka's controlled shutdown: a client that sends during
+        that time learns the partition's new leader from NOT_LEADER_OR_FOLLOWER
+        (KIP-951) instead of waiting for a metadata refresh. The listener closes
+        at once either way.
+        """
         server, self._server = self._server, None
         if server is not None:
             server.close()
+        if drain > 0:
+            doomed = list(self.connections)
+            asyncio.get_running_loop().call_later(drain, _abort_all, doomed)
+            return
         for conn in list(self.connections):
             conn.abort()
         if server is not None:
             await server.wait_closed()
+
+
+def _abort_all(connections: list[KafkaProtocol]) -> None:
+    for conn in connections:
+        conn.abort()

@@ -60,10 +60,11 @@ class ControlClient:
 
     # The operations, as on EmbeddedKafka.
 
-    def status(self) -> dict[str, Any]:
+    def cluster_status(self) -> dict[str, Any]:
         """Return the nodes and every partition's leader, replicas and ISR."""
         return dict(self.call("status"))
 
+    @property
     def node_ids(self) -> list[int]:
         """Return the node ids."""
         return list(self.call("node_ids"))

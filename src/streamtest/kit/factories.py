@@ -21,6 +21,7 @@ which beats the environment (see :func:`streamtest.kit.backends.resolve_settings
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -40,6 +41,21 @@ from .topics import TopicFactory
 
 #: The default cluster fixture's name.
 DEFAULT_CLUSTER = "kafka"
+
+#: The topics a test's fixtures made, with their cluster: the plugin prints their
+#: records when the test fails (see ``pytest_plugin.pytest_runtest_makereport``).
+TOPICS_USED = pytest.StashKey[list[Callable[[], list[tuple[Cluster, str]]]]]()
+
+
+def _record_topics(
+    request: pytest.FixtureRequest, topics: Callable[[], list[tuple[Cluster, str]]]
+) -> None:
+    request.node.stash.setdefault(TOPICS_USED, []).append(topics)
+
+
+def topics_used(item: pytest.Item) -> list[tuple[Cluster, str]]:
+    """Return the ``(cluster, topic)`` pairs the item's topic fixtures have made."""
+    return [pair for topics in item.stash.get(TOPICS_USED, []) for pair in topics()]
 
 
 def settings_for(
@@ -84,7 +100,7 @@ def settings_for(
                 "ini file",
                 {
                     "backend": config.getini("streamtest_backend") or None,
-                    "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
+                    "bootstrap_servers": _ini_bootstrap(config),
                     "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
                     if ini_keep not in (None, "")
                     else None,
@@ -103,6 +119,22 @@ def settings_for(
         return resolve_settings(levels)
     except ValueError as exc:
         raise pytest.UsageError(f"streamtest: {exc}") from exc
+
+
+def _ini_bootstrap(config: pytest.Config) -> str | None:
+    """Return ``streamtest_bootstrap_server`` (or its plural spelling) from the ini file.
+
+    Raises:
+        ValueError: both are set, to different values.
+    """
+    one = (config.getini("streamtest_bootstrap_server") or "").strip()
+    other = (config.getini("streamtest_bootstrap_servers") or "").strip()
+    if one and other and one != other:
+        raise ValueError(
+            f"streamtest_bootstrap_server = {one} and streamtest_bootstrap_servers = {other} "
+            "disagree in the ini file; set one"
+        )
+    return one or other or None
 
 
 def kafka_cluster(
@@ -128,6 +160,9 @@ def kafka_cluster(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def cluster_fixture(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+        """The session's Kafka (a streamtest.Cluster): the embedded broker unless
+        --kafka-backend / --kafka-bootstrap-server say otherwise. Use
+        .bootstrap_servers, .send(), .records(), .committed(), .lag(), .dump()."""
         settings = settings_for(request.config, backend, bootstrap_servers)
         backend_options = dict(options)
         if settings.backend == "embedded":
@@ -195,6 +230,9 @@ def kafka_topic(
 
     @pytest.fixture
     def topic_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A fresh, uniquely named topic for this test, deleted afterwards; shape it
+        with @pytest.mark.kafka_topic(partitions=3, config={...}). Its records are
+        printed when the test fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         shape: dict[str, Any] = {
             "partitions": partitions,
@@ -214,6 +252,7 @@ def kafka_topic(
             shape.update(found.kwargs)
         name = shape["name"] or unique_name(request.node.name)
         cluster.create_topic(name, shape["partitions"], shape["config"])
+        _record_topics(request, lambda: [(cluster, name)])
         try:
             yield name
         finally:
@@ -232,8 +271,11 @@ def kafka_topic_factory(
 
     @pytest.fixture
     def topic_factory_fixture(request: pytest.FixtureRequest) -> Iterator[TopicFactory]:
+        """Make more topics: factory(name=None, partitions=1, config=None) -> name.
+        They are deleted after the test, and their records printed if it fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         factory = TopicFactory(cluster, prefix=request.node.name)
+        _record_topics(request, lambda: [(cluster, t) for t in factory.created_topics])
         try:
             yield factory
         finally:
@@ -254,6 +296,8 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
 
     @pytest.fixture
     def producer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Producer for the cluster; flushed and closed after the
+        test, which fails if a message was never delivered."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         producer = cluster.producer(**config)
         try:
@@ -269,25 +313,172 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
     return producer_fixture
 
 
+def kafka_group_id(cluster_fixture: str = DEFAULT_CLUSTER) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a consumer group id no other test uses;
+    the group (and its committed offsets) is deleted from the cluster after the test,
+    so nothing is left on a shared external cluster."""
+
+    @pytest.fixture
+    def group_id_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A consumer group id unique to this test; the group is deleted afterwards."""
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        group = unique_name(request.node.name, "st-group")
+        try:
+            yield group
+        finally:
+            _delete_group_quietly(cluster, group)
+
+    return group_id_fixture
+
+
+def _delete_group_quietly(cluster: Cluster, group: str) -> None:
+    """Delete ``group`` if it exists; a cleanup failure warns instead of failing."""
+    import warnings
+
+    if not cluster.running:
+        return
+    try:
+        cluster.delete_group(group, missing_ok=True, timeout=10)
+    except Exception as exc:  # cleanup must not turn a passing test into an error
+        warnings.warn(f"streamtest: could not delete consumer group {group!r}: {exc}", stacklevel=2)
+
+
 def kafka_consumer(
     cluster_fixture: str = DEFAULT_CLUSTER, group_id: str | None = None, **config: Any
 ) -> Callable[..., Any]:
     """Return a function-scoped fixture giving a confluent-kafka ``Consumer`` with a
     unique ``group.id`` (unless ``group_id`` is given) and
-    ``auto.offset.reset=earliest``, closed after the test."""
+    ``auto.offset.reset=earliest``, closed after the test. A unique group is then
+    deleted from the cluster; a ``group_id`` you chose is left alone."""
 
     @pytest.fixture
     def consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Consumer in a group unique to this test (deleted after
+        it), reading from the earliest offset; closed after the test."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
-        consumer = cluster.consumer(
-            group_id or unique_name(request.node.name, "st-group"), **config
-        )
+        group = group_id or unique_name(request.node.name, "st-group")
+        consumer = cluster.consumer(group, **config)
         try:
             yield consumer
         finally:
             consumer.close()
+            if group_id is None:
+                _delete_group_quietly(cluster, group)
 
     return consumer_fixture
+
+
+#: Where a schema registry URL can come from, below the factory argument.
+ENV_SCHEMA_REGISTRY_URL = "STREAMTEST_SCHEMA_REGISTRY_URL"
+
+
+def schema_registry_url_for(
+    config: pytest.Config, url: str | None = None
+) -> tuple[str | None, str]:
+    """Return ``(url, source)``: the factory argument, else ``--schema-registry-url``,
+    else the ``streamtest_schema_registry_url`` ini option, else
+    ``$STREAMTEST_SCHEMA_REGISTRY_URL``; ``(None, "embedded")`` when none is set."""
+    levels = [
+        ("factory argument", url),
+        ("command line", config.getoption("schema_registry_url", None)),
+        ("ini file", config.getini("streamtest_schema_registry_url") or None),
+        ("environment", os.environ.get(ENV_SCHEMA_REGISTRY_URL) or None),
+    ]
+    for source, value in levels:
+        if value:
+            return str(value).rstrip("/"), source
+    return None, "embedded"
+
+
+def schema_registry_url(
+    cluster_fixture: str = DEFAULT_CLUSTER, url: str | None = None, *, scope: str = "session"
+) -> Callable[..., Any]:
+    """Return a fixture giving a schema registry's URL for ``scope``.
+
+    A URL from the factory argument, ``--schema-registry-url``, the ini file or the
+    environment is used as it is (a real registry, for the ``external`` backend).
+    Otherwise streamtest's own registry (:class:`~streamtest.registry.SchemaRegistry`)
+    is started against the cluster fixture, whichever backend it is, and stopped
+    after ``scope``. On an ``external`` cluster it keeps its schemas in
+    ``_streamtest_schemas``, never in ``_schemas``, so it cannot disturb a real
+    registry that uses that cluster.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def url_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """The URL of a Confluent-compatible schema registry: the one named by
+        --schema-registry-url (ini, environment), else streamtest's own, on the
+        kafka cluster, for the session."""
+        given, _ = schema_registry_url_for(request.config, url)
+        if given is not None:
+            yield given
+            return
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        try:
+            from ..registry.server import SchemaRegistry
+        except ImportError as exc:
+            pytest.fail(
+                f"streamtest: the schema registry needs the registry extra ({exc.name} is "
+                "missing): pip install 'streamtest[registry]', or pass --schema-registry-url",
+                pytrace=False,
+            )
+        topic = "_streamtest_schemas" if cluster.backend == "external" else "_schemas"
+        registry = SchemaRegistry(
+            cluster.bootstrap_servers,
+            topic=topic,
+            client_config={
+                k: v for k, v in cluster.client_config().items() if k != "bootstrap.servers"
+            },
+        ).start()
+        try:
+            yield registry.url
+        finally:
+            registry.stop()
+
+    return url_fixture
+
+
+def schema_registry(
+    url_fixture: str = "schema_registry_url", *, cleanup: bool | None = None, **config: Any
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a confluent-kafka ``SchemaRegistryClient``
+    for the registry at ``url_fixture``.
+
+    After the test, subjects the test created are deleted (soft, then permanently),
+    so tests that reuse a subject name start from nothing. That happens by default
+    only on streamtest's own registry; ``cleanup=True`` asks for it on a given URL
+    too (only where no one else registers at the same time).
+    """
+
+    @pytest.fixture
+    def client_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka SchemaRegistryClient for schema_registry_url; subjects
+        this test registers on streamtest's own registry are deleted afterwards."""
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        url = request.getfixturevalue(url_fixture)
+        given, _ = schema_registry_url_for(request.config)
+        tidy = cleanup if cleanup is not None else given is None
+        client = SchemaRegistryClient({"url": url, **config})
+        before = set(client.get_subjects(deleted=True)) if tidy else set()
+        try:
+            yield client
+        finally:
+            if tidy:
+                for subject in set(client.get_subjects(deleted=True)) - before:
+                    _delete_subject(client, subject)
+
+    return client_fixture
+
+
+def _delete_subject(client: Any, subject: str) -> None:
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    for permanent in (False, True):
+        try:
+            client.delete_subject(subject, permanent=permanent)
+        except SchemaRegistryError:
+            pass  # already soft-deleted, or referenced by another subject
 
 
 def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callable[..., Any]:
@@ -295,6 +486,7 @@ def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callab
 
     @pytest.fixture
     def admin_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka AdminClient for the cluster."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         admin = cluster.admin(**config)
         yield admin
@@ -346,6 +538,10 @@ def kafka_share_consumer(
 
     @pytest.fixture
     def share_consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka ShareConsumer (KIP-932) in a share group unique to this
+        test, reading from the earliest offset; implicit acknowledgement unless the
+        test's kafka_share_consumer(mode="explicit") marker says otherwise; closed
+        after the test."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         consumer = cluster.share_consumer(
             group_id or unique_name(request.node.name, "st-share"),
@@ -402,6 +598,10 @@ def kafka_share_consumer_factory(
 
     @pytest.fixture
     def share_consumer_factory_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """factory(group_id=None, acknowledgement_mode=None, **config) -> ShareConsumer:
+        share consumers (KIP-932) that join this test's own share group unless told
+        otherwise (its id is factory.group_id), reading from the earliest offset;
+        all closed after the test."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         factory = ShareConsumerFactory(
             cluster,

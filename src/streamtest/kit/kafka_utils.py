@@ -33,7 +33,7 @@ class KafkaUtils:
         backend: ``"embedded"`` (default), ``"kafka"``, ``"redpanda"`` or
             ``"external"``; when ``None``, ``STREAMTEST_BACKEND`` decides.
         bootstrap_servers: the cluster for ``external`` (or
-            ``STREAMTEST_BOOTSTRAP_SERVERS``).
+            ``STREAMTEST_BOOTSTRAP_SERVER``).
         **options: further backend options (see :func:`streamtest.kit.make_cluster`).
     """
 
@@ -229,6 +229,7 @@ class KafkaUtils:
         Raises:
             AssertionError: not within ``timeout`` seconds; says what was last seen.
         """
+        __tracebackhide__ = True
         _assert_eventually(result_func, expected, timeout=timeout, interval=interval)
 
     def wait_for_query_alive(self, query: Any, timeout: float = 60, interval: float = 0.1) -> None:

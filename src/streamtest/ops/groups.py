@@ -15,6 +15,7 @@ from typing import Any
 from confluent_kafka import (
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
     KafkaError,
     KafkaException,
     TopicPartition,
@@ -35,6 +36,38 @@ _STATE_NAMES: dict[ConsumerGroupState, str] = {
     ConsumerGroupState.EMPTY: "Empty",
 }
 _STATE_BY_NAME = {name.lower(): state for state, name in _STATE_NAMES.items()}
+
+#: Group types (KIP-848): ``--type`` names and confluent-kafka's enum.
+GROUP_TYPES = ("classic", "consumer", "share")
+_TYPE_BY_NAME = {"classic": ConsumerGroupType.CLASSIC, "consumer": ConsumerGroupType.CONSUMER}
+
+
+def type_name(group_type: Any) -> str:
+    """Return Kafka's name (``classic``, ``consumer``) for a confluent-kafka group type."""
+    for name, value in _TYPE_BY_NAME.items():
+        if group_type == value:
+            return name
+    return "unknown"
+
+
+def parse_types(text: str) -> set[str]:
+    """Parse a comma-separated, case-insensitive list of group types.
+
+    Raises:
+        InvalidInputError: an unknown type.
+    """
+    out = set()
+    for item in text.split(","):
+        key = item.strip().lower()
+        if not key:
+            continue
+        if key not in GROUP_TYPES:
+            raise InvalidInputError(
+                f"unknown group type {item.strip()!r} (known: {', '.join(GROUP_TYPES)})"
+            )
+        out.add(key)
+    return out
+
 
 #: The states in which a group's offsets may be changed from outside.
 INACTIVE_STATES = frozenset({"Empty", "Dead"})
@@ -94,6 +127,7 @@ class GroupListing:
     group_id: str
     state: str
     is_simple: bool = False
+    type: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -146,26 +180,57 @@ class GroupOffsets:
     rows: list[OffsetRow] = field(default_factory=list)
 
 
-def list_groups(config: ClientConfig, states: Iterable[str] | None = None) -> list[GroupListing]:
-    """Return the cluster's consumer groups, sorted by id, optionally only those in
-    ``states`` (Kafka state names, as :func:`parse_states` returns).
+def list_groups(
+    config: ClientConfig,
+    states: Iterable[str] | None = None,
+    types: Iterable[str] | None = None,
+) -> list[GroupListing]:
+    """Return the cluster's groups, sorted by id, optionally only those in ``states``
+    (Kafka state names, as :func:`parse_states` returns) and of ``types``
+    (``classic``, ``consumer``, ``share``; as :func:`parse_types` returns).
+
+    Classic and consumer groups are listed through the AdminClient. librdkafka has
+    no share group type, so share groups are listed with ListGroups v5 directly
+    (PLAINTEXT listeners only: without a type filter, a cluster on another protocol
+    lists its classic and consumer groups only).
 
     Raises:
         OpsError: the cluster could not be reached or refused the request.
     """
     check_reachable(config)
     admin = config.admin()
-    kwargs: dict[str, Any] = {"request_timeout": config.timeout}
-    if states:
-        kwargs["states"] = {_STATE_BY_NAME[s.lower()] for s in states}
-    result = wait(admin.list_consumer_groups(**kwargs), config, "cannot list groups")
-    if result.errors and not result.valid:
-        raise OpsError(f"cannot list groups: {kafka_error_message(result.errors[0])}")
-    return sorted(
-        (GroupListing(g.group_id, state_name(g.state), bool(g.is_simple_consumer_group))
-         for g in result.valid),
-        key=lambda g: g.group_id,
+    wanted_types = set(types or ())
+    out: list[GroupListing] = []
+    if not wanted_types or wanted_types - {"share"}:
+        kwargs: dict[str, Any] = {"request_timeout": config.timeout}
+        if states:
+            kwargs["states"] = {_STATE_BY_NAME[s.lower()] for s in states}
+        if wanted_types - {"share"}:
+            kwargs["types"] = {_TYPE_BY_NAME[t] for t in wanted_types - {"share"}}
+        result = wait(admin.list_consumer_groups(**kwargs), config, "cannot list groups")
+        if result.errors and not result.valid:
+            raise OpsError(f"cannot list groups: {kafka_error_message(result.errors[0])}")
+        out += [
+            GroupListing(
+                g.group_id,
+                state_name(g.state),
+                bool(g.is_simple_consumer_group),
+                type_name(getattr(g, "type", None)),
+            )
+            for g in result.valid
+        ]
+    plaintext = str(config.properties.get("security.protocol", "plaintext")).lower() == (
+        "plaintext"
     )
+    if "share" in wanted_types or (not wanted_types and plaintext):
+        from .wire import list_groups_of_type
+
+        md = admin.list_topics(timeout=config.timeout)
+        brokers = [(b.host, b.port) for b in md.brokers.values()]
+        for group, state in list_groups_of_type(config, brokers, "share"):
+            if not states or state.lower() in {s.lower() for s in states}:
+                out.append(GroupListing(group, state, False, "share"))
+    return sorted(out, key=lambda g: g.group_id)
 
 
 def describe_group_raw(admin: AdminClient, config: ClientConfig, group: str) -> GroupInfo:

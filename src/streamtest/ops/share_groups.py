@@ -25,9 +25,9 @@ from ..protocol.errors import ErrorCode, error_name
 from .client import ClientConfig, _bootstrap_hosts
 from .errors import GroupNotInactiveError, InvalidInputError, OpsError, UnknownGroupError
 from .plan import TP, ResetPlan, ResetSpec, TopicSelection, plan_reset, select_tps
-from .wire import WireConnection, find_coordinator
+from .wire import WireConnection, _require_plaintext, find_coordinator
 
-METADATA, LIST_GROUPS = 3, 16
+METADATA = 3
 SHARE_GROUP_DESCRIBE, DESCRIBE_SHARE_OFFSETS, ALTER_SHARE_OFFSETS = 77, 90, 91
 SHARE_STATES = ("Empty", "Stable", "Dead")
 
@@ -69,13 +69,14 @@ class ShareOffset:
     leader_epoch: int | None
 
 
+def _plaintext(config: ClientConfig) -> bool:
+    return str(config.properties.get("security.protocol", "plaintext")).lower() == "plaintext"
+
+
 def _connect(config: ClientConfig) -> WireConnection:
-    protocol = str(config.properties.get("security.protocol", "plaintext")).lower()
-    if protocol != "plaintext":
-        raise OpsError(
-            f"share-group commands support only PLAINTEXT listeners, not {protocol.upper()} "
-            "(confluent-kafka's AdminClient has no share-group calls)"
-        )
+    _require_plaintext(
+        config, "share-group commands", "confluent-kafka's AdminClient has no share-group calls"
+    )
     last: OpsError | None = None
     for host, port in _bootstrap_hosts(config.bootstrap_servers):
         try:
@@ -111,33 +112,15 @@ def _brokers(conn: WireConnection) -> tuple[list[tuple[int, str, int]], dict[str
 def list_share_groups(
     config: ClientConfig, states: Iterable[str] | None = None
 ) -> list[tuple[str, str]]:
-    """Return ``(group id, state)`` of every share group (ListGroups on every broker,
-    types ``share``), optionally only those in ``states``.
+    """Return ``(group id, state)`` of every share group, optionally only those in
+    ``states`` (ListGroups v5 on every broker, types ``share``).
 
     Raises:
         OpsError: a broker could not be reached or refused.
     """
-    conn = _connect(config)
-    try:
-        brokers, _topics = _brokers(conn)
-    finally:
-        conn.close()
-    wanted = {s.lower() for s in states} if states else set()
-    found: dict[str, str] = {}
-    for _node, host, port in brokers:
-        c = WireConnection(host, port, config.timeout)
-        try:
-            c.negotiate()
-            v = c.pick(LIST_GROUPS, 5, 5, "ListGroups v5 (group types)")
-            resp = c.call(LIST_GROUPS, v, {"states_filter": [], "types_filter": ["share"]})
-        finally:
-            c.close()
-        if int(resp.error_code):
-            raise OpsError(f"cannot list groups: {error_name(int(resp.error_code))}")
-        for g in resp.groups:
-            if not wanted or g.group_state.lower() in wanted:
-                found[g.group_id] = g.group_state
-    return sorted(found.items())
+    from .groups import list_groups
+
+    return [(g.group_id, g.state) for g in list_groups(config, states, ("share",))]
 
 
 def parse_share_states(text: str) -> set[str]:
@@ -377,7 +360,10 @@ def execute_share_reset(config: ClientConfig, plan: ResetPlan) -> None:
 
 
 def is_share_group(config: ClientConfig, group: str) -> bool:
-    """Return whether ``group`` is a share group (the CLI routes on it)."""
+    """Return whether ``group`` is a share group (the CLI routes on it). On a listener
+    other than PLAINTEXT, where share-group calls cannot be made, it says no."""
+    if not _plaintext(config):
+        return False
     try:
         describe_share_group(config, group)
     except UnknownGroupError:

@@ -24,13 +24,12 @@ only the header is parsed on the hot path, with ``struct``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-
-import crc32c as _crc32c
 
 from .exceptions import CorruptRecordBatch
 
@@ -67,7 +66,17 @@ class Compression(IntEnum):
 
 def crc32c(data: bytes | bytearray | memoryview) -> int:
     """Return the CRC32C (Castagnoli) checksum of ``data``."""
-    return _crc32c.crc32c(data)
+    return _crc32c()(data)
+
+
+@functools.cache
+def _crc32c() -> Callable[[bytes | bytearray | memoryview], int]:
+    # Imported on the first batch, not with the broker: the crc32c package's
+    # __init__ reads its own version through importlib.metadata, ~15 ms of a cold
+    # start.
+    from crc32c import crc32c as native
+
+    return native
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ def _produce_partition(
             return result, None, -1
     first_offset = -1
     end = -1
+    end_before = partition.log_end_offset
     now = cluster.clock.now_ms()
     append_time = now if topic.log_append_time else -1
     for header, batch in batches:
@@ -220,6 +221,8 @@ def _produce_partition(
         if first_offset < 0:
             first_offset = base
         end = max(end, header.base_offset + header.last_offset_delta + 1)
+    if cluster.metrics is not None:
+        cluster.metrics.produced(topic_name, partition.log_end_offset - end_before, len(records))
     result.base_offset = first_offset
     result.log_append_time_ms = append_time
     return result, partition, end

@@ -88,6 +88,8 @@ def _diverging(
 
 
 def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    if ctx.cluster.metrics is not None:
+        ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
     leaders = {
         p.current_leader[0]
         for t in topics

@@ -9,16 +9,18 @@ handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
   has members; an empty classic or consumer group is replaced by the other type
   when a member of the other protocol joins. Group ids are one namespace: a
   share group's id cannot be used by a consumer group, nor the reverse.
-* ``offsets``: committed offsets (``offsets.py``), persisted when the broker has
-  a data directory, together with a small record of each group's type so that
-  ListGroups still shows the group after a restart.
+* ``offsets``: committed offsets (``offsets.py``). Every commit, deletion and
+  group change is also written to ``__consumer_offsets`` in Kafka's schemas
+  (``records.py``), where tools such as Burrow read them; on start the
+  coordinator rebuilds offsets and groups from that topic.
 * ``timers``: session, rebalance and expiry timers, all cancelled by :meth:`stop`.
 
 Everything runs on the cluster's event loop, synchronously; nothing here locks.
 The coordinator receives narrow services, not the cluster: the broker settings
 (``group.*`` and ``offsets.*`` in Kafka's names, ``config.py``), the clock (every
 timer and timestamp), the topic table (read-only look-ups for KIP-848 groups,
-which address topics by id) and a store for persistence.
+which address topics by id) and the ``__consumer_offsets`` log
+(:class:`OffsetsLog`).
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...protocol.errors import ErrorCode
+from ...protocol.exceptions import InvalidFrame
 from ..clock import Clock, TimerHandle
 from ..config import BrokerSettings
 from ..services.group_configs import GroupConfigs
 from ..topics import TopicTable
-from . import classic, consumer
+from . import classic, consumer, records
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
 from .consumer import ConsumerGroup, HeartbeatRequest, error_response
@@ -43,12 +46,23 @@ from .share import ShareGroup, ShareHeartbeat, heartbeat_error
 from .timers import Timers
 
 if TYPE_CHECKING:
-    from ..storage.base import Storage
+    from collections.abc import Iterable
 
 log = logging.getLogger("streamtest.broker.groups")
 
 Group = ClassicGroup | ConsumerGroup | ShareGroup
-GROUPS_NAMESPACE = "groups"
+
+
+class OffsetsLog(Protocol):
+    """The ``__consumer_offsets`` topic, as the coordinator writes and reads it."""
+
+    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+        """Append key/value records (``None``: a tombstone) to ``group_id``'s partition."""
+        ...
+
+    def replay(self) -> Iterable[tuple[bytes, bytes | None]]:
+        """Yield every record of the topic, each partition in offset order."""
+        ...
 
 
 class GroupCoordinator:
@@ -58,7 +72,7 @@ class GroupCoordinator:
         settings: the broker settings.
         clock: the cluster's clock.
         topics: the topic table (read only).
-        storage: persists offsets and group types (``None``: memory only).
+        log: the ``__consumer_offsets`` topic (``None``: keep nothing there).
     """
 
     def __init__(
@@ -66,17 +80,17 @@ class GroupCoordinator:
         settings: BrokerSettings,
         clock: Clock,
         topics: TopicTable,
-        storage: Storage | None = None,
+        log: OffsetsLog | None = None,
         group_configs: GroupConfigs | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.topics = topics
-        self.storage = storage
+        self.log = log
         #: Per-group overrides of the group settings (the GROUP config resource).
         self.group_configs = group_configs or GroupConfigs(settings)
         self.groups: dict[str, Group] = {}
-        self.offsets = OffsetStore(storage)
+        self.offsets = OffsetStore(self._offset_changed)
         self.timers = Timers(clock)
         self._expiry_timer: TimerHandle | None = None
         #: Called with a group id after DeleteGroups removed the group (the share
@@ -87,16 +101,69 @@ class GroupCoordinator:
     # -- lifecycle -------------------------------------------------------------------
 
     def _load(self) -> None:
-        storage = self.storage
-        if storage is None:
+        """Rebuild offsets and groups from ``__consumer_offsets`` (Kafka's coordinator
+        loads its partitions the same way). Members are not restored: they rejoin."""
+        if self.log is None:
             return
-        self.offsets.load()
-        for group_id, info in storage.load_meta(GROUPS_NAMESPACE).items():
-            self.groups[group_id] = self._new_group(group_id, info.get("type", "classic"))
-            if isinstance(self.groups[group_id], ClassicGroup):
-                self.groups[group_id].protocol_type = info.get("protocol_type")  # type: ignore[union-attr]
+        writer, self.offsets.on_change = self.offsets.on_change, None
+        try:
+            for key_bytes, value in self.log.replay():
+                try:
+                    self._apply(key_bytes, value)
+                except InvalidFrame as exc:
+                    log.error("skipping an unreadable __consumer_offsets record: %s", exc)
+        finally:
+            self.offsets.on_change = writer
         for group_id in self.offsets.group_ids():
             self.groups.setdefault(group_id, self._new_group(group_id, "classic"))
+
+    def _apply(self, key_bytes: bytes, value: bytes | None) -> None:
+        key = records.decode_key(key_bytes)
+        if key is None:
+            return
+        if key.record_type == records.OFFSET_COMMIT:
+            assert key.topic is not None and key.partition is not None
+            if value is None:
+                self.offsets.delete(key.group, key.topic, key.partition)
+                return
+            v = records.decode_offset_value(value)
+            self.offsets.commit(
+                key.group,
+                key.topic,
+                key.partition,
+                OffsetAndMetadata(
+                    v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp
+                ),
+            )
+        elif value is None:
+            self.groups.pop(key.group, None)
+        elif key.record_type == records.GROUP_METADATA:
+            meta = records.decode_group_value(value)
+            group = self._new_group(key.group, "classic")
+            group.protocol_type = meta.protocol_type or None  # type: ignore[assignment]
+            self.groups[key.group] = group
+        elif key.record_type == records.SHARE_GROUP_METADATA:
+            self.groups[key.group] = self._new_group(key.group, "share")
+        else:
+            self.groups[key.group] = self._new_group(key.group, "consumer")
+
+    def _offset_changed(
+        self, group_id: str, topic: str, partition: int, value: OffsetAndMetadata | None
+    ) -> None:
+        if self.log is None:
+            return
+        encoded = None
+        if value is not None:
+            encoded = records.offset_value(
+                records.OffsetValue(
+                    value.offset,
+                    value.leader_epoch,
+                    value.metadata,
+                    value.commit_timestamp_ms,
+                    value.expire_timestamp_ms,
+                )
+            )
+        self.log.append(group_id, [(records.offset_key(group_id, topic, partition), encoded)])
 
     def start(self) -> None:
         """Start the periodic offset-expiry sweep (call on the broker's loop)."""
@@ -187,19 +254,58 @@ class GroupCoordinator:
         return self.groups.get(group_id)
 
     def group_changed(self, group: Group) -> None:
-        """Persist what a restart needs to know about ``group`` (its type)."""
-        storage = self.storage
-        if storage is None or self.groups.get(group.group_id) is not group:
+        """Write ``group``'s metadata to ``__consumer_offsets``: a classic group's
+        ``GroupMetadataValue`` (generation, protocol, leader, members), a KIP-848
+        group's ``ConsumerGroupMetadataValue`` (epoch)."""
+        if self.log is None or self.groups.get(group.group_id) is not group:
             return
-        record = {"type": group.group_type, "protocol_type": group.protocol_type}
-        storage.put_meta(GROUPS_NAMESPACE, group.group_id, record)
+        if isinstance(group, ClassicGroup):
+            value = records.group_value(
+                records.GroupValue(
+                    group.protocol_type or "",
+                    group.generation_id,
+                    group.protocol_name,
+                    group.leader_id,
+                    group.state_timestamp_ms,
+                    [
+                        records.MemberValue(
+                            m.member_id,
+                            m.group_instance_id,
+                            m.client_id,
+                            m.client_host,
+                            m.rebalance_timeout_ms,
+                            m.session_timeout_ms,
+                            m.metadata(group.protocol_name),
+                            m.assignment,
+                        )
+                        for m in group.members.values()
+                    ],
+                )
+            )
+            key = records.group_key(group.group_id, records.GROUP_METADATA)
+        elif isinstance(group, ShareGroup):
+            value = records.share_group_value(group.group_epoch)
+            key = records.group_key(group.group_id, records.SHARE_GROUP_METADATA)
+        else:
+            value = records.consumer_group_value(group.group_epoch)
+            key = records.group_key(group.group_id, records.CONSUMER_GROUP_METADATA)
+        self.log.append(group.group_id, [(key, value)])
 
     def _drop_group(self, group: Group) -> None:
         group.shutdown()
         self.groups.pop(group.group_id, None)
         self.offsets.delete_group(group.group_id)
-        if self.storage is not None:
-            self.storage.put_meta(GROUPS_NAMESPACE, group.group_id, None)
+        if self.log is not None:
+            record_type = (
+                records.GROUP_METADATA
+                if isinstance(group, ClassicGroup)
+                else records.SHARE_GROUP_METADATA
+                if isinstance(group, ShareGroup)
+                else records.CONSUMER_GROUP_METADATA
+            )
+            self.log.append(
+                group.group_id, [(records.group_key(group.group_id, record_type), None)]
+            )
 
     def _classic_for_join(self, group_id: str, member_id: str) -> ClassicGroup | ErrorCode:
         group = self.groups.get(group_id)
@@ -360,13 +466,12 @@ class GroupCoordinator:
                     ErrorCode.UNKNOWN_MEMBER_ID,
                     f"Member {req.member_id} is not a member of group {req.group_id}.",
                 )
-            group = ShareGroup(req.group_id, self)
-            self.groups[req.group_id] = group
-            self.group_changed(group)
+            group = self.create_share_group(req.group_id)
         return group.heartbeat(req)
 
     def create_share_group(self, group_id: str) -> ShareGroup:
-        """Create an empty share group (AlterShareGroupOffsets on a new group id)."""
+        """Create an empty share group (a first heartbeat, or AlterShareGroupOffsets on
+        a new group id)."""
         group = ShareGroup(group_id, self)
         self.groups[group_id] = group
         self.group_changed(group)

@@ -1,9 +1,11 @@
-"""Committed offsets: the in-memory table, its persistence and its expiry.
+"""Committed offsets: the in-memory table and its expiry.
 
-Kafka keeps committed offsets in the ``__consumer_offsets`` topic. We keep them
-in a dict keyed by group and partition and, when the broker has a data
-directory, write every change through ``Storage.put_meta`` before the commit is
-acknowledged, so they survive a restart (and a SIGKILL of the broker).
+Kafka keeps committed offsets in the ``__consumer_offsets`` topic; so do we. The
+table here is what the coordinator serves OffsetFetch from; every change is also
+handed to ``on_change``, which the coordinator turns into an ``OffsetCommitKey`` /
+``OffsetCommitValue`` record (a tombstone for a deletion) of the group's
+``__consumer_offsets`` partition (``records.py``). On start the coordinator
+rebuilds the table from that topic.
 
 Expiry follows KIP-211: the offsets of a group that uses group management
 expire ``offsets.retention.minutes`` after the group became Empty; offsets of a
@@ -16,15 +18,9 @@ and calls :meth:`OffsetStore.expire`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..storage.base import Storage
-
-NAMESPACE = "group_offsets"
 TopicPartition = tuple[str, int]
 
 
@@ -39,55 +35,27 @@ class OffsetAndMetadata:
     #: Set only by OffsetCommit v2-4 with an explicit ``retention_time``.
     expire_timestamp_ms: int | None = None
 
-    def to_json(self) -> list[object]:
-        """Return the persisted form."""
-        return [
-            self.offset,
-            self.leader_epoch,
-            self.metadata,
-            self.commit_timestamp_ms,
-            self.expire_timestamp_ms,
-        ]
-
-    @classmethod
-    def from_json(cls, value: list[object]) -> OffsetAndMetadata:
-        """Rebuild from :meth:`to_json` output."""
-        offset, epoch, metadata, ts, expire = value
-        return cls(
-            int(offset),
-            int(epoch),
-            str(metadata),
-            int(ts),  # type: ignore[arg-type]
-            None if expire is None else int(expire),
-        )  # type: ignore[arg-type]
-
 
 class OffsetStore:
-    """Every group's committed offsets; writes through to ``storage`` if there is one."""
+    """Every group's committed offsets.
 
-    def __init__(self, storage: Storage | None) -> None:
-        self.storage = storage
+    Args:
+        on_change: called with ``(group, topic, partition, value or None)`` after
+            every commit and deletion (``None`` while the table is being rebuilt).
+    """
+
+    def __init__(
+        self,
+        on_change: Callable[[str, str, int, OffsetAndMetadata | None], None] | None = None,
+    ) -> None:
+        self.on_change = on_change
         self._offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
 
-    def load(self) -> None:
-        """Read persisted offsets back (after a restart); no-op without storage."""
-        if self.storage is None:
-            return
-        for key, value in self.storage.load_meta(NAMESPACE).items():
-            group_id, topic, partition = json.loads(key)
-            self._offsets.setdefault(group_id, {})[(topic, int(partition))] = (
-                OffsetAndMetadata.from_json(value)
-            )
-
-    @staticmethod
-    def _key(group_id: str, topic: str, partition: int) -> str:
-        return json.dumps([group_id, topic, partition])
-
     def commit(self, group_id: str, topic: str, partition: int, value: OffsetAndMetadata) -> None:
-        """Store (and persist) one committed offset."""
+        """Store one committed offset."""
         self._offsets.setdefault(group_id, {})[(topic, partition)] = value
-        if self.storage is not None:
-            self.storage.put_meta(NAMESPACE, self._key(group_id, topic, partition), value.to_json())
+        if self.on_change is not None:
+            self.on_change(group_id, topic, partition, value)
 
     def get(self, group_id: str, topic: str, partition: int) -> OffsetAndMetadata | None:
         """Return the committed offset of one partition, or ``None``."""
@@ -112,8 +80,8 @@ class OffsetStore:
             return False
         if not offs:
             del self._offsets[group_id]
-        if self.storage is not None:
-            self.storage.put_meta(NAMESPACE, self._key(group_id, topic, partition), None)
+        if self.on_change is not None:
+            self.on_change(group_id, topic, partition, None)
         return True
 
     def delete_topic(self, topic: str) -> int:
