@@ -36,6 +36,7 @@ and no interval tree is needed. Everything runs on the cluster's event loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -216,7 +217,7 @@ class SharePartition:
     def _drop_front(self, n: int) -> None:
         if n <= 0:
             return
-        self._available -= sum(1 for s in self._state[:n] if s == AVAILABLE)
+        self._available -= self._state[:n].count(AVAILABLE)
         del self._state[:n], self._count[:n], self._owner[:n], self._deadline[:n]
         self.start += n
 
@@ -258,7 +259,7 @@ class SharePartition:
 
     def delivery_complete_count(self) -> int:
         """Return the acknowledged and archived records in flight."""
-        return sum(1 for s in self._state if s in _TERMINAL)
+        return self._state.count(ACKNOWLEDGED) + self._state.count(ARCHIVED)
 
     def lag(self) -> int:
         """Return the records not yet delivered for good: from the SPSO to the end of
@@ -299,8 +300,7 @@ class SharePartition:
             return out
         batches = self.partition.read(start_at, max_bytes, True, fetch_end)
         deadline = self.clock.monotonic() + limits.record_lock_ms / 1000
-        offsets: list[int] = []
-        counts: list[int] = []
+        got = _Spans()
         archived = self._acquire_from(
             member_id,
             batches,
@@ -311,15 +311,15 @@ class SharePartition:
             max_records,
             record_limit,
             new_room,
-            offsets,
-            counts,
+            got,
         )
-        if offsets:
-            out.ranges = _ranges(offsets, counts, batches, batch_size)
-            out.batches = _covering(batches, offsets)
-            out.count = len(offsets)
+        if got.count:
+            spans = [tuple(span) for span in got.items]
+            out.ranges = _split(spans, batches, batch_size)  # type: ignore[arg-type]
+            out.batches = _covering(batches, spans)  # type: ignore[arg-type]
+            out.count = got.count
             self.timers.call_later(
-                limits.record_lock_ms / 1000, self._lock_expired, member_id, offsets
+                limits.record_lock_ms / 1000, self._lock_expired, member_id, spans
             )
         if archived or moved:
             self._advance()
@@ -337,11 +337,11 @@ class SharePartition:
         max_records: int,
         record_limit: bool,
         new_room: int,
-        offsets: list[int],
-        counts: list[int],
+        got: _Spans,
     ) -> bool:
-        """Walk the fetched batches and acquire their available and new offsets;
-        return whether any record was archived instead (aborted transactions)."""
+        """Walk the fetched batches and acquire their available offsets (one by one)
+        and their new offsets past the window (a batch at a time); return whether
+        any record was archived instead (aborted transactions, missing offsets)."""
         limit = limits.delivery_count_limit
         throttle_from = max(2, -(-limit // 2))
         throttle_max = -1
@@ -357,55 +357,70 @@ class SharePartition:
                 and not h.is_control
                 and self.partition.is_aborted(h)
             )
-            batch_len = h.last_offset - h.base_offset + 1
-            for off in range(max(h.base_offset, start_at), min(h.last_offset + 1, fetch_end)):
-                if off < self.end:
-                    i = off - self.start
-                    if i < 0 or self._state[i] != AVAILABLE:
-                        continue
-                    if aborted:
-                        self._set(i, ARCHIVED)
-                        archived = True
-                        continue
-                    count = self._count[i]
-                    if offsets and (
-                        (limit > 2 and count == limit - 1)
-                        or (count >= throttle_from and throttle_max < 0)
-                    ):
-                        # A record near its delivery limit goes out alone, or in a
-                        # smaller group than its batch (Kafka's throttling).
-                        return archived
-                    if count >= throttle_from and throttle_max < 0:
-                        throttle_max = max(1, batch_len >> (count - throttle_from + 1))
-                else:
-                    if full or new_room <= 0:
-                        if record_limit or not offsets or off == h.base_offset:
-                            return archived
-                    if off > self.end:
-                        # Offsets the log no longer has (compaction, deleted records).
-                        self._append(self.end, off - self.end, ARCHIVED, 0)
-                        archived = True
-                    self._append(off, 1, ARCHIVED if aborted else AVAILABLE, 0)
-                    new_room -= 1
-                    if aborted:
-                        archived = True
-                        continue
-                    i = off - self.start
+            lo, hi = max(h.base_offset, start_at), min(h.last_offset, fetch_end - 1)
+            for off in range(lo, min(hi, self.end - 1) + 1):
+                i = off - self.start
+                if i < 0 or self._state[i] != AVAILABLE:
+                    continue
+                if aborted:
+                    self._set(i, ARCHIVED)
+                    archived = True
+                    continue
+                count = self._count[i]
+                if got.count and (
+                    (limit > 2 and count == limit - 1)
+                    or (count >= throttle_from and throttle_max < 0)
+                ):
+                    # A record near its delivery limit goes out alone, or in a smaller
+                    # group than its batch (Kafka's throttling of redeliveries).
+                    return archived
+                if count >= throttle_from and throttle_max < 0:
+                    batch_len = h.last_offset - h.base_offset + 1
+                    throttle_max = max(1, batch_len >> (count - throttle_from + 1))
                 self._state[i] = ACQUIRED
                 self._available -= 1
-                self._count[i] += 1
+                self._count[i] = count + 1
                 self._owner[i] = member_id
                 self._deadline[i] = deadline
-                offsets.append(off)
-                counts.append(self._count[i])
-                if limit > 2 and self._count[i] == limit:
+                got.add(off, off, count + 1)
+                if limit > 2 and count + 1 == limit:
                     return archived
-                if throttle_max > 0 and len(offsets) >= throttle_max:
+                if throttle_max > 0 and got.count >= throttle_max:
                     return archived
-                if len(offsets) >= max_records:
+                if got.count >= max_records:
                     if record_limit:
                         return archived
                     full = True  # finish this batch, then stop
+            first_new = max(lo, self.end)
+            if first_new > hi:
+                continue
+            if full or new_room <= 0 or throttle_max > 0:
+                # Only a batch already begun is finished past the limits.
+                if record_limit or throttle_max > 0 or not got.count or first_new == h.base_offset:
+                    return archived
+            if first_new > self.end:
+                # Offsets the log no longer has (compaction, deleted records).
+                self._append(self.end, first_new - self.end, ARCHIVED, 0)
+                archived = True
+            n = hi - first_new + 1
+            if aborted:
+                self._append(first_new, n, ARCHIVED, 0)
+                new_room -= n
+                archived = True
+                continue
+            if record_limit:
+                n = min(n, max_records - got.count, max(new_room, 0))
+            self._state.extend([ACQUIRED] * n)
+            self._count.extend([1] * n)
+            self._owner.extend([member_id] * n)
+            self._deadline.extend([deadline] * n)
+            self.end += n
+            new_room -= n
+            got.add(first_new, first_new + n - 1, 1)
+            if got.count >= max_records or new_room <= 0:
+                if record_limit:
+                    return archived
+                full = True
         return archived
 
     # -- acknowledging and releasing -------------------------------------------------------
@@ -424,7 +439,8 @@ class SharePartition:
                 allow; INVALID_REQUEST for an offset past the records in flight.
         """
         limits = self.limits()
-        changes: list[tuple[int, int]] = []
+        # Check everything first: (index from, index to, one type or one per offset).
+        changes: list[tuple[int, int, Sequence[int]]] = []
         for first, last, types in batches:
             if last < self.start:
                 continue
@@ -443,51 +459,84 @@ class SharePartition:
                     ErrorCode.INVALID_REQUEST,
                     "Batch record not found. The last offset in request is past acquired records.",
                 )
-            one = len(types) == 1
-            for off in range(max(first, self.start), last + 1):
-                i = off - self.start
-                kind = types[0] if one else types[off - first]
-                if self._state[i] != ACQUIRED:
-                    raise AckError(
-                        ErrorCode.INVALID_RECORD_STATE,
-                        "The batch cannot be acknowledged. The batch is not in the acquired state."
-                        if one
-                        else "The offset cannot be acknowledged. The offset is not acquired.",
-                    )
-                if self._owner[i] != member_id:
-                    raise AckError(
-                        ErrorCode.INVALID_RECORD_STATE,
-                        "Member is not the owner of batch record"
-                        if one
-                        else "Member is not the owner of offset",
-                    )
-                if kind == RENEW and not limits.renew_enabled:
-                    raise AckError(
-                        ErrorCode.INVALID_RECORD_STATE,
-                        "Renew acknowledgements are disabled for this share group "
-                        "(share.renew.acknowledge.enable=false).",
-                    )
-                changes.append((i, kind))
-        renewed: list[int] = []
+            lo, hi = max(first, self.start) - self.start, last - self.start + 1
+            kinds = types if len(types) == 1 else types[lo + self.start - first :]
+            self._check_acquired(member_id, lo, hi, len(types) == 1)
+            if RENEW in kinds and not limits.renew_enabled:
+                raise AckError(
+                    ErrorCode.INVALID_RECORD_STATE,
+                    "Renew acknowledgements are disabled for this share group "
+                    "(share.renew.acknowledge.enable=false).",
+                )
+            changes.append((lo, hi, kinds))
+        renewed: list[tuple[int, int, int]] = []
         deadline = self.clock.monotonic() + limits.record_lock_ms / 1000
-        for i, kind in changes:
-            if kind == RENEW:
-                self._deadline[i] = deadline
-                renewed.append(self.start + i)
-            elif kind == ACCEPT:
-                self._set(i, ACKNOWLEDGED)
-            elif kind == RELEASE:
-                self._release(i, limits.delivery_count_limit)
-            else:  # REJECT, GAP
-                self._set(i, ARCHIVED)
+        changed = False
+        for lo, hi, kinds in changes:
+            if len(kinds) == 1:
+                changed |= self._apply(lo, hi, kinds[0], deadline, limits, renewed)
+            else:
+                for k, kind in enumerate(kinds):
+                    changed |= self._apply(lo + k, lo + k + 1, kind, deadline, limits, renewed)
         if renewed:
             self.timers.call_later(
                 limits.record_lock_ms / 1000, self._lock_expired, member_id, renewed
             )
-        if len(renewed) != len(changes):
+        if changed:
             self._advance()
             self._persist()
             self._wake()
+
+    def _check_acquired(self, member_id: str, lo: int, hi: int, one: bool) -> None:
+        """Check that indexes ``lo..hi-1`` are acquired by ``member_id``.
+
+        Raises:
+            AckError: INVALID_RECORD_STATE with Kafka's message.
+        """
+        n = hi - lo
+        if self._state[lo:hi].count(ACQUIRED) == n and self._owner[lo:hi].count(member_id) == n:
+            return
+        for i in range(lo, hi):  # find the first culprit, for Kafka's message
+            if self._state[i] != ACQUIRED:
+                raise AckError(
+                    ErrorCode.INVALID_RECORD_STATE,
+                    "The batch cannot be acknowledged. The batch is not in the acquired state."
+                    if one
+                    else "The offset cannot be acknowledged. The offset is not acquired.",
+                )
+            if self._owner[i] != member_id:
+                raise AckError(
+                    ErrorCode.INVALID_RECORD_STATE,
+                    "Member is not the owner of batch record"
+                    if one
+                    else "Member is not the owner of offset",
+                )
+
+    def _apply(
+        self,
+        lo: int,
+        hi: int,
+        kind: int,
+        deadline: float,
+        limits: Limits,
+        renewed: list[tuple[int, int, int]],
+    ) -> bool:
+        """Apply one acknowledge type to acquired indexes ``lo..hi-1``; return whether
+        a state changed (a renewal only moves the lock deadline)."""
+        n = hi - lo
+        if kind == RENEW:
+            self._deadline[lo:hi] = [deadline] * n
+            renewed.append((self.start + lo, self.start + hi - 1, 0))
+            return False
+        if kind == RELEASE:
+            limit = limits.delivery_count_limit
+            states = [ARCHIVED if c >= limit else AVAILABLE for c in self._count[lo:hi]]
+            self._available += states.count(AVAILABLE)
+        else:
+            states = [ACKNOWLEDGED if kind == ACCEPT else ARCHIVED] * n  # REJECT, GAP
+        self._state[lo:hi] = states
+        self._owner[lo:hi] = [None] * n
+        return True
 
     def release_member(self, member_id: str) -> int:
         """Release every record ``member_id`` holds (its share session closed):
@@ -504,7 +553,7 @@ class SharePartition:
             self._wake()
         return n
 
-    def _lock_expired(self, member_id: str, offsets: Sequence[int]) -> None:
+    def _lock_expired(self, member_id: str, spans: Sequence[tuple[int, int, int]]) -> None:
         """Release the records of one acquisition whose lock ran out (an ack or a
         renewal in the meantime leaves them alone)."""
         if self.fenced:
@@ -512,12 +561,13 @@ class SharePartition:
         now = self.clock.monotonic() + 1e-6
         limit = self.limits().delivery_count_limit
         n = 0
-        for off in offsets:
-            i = off - self.start
-            if 0 <= i < len(self._state) and self._state[i] == ACQUIRED:
-                if self._owner[i] == member_id and self._deadline[i] <= now:
-                    self._release(i, limit)
-                    n += 1
+        size = len(self._state)
+        for first, last, *_ in spans:
+            for i in range(max(first - self.start, 0), min(last - self.start + 1, size)):
+                if self._state[i] == ACQUIRED and self._owner[i] == member_id:
+                    if self._deadline[i] <= now:
+                        self._release(i, limit)
+                        n += 1
         if n:
             self._advance()
             self._persist()
@@ -537,11 +587,13 @@ class SharePartition:
 
     def _advance(self) -> None:
         """Move the SPSO past the acknowledged and archived records at its head."""
-        n = 0
-        for s in self._state:
-            if s not in _TERMINAL:
-                break
-            n += 1
+        state = self._state
+        n = len(state)
+        for open_state in (AVAILABLE, ACQUIRED):  # list.index scans in C
+            try:
+                n = min(n, state.index(open_state, 0, n))
+            except ValueError:
+                pass
         self._drop_front(n)
 
     # -- persistence and waiters ------------------------------------------------------------
@@ -602,34 +654,54 @@ class SharePartition:
         }
 
 
-def _ranges(
-    offsets: list[int], counts: list[int], batches: Sequence[Buffer], batch_size: int
+class _Spans:
+    """Acquired offsets as ``[first, last, delivery_count]`` runs, in order."""
+
+    __slots__ = ("count", "items")
+
+    def __init__(self) -> None:
+        self.items: list[list[int]] = []
+        self.count = 0
+
+    def add(self, first: int, last: int, delivery_count: int) -> None:
+        """Add ``first..last`` (inclusive), all delivered ``delivery_count`` times."""
+        items = self.items
+        if items and items[-1][1] + 1 == first and items[-1][2] == delivery_count:
+            items[-1][1] = last
+        else:
+            items.append([first, last, delivery_count])
+        self.count += last - first + 1
+
+
+def _split(
+    spans: list[tuple[int, int, int]], batches: Sequence[Buffer], batch_size: int
 ) -> list[tuple[int, int, int]]:
-    """Compress acquired offsets to ``(first, last, delivery_count)`` ranges, starting
-    a new range at a batch boundary once one holds ``batch_size`` records (Kafka
-    splits acquisitions at ShareFetch's ``batch_size``)."""
-    bases = {parse_header(b).base_offset for b in batches} if batch_size > 0 else set()
+    """Split acquired runs at record-batch boundaries once a piece holds
+    ``batch_size`` records (Kafka splits acquisitions at ShareFetch's ``batch_size``)."""
+    if batch_size <= 0 or all(last - first < batch_size for first, last, _ in spans):
+        return spans
+    bases = [parse_header(b).base_offset for b in batches]
     out: list[tuple[int, int, int]] = []
-    first = prev = offsets[0]
-    count = counts[0]
-    for off, c in zip(offsets[1:], counts[1:], strict=True):
-        split = batch_size > 0 and off in bases and off - first >= batch_size
-        if off != prev + 1 or c != count or split:
-            out.append((first, prev, count))
-            first, count = off, c
-        prev = off
-    out.append((first, prev, count))
+    for first, last, count in spans:
+        start = first
+        for base in bases[bisect.bisect_right(bases, first) :]:
+            if base > last:
+                break
+            if base - start >= batch_size:
+                out.append((start, base - 1, count))
+                start = base
+        out.append((start, last, count))
     return out
 
 
-def _covering(batches: Sequence[Buffer], offsets: list[int]) -> list[Buffer]:
-    """Return the batches that hold at least one of the (sorted) ``offsets``."""
+def _covering(batches: Sequence[Buffer], spans: list[tuple[int, int, int]]) -> list[Buffer]:
+    """Return the batches that hold at least one offset of the (ordered) ``spans``."""
     out = []
     j = 0
     for batch in batches:
         h = parse_header(batch)
-        while j < len(offsets) and offsets[j] < h.base_offset:
+        while j < len(spans) and spans[j][1] < h.base_offset:
             j += 1
-        if j < len(offsets) and offsets[j] <= h.last_offset:
+        if j < len(spans) and spans[j][0] <= h.last_offset:
             out.append(batch)
     return out
