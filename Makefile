@@ -5,13 +5,24 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench broker clean client-suites
+.PHONY: demo test lint bench broker clean client-suites fidelity reference-kafka
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
+
+# PySpark and PyFlink for the Spark/Flink tests (examples/spark, examples/flink,
+# tests/engines), pinned to the tested releases. About 800 MB from PyPI on a fresh
+# machine; pip's cache makes later installs local. Their Kafka connector jars are
+# fetched by the tests into $$STREAMTEST_CACHE_DIR.
+ENGINES := $(VENV)/.engines
+
+$(ENGINES): $(STAMP) constraints/engines.txt
+	$(PY) -m pip install -q -e '.[spark,flink]' grpcio-tools googleapis-common-protos \
+		-c constraints/engines.txt
+	touch $(ENGINES)
 
 demo: $(STAMP)
 	$(VENV)/bin/streamtest demo
@@ -29,13 +40,23 @@ $(NODE_DEPS): tests/interop/node/package.json
 		echo "npm not found: the kafkajs interop test will be skipped"; \
 	fi
 
-test: $(STAMP) $(NODE_DEPS)
+test: $(STAMP) $(ENGINES) $(NODE_DEPS)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
+
+# Differential fidelity: the same requests to Apache Kafka (from Maven Central; needs
+# Java 17+ and Maven) and to streamtest, compared field by field; prints a per-API
+# report. Exits 2 when Kafka cannot be fetched, 1 on a difference not allowlisted.
+fidelity: $(STAMP)
+	cd tests && ../$(PY) -m fidelity
+
+# Apache Kafka in the foreground (Ctrl-C stops it); see tools/reference-kafka --help.
+reference-kafka: $(STAMP)
+	tools/reference-kafka
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py --quick

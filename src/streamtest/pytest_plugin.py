@@ -14,7 +14,14 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_settings``: the resolved backend settings, for reporting and skipping;
 - ``schema_registry_url``: a Confluent-compatible schema registry (streamtest's own,
   on the ``kafka`` cluster, unless ``--schema-registry-url`` names one);
-- ``schema_registry``: a confluent-kafka ``SchemaRegistryClient`` for it.
+- ``schema_registry``: a confluent-kafka ``SchemaRegistryClient`` for it;
+- ``spark``: a session-scoped SparkSession with Spark's Kafka connector
+  (``streamtest[spark]``);
+- ``flink_kafka_connector``, ``flink_table_env``, ``flink_stream_env``: PyFlink
+  environments with Flink's Kafka connector (``streamtest[flink]``).
+
+The Spark and Flink fixtures import pyspark/pyflink only when a test asks for
+them, and skip with one line where the extra or Java is missing.
 
 The backend comes from, highest precedence first: a fixture-factory argument
 (:mod:`streamtest.factories`), ``--kafka-backend``/``--kafka-bootstrap-server``,
@@ -183,6 +190,10 @@ kafka_share_consumer_factory = factories.kafka_share_consumer_factory()
 schema_registry_url = factories.schema_registry_url()
 schema_registry = factories.schema_registry()
 kafka_group_id = factories.kafka_group_id()
+spark = factories.spark_session()
+flink_kafka_connector = factories.flink_kafka_connector()
+flink_table_env = factories.flink_table_env()
+flink_stream_env = factories.flink_stream_env()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -218,3 +218,11 @@ def test_topic_entities_round_trip_through_the_server_end():
 def test_build_request_for_a_version_kio_lacks_is_a_local_error():
     with pytest.raises(LocalProtocolError, match="no request schema"):
         build_request(3, 999)
+
+
+def test_build_request_rejects_a_field_no_version_has():
+    with pytest.raises(LocalProtocolError, match="partitons"):
+        build_request(24, 3, {"v3_and_below_topics": [{"name": "t", "partitons": [0]}]})
+    # A field of another version is dropped, as the version lacks it.
+    entity = build_request(3, 0, {"topics": [], "allow_auto_topic_creation": True})
+    assert not hasattr(entity, "allow_auto_topic_creation")

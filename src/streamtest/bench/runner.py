@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -223,6 +224,9 @@ class _Run:
     latest: dict[tuple[str, int], int] = field(default_factory=dict)
     t0: float = 0.0
     interrupted: bool = False
+    #: Ctrl-Cs received (by :func:`_catch_sigint`) and Ctrl-Cs already acted on.
+    sigints: int = 0
+    sigints_seen: int = 0
 
     def role_workers(self, role: str) -> list[WorkerProcess]:
         return [w for w in self.workers.values() if w.role == role]
@@ -231,6 +235,17 @@ class _Run:
         return [w for w in self.role_workers(role) if not w.done]
 
     def next_event(self, timeout: float) -> tuple[int, dict[str, Any]] | None:
+        """Return the next worker message, or ``None`` after ``timeout`` seconds.
+
+        Raises:
+            KeyboardInterrupt: a Ctrl-C arrived since the last call. It is raised
+                here, at a known point, rather than wherever the signal lands: a
+                KeyboardInterrupt inside ``queue.Queue.get`` can leave the queue's
+                lock held, and the reader threads then block on it for good.
+        """
+        if self.sigints > self.sigints_seen:
+            self.sigints_seen = self.sigints
+            raise KeyboardInterrupt
         try:
             return self.events.get(timeout=timeout)
         except queue.Empty:
@@ -361,6 +376,7 @@ def run(
         else [f"{base_group}-{i}" for i in range(cfg.subscriptions)]
     )
     state = _Run(cfg, on_interval)
+    restore = _catch_sigint(state)
     wid = 0
     try:
         rate = cfg.rate / cfg.producers if cfg.rate and cfg.producers else None
@@ -390,7 +406,25 @@ def run(
     finally:
         for w in state.workers.values():
             w.close()
+        restore()
     return _result(state)
+
+
+def _catch_sigint(state: _Run) -> Callable[[], None]:
+    """Count Ctrl-Cs in ``state`` (see :meth:`_Run.next_event`) instead of raising
+    KeyboardInterrupt asynchronously; return what puts the old handler back.
+
+    Only the main thread can set a signal handler; elsewhere (a test calling
+    :func:`run` from a thread) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        state.sigints += 1
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _prepare_consume(cfg: BenchConfig, topics: dict[str, int], status: StatusCallback) -> None:

@@ -486,15 +486,27 @@ Press Ctrl-C to stop.""",
             # breaks when pasted.
             soft_wrap=True,
         )
-        stop = threading.Event()
+        # Ctrl-C and SIGTERM only set a flag here: a KeyboardInterrupt raised
+        # wherever the signal lands (inside Popen.poll, say) can leave a lock held,
+        # and stopping the pipeline afterwards then hangs.
+        signals: list[int] = []
+        previous = {
+            sig: signal.signal(sig, lambda signum, _frame: signals.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            # Wake up now and then to notice a pipeline that died on its own.
-            while pipeline.poll() is None:
-                stop.wait(0.5)
-            console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
-        except KeyboardInterrupt:
+            while pipeline.poll() is None and not signals:
+                # Noticing Ctrl-C or a pipeline that died on its own: there is no
+                # event to block on for both, so look twice a second.
+                time.sleep(0.5)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if signals:
             # Ctrl-C is how --keep is meant to end: the exit status stays the suite's.
             console.print("stopping the pipeline and the broker")
+        else:
+            console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
     finally:
         if pipeline.poll() is None:
             pipeline.send_signal(signal.SIGTERM)

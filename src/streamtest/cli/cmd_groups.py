@@ -122,6 +122,14 @@ def groups_describe(
     names = list(dict.fromkeys(group_ids))
     if all_groups:
         names = [g.group_id for g in list_groups(config, types=("classic", "consumer"))]
+        if "" in names:
+            # Kafka 4.x keeps offsets committed under the empty group id, and lists
+            # that group, but ConsumerGroupDescribe refuses an empty id
+            # (INVALID_GROUP_ID): say so rather than fail every other group.
+            names.remove("")
+            click.echo(
+                "skipping the group with the empty id: Kafka does not describe it", err=True
+            )
     view = "members" if members else "state" if state else "offsets"
     rows: list[list[object]] = []
     columns: tuple[str, ...] = ()

@@ -416,11 +416,12 @@ class Cluster(abc.ABC):
             raise TimeoutError(f"topic {name!r} was created but is not in metadata: {exc}") from exc
 
     def delete_topic(self, name: str, *, missing_ok: bool = False, timeout: float = 10.0) -> None:
-        """Delete topic ``name``.
+        """Delete topic ``name`` and return once metadata no longer lists it.
 
         Raises:
             confluent_kafka.KafkaException: the broker refused, or the topic does not
                 exist and ``missing_ok`` is false.
+            TimeoutError: the topic was still in metadata after ``timeout``.
         """
         from confluent_kafka import KafkaError, KafkaException
 
@@ -437,6 +438,18 @@ class Cluster(abc.ABC):
                 )
                 if not (missing_ok and unknown):
                     raise
+        # Kafka answers DeleteTopics once the controller has the deletion; brokers
+        # drop the topic from metadata a moment later, and a test that deletes then
+        # lists (or re-creates) would race that. (Found on Apache Kafka, issue 12.)
+        from .wait import eventually
+
+        def gone() -> bool:
+            return name not in admin.list_topics(timeout=timeout).topics
+
+        try:
+            eventually(gone, timeout=timeout, interval=0.02)
+        except AssertionError as exc:
+            raise TimeoutError(f"topic {name!r} was deleted but is still in metadata") from exc
 
     # -- producing ----------------------------------------------------------------------
 

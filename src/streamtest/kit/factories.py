@@ -22,6 +22,7 @@ which beats the environment (see :func:`streamtest.kit.backends.resolve_settings
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -615,3 +616,157 @@ def kafka_share_consumer_factory(
             factory.close()
 
     return share_consumer_factory_fixture
+
+
+# -- Spark and Flink -------------------------------------------------------------------------
+
+
+def _engine_unavailable(what: str, exc: Exception) -> None:
+    """Skip for a missing engine or Java, fail for a connector that can't be had;
+    either way with one line."""
+    from .engines import ConnectorUnavailable, EngineUnavailable, MavenNotFound
+
+    if isinstance(exc, EngineUnavailable | MavenNotFound):
+        pytest.skip(f"{what}: {exc}")
+    if isinstance(exc, ConnectorUnavailable):
+        pytest.fail(f"{what}: {exc}", pytrace=False)
+    raise exc
+
+
+#: The modules the embedded broker's start imports, preloaded by :func:`_preload_broker`.
+BROKER_MODULES = ("streamtest.broker.cluster", "streamtest.broker.apis", "streamtest.broker.server")
+
+
+def _preload_broker() -> None:
+    """Import the embedded broker's modules while the JVM boots (an optimisation
+    only; tests/engines checks that these names exist)."""
+    import importlib
+
+    for name in BROKER_MODULES:
+        importlib.import_module(name)
+
+
+def spark_session(
+    *,
+    scope: str = "session",
+    app_name: str = "streamtest",
+    master: str = "local[2]",
+    shuffle_partitions: int = 2,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a fixture giving a SparkSession with Spark's Kafka connector (see
+    :func:`streamtest.kit.spark.spark_session`), stopped after ``scope`` together
+    with any streaming query still running.
+
+    Where pyspark (``streamtest[spark]``) or Java 17+ is missing, tests using it
+    skip with one line saying so. A connector that cannot be resolved for the
+    installed Spark fails them with one line naming the artifact and the version
+    to use.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def spark_fixture() -> Iterator[Any]:
+        from .engines import ConnectorUnavailable, EngineUnavailable
+
+        # While Spark's JVM boots, this process only waits for it: load the
+        # embedded broker's code meanwhile, so the first kafka fixture does not pay
+        # for it afterwards (about half a second of imports, kio's schemas mostly).
+        preload = threading.Thread(target=_preload_broker, name="preload-broker", daemon=True)
+        preload.start()
+        try:
+            from .spark import spark_session as start
+
+            session = start(
+                app_name, master=master, shuffle_partitions=shuffle_partitions, conf=conf
+            )
+        except (EngineUnavailable, ConnectorUnavailable) as exc:
+            _engine_unavailable("spark", exc)
+        finally:
+            preload.join()
+        try:
+            yield session
+        finally:
+            for query in session.streams.active:
+                query.stop()
+            session.stop()
+
+    return spark_fixture
+
+
+def flink_kafka_connector(*, scope: str = "session") -> Callable[..., Any]:
+    """Return a fixture giving the Kafka connector jar(s) for the installed PyFlink
+    (:func:`streamtest.kit.flink.kafka_connector_jars`), resolved once.
+
+    Skips with one line where PyFlink (``streamtest[flink]``) or Java 17+ is
+    missing; fails with one line naming the artifact and the version to use when
+    the connector cannot be resolved.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def connector_fixture() -> list[Any]:
+        from .engines import ConnectorUnavailable, EngineUnavailable, MavenNotFound, require_java
+
+        try:
+            from .flink import kafka_connector_jars
+
+            require_java("Flink")
+            return kafka_connector_jars()
+        except (EngineUnavailable, ConnectorUnavailable, MavenNotFound) as exc:
+            _engine_unavailable("flink", exc)
+            raise  # unreachable: _engine_unavailable skips or fails
+
+    return connector_fixture
+
+
+def flink_table_env(
+    connector_fixture: str = "flink_kafka_connector",
+    *,
+    parallelism: int = 1,
+    checkpoint_interval_ms: int | None = 1000,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a streaming ``TableEnvironment`` with
+    the Kafka connector (see :func:`streamtest.kit.flink.table_environment`).
+
+    Checkpoints every ``checkpoint_interval_ms`` (one second by default), which
+    exactly-once Kafka sinks need: they commit their transaction on each checkpoint.
+    """
+
+    @pytest.fixture
+    def table_env_fixture(request: pytest.FixtureRequest) -> Any:
+        from .flink import table_environment
+
+        jars = request.getfixturevalue(connector_fixture)
+        return table_environment(
+            jars,
+            parallelism=parallelism,
+            checkpoint_interval_ms=checkpoint_interval_ms,
+            conf=conf,
+        )
+
+    return table_env_fixture
+
+
+def flink_stream_env(
+    connector_fixture: str = "flink_kafka_connector",
+    *,
+    parallelism: int = 1,
+    checkpoint_interval_ms: int | None = 1000,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a ``StreamExecutionEnvironment`` with
+    the Kafka connector (see :func:`streamtest.kit.flink.stream_environment`)."""
+
+    @pytest.fixture
+    def stream_env_fixture(request: pytest.FixtureRequest) -> Any:
+        from .flink import stream_environment
+
+        jars = request.getfixturevalue(connector_fixture)
+        return stream_environment(
+            jars,
+            parallelism=parallelism,
+            checkpoint_interval_ms=checkpoint_interval_ms,
+            conf=conf,
+        )
+
+    return stream_env_fixture

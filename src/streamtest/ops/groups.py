@@ -7,7 +7,8 @@ Group states use Kafka's own names (``Stable``, ``Empty``, ``Dead``, ...).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,40 @@ def parse_states(text: str) -> set[str]:
             raise InvalidInputError(f"unknown group state {item.strip()!r} (known: {known})")
         out.add(_STATE_NAMES[_STATE_BY_NAME[key]])
     return out
+
+
+#: Errors of a group request that mean "ask again": the group's coordinator moved,
+#: is loading its partition, or is not there yet. Apache Kafka 4.x answers
+#: NOT_COORDINATOR now and then (seen by tests/ops against the reference broker).
+_COORDINATOR_RETRIABLE = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
+
+
+def wait_group_request(
+    submit: Callable[[], Future[Any]], config: ClientConfig, what: str
+) -> Any:
+    """Return the result of the group request ``submit()`` sends, sending it again
+    while the broker answers with a coordinator error that clients retry, until
+    ``config.timeout`` has passed; errors are as :func:`wait`'s."""
+    deadline = time.monotonic() + config.timeout
+    while True:
+        future = submit()
+        try:
+            return future.result(timeout=config.timeout + 5)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if err is None or err.code() not in _COORDINATOR_RETRIABLE:
+                return wait(future, config, what)  # raises the one-line error
+            if time.monotonic() > deadline:
+                raise OpsError(f"{what}: {kafka_error_message(exc)}") from None
+            time.sleep(0.1)  # a client's retry backoff, as librdkafka's retry.backoff.ms
+        except TimeoutError:
+            return wait(future, config, what)
 
 
 def wait(future: Future[Any], config: ClientConfig, what: str) -> Any:
@@ -239,9 +274,12 @@ def describe_group_raw(admin: AdminClient, config: ClientConfig, group: str) -> 
     Raises:
         OpsError: the request failed.
     """
-    futures = admin.describe_consumer_groups([group], request_timeout=config.timeout)
     try:
-        d = wait(futures[group], config, f"cannot describe group '{group}'")
+        d = wait_group_request(
+            lambda: admin.describe_consumer_groups([group], request_timeout=config.timeout)[group],
+            config,
+            f"cannot describe group '{group}'",
+        )
     except UnknownGroupError:
         return GroupInfo(group, "Dead")
     members = tuple(
@@ -287,8 +325,11 @@ def committed_offsets(
     if wanted == []:
         return {}
     req = [ConsumerGroupTopicPartitions(group, wanted)]
-    futures = admin.list_consumer_group_offsets(req, request_timeout=config.timeout)
-    res = wait(futures[group], config, f"cannot fetch offsets of group '{group}'")
+    res = wait_group_request(
+        lambda: admin.list_consumer_group_offsets(req, request_timeout=config.timeout)[group],
+        config,
+        f"cannot fetch offsets of group '{group}'",
+    )
     out = {}
     for tp in res.topic_partitions or []:
         if tp.error is not None:

@@ -15,6 +15,7 @@ delete a topic take an exact name, so a ``.`` in a name never selects more.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -403,6 +404,31 @@ def _wait_topic(future: Any, config: ClientConfig, topic: str, verb: str) -> Any
         ) from None
 
 
+def _await_metadata(config: ClientConfig, topic: str, partitions: int | None) -> None:
+    """Wait until the cluster's metadata shows ``topic`` with ``partitions``
+    partitions (any count when ``-1``), or no longer shows it (``None``).
+
+    Kafka answers CreateTopics, CreatePartitions and DeleteTopics once the
+    controller has committed the change; the brokers learn it a moment later, so
+    a ``topics list`` run straight after ``topics create`` could miss the topic.
+    Polls with the command's timeout as deadline; on expiry the command still
+    succeeded, so this returns rather than fails.
+    """
+    from .client import list_topic_partitions
+
+    admin = config.admin()
+    deadline = time.monotonic() + config.timeout
+    pause = 0.01
+    while time.monotonic() < deadline:
+        seen = list_topic_partitions(admin, config).get(topic)
+        if partitions is None and seen is None:
+            return
+        if partitions is not None and seen is not None and (partitions < 0 or seen >= partitions):
+            return
+        time.sleep(pause)  # a poll interval, not a wait for a condition
+        pause = min(pause * 2, 0.2)
+
+
 def create_topic(
     config: ClientConfig,
     topic: str,
@@ -444,6 +470,7 @@ def create_topic(
         if err is not None and err.code() == KafkaError.TOPIC_ALREADY_EXISTS and if_not_exists:
             return False
         raise OpsError(f"cannot create topic '{topic}': {kafka_error_message(exc)}") from None
+    _await_metadata(config, topic, -1 if partitions is None else partitions)
     return True
 
 
@@ -464,6 +491,7 @@ def alter_partitions(config: ClientConfig, topic: str, partitions: int) -> None:
         request_timeout=config.timeout,
     )
     _wait_topic(futures[topic], config, topic, "alter")
+    _await_metadata(config, topic, partitions)
 
 
 def delete_topic(config: ClientConfig, topic: str, *, if_exists: bool = False) -> bool:
@@ -487,6 +515,7 @@ def delete_topic(config: ClientConfig, topic: str, *, if_exists: bool = False) -
         if if_exists:
             return False
         raise
+    _await_metadata(config, topic, None)
     return True
 
 

@@ -23,6 +23,8 @@ with UNSUPPORTED_VERSION, which is decoded as v0 here.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -235,7 +237,59 @@ def build_request(api_key: int, api_version: int, data: dict[str, Any] | None = 
         cls = codec.request_schema(api_key, api_version)
     except LookupError as exc:
         raise LocalProtocolError(str(exc)) from exc
-    return codec.build(cls, data or {})
+    data = data or {}
+    unknown = _unknown_fields(data, _field_names(api_key))
+    if unknown:
+        # build() drops fields a version lacks; a name no version has is a typo.
+        raise LocalProtocolError(
+            f"no version of api_key={api_key}'s request has field(s) {', '.join(sorted(unknown))}"
+        )
+    return codec.build(cls, data)
+
+
+@functools.cache
+def _field_names(api_key: int) -> frozenset[str]:
+    """Return every field name of every version of ``api_key``'s request, at any depth."""
+    names: set[str] = set()
+
+    def walk(cls: type) -> None:
+        for f in dataclasses.fields(cls):
+            names.add(f.name)
+            nested = _nested_entity(f)
+            if nested is not None:
+                walk(nested)
+
+    version = 0
+    while True:
+        try:
+            walk(codec.request_schema(api_key, version))
+        except LookupError:
+            if version > 0 and names:
+                break
+        version += 1
+        if version > 64:
+            break
+    return frozenset(names)
+
+
+def _nested_entity(f: dataclasses.Field[Any]) -> type | None:
+    from kio.serial._introspect import EntityField, EntityTupleField, classify_field
+
+    kind = classify_field(f)
+    return kind.type_ if isinstance(kind, EntityField | EntityTupleField) else None
+
+
+def _unknown_fields(data: Any, known: frozenset[str]) -> set[str]:
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key not in known:
+                found.add(key)
+            found |= _unknown_fields(value, known)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            found |= _unknown_fields(item, known)
+    return found
 
 
 def decode_response(request: PendingRequest, raw: bytes) -> Response:

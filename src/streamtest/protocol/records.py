@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from .exceptions import CorruptRecordBatch
+from .exceptions import CorruptRecordBatch, InvalidRecordBatch
 
 HEADER_SIZE = 61
 #: Bytes before ``batchLength``'s payload starts: baseOffset + batchLength.
@@ -132,13 +132,13 @@ def parse_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> BatchH
     """Parse the batch header at ``offset``.
 
     Raises:
-        CorruptRecordBatch: fewer than 61 bytes remain, or the magic is not 2.
+        InvalidRecordBatch: fewer than 61 bytes remain, or the magic is not 2.
     """
     if len(buf) - offset < HEADER_SIZE:
-        raise CorruptRecordBatch("record batch header is truncated")
+        raise InvalidRecordBatch("record batch header is truncated")
     header = BatchHeader(*_HEADER.unpack_from(buf, offset))
     if header.magic != 2:
-        raise CorruptRecordBatch(f"unsupported record batch magic {header.magic}")
+        raise InvalidRecordBatch(f"unsupported record batch magic {header.magic}")
     return header
 
 
@@ -149,8 +149,9 @@ def split_batches(records: memoryview) -> list[tuple[BatchHeader, memoryview]]:
         ``(header, view)`` pairs; each view covers one whole batch, zero-copy.
 
     Raises:
-        CorruptRecordBatch: a batch is truncated, has a bad magic, an impossible
-            length or a CRC mismatch.
+        InvalidRecordBatch: a batch is truncated, has a bad magic, an impossible
+            length or a negative count.
+        CorruptRecordBatch: a CRC mismatch.
     """
     out: list[tuple[BatchHeader, memoryview]] = []
     pos = 0
@@ -159,14 +160,14 @@ def split_batches(records: memoryview) -> list[tuple[BatchHeader, memoryview]]:
         header = parse_header(records, pos)
         end = pos + header.size
         if header.batch_length < HEADER_SIZE - LOG_OVERHEAD or end > n:
-            raise CorruptRecordBatch(
+            raise InvalidRecordBatch(
                 f"record batch length {header.batch_length} does not fit the record set"
             )
         view = records[pos:end]
         if crc32c(view[_CRC_START:]) != header.crc:
             raise CorruptRecordBatch("record batch CRC32C mismatch")
         if header.records_count < 0 or header.last_offset_delta < 0:
-            raise CorruptRecordBatch("record batch has a negative record count")
+            raise InvalidRecordBatch("record batch has a negative record count")
         out.append((header, view))
         pos = end
     return out
@@ -276,7 +277,12 @@ def compress(codec: Compression, data: bytes) -> bytes:
     if codec == Compression.SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == Compression.LZ4:
-        return bytes(cramjam.lz4.compress(data))
+        # An LZ4 frame of independent blocks: Kafka's reader (KafkaLZ4BlockInputStream)
+        # rejects block-linked frames, cramjam's default ("Dependent block stream is
+        # unsupported"). Found by tests/fidelity against Apache Kafka.
+        compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+        compressor.compress(data)
+        return bytes(compressor.finish())
     if codec == Compression.ZSTD:
         return bytes(cramjam.zstd.compress(data))
     raise ValueError(f"unknown compression codec {codec}")
