@@ -7,8 +7,9 @@ groups), less those already acknowledged or archived. A partition the group has
 not read yet has start offset -1 and lag -1.
 
 * ``topics`` null: every partition of the topics the members subscribe to, and
-  every partition the group has state for; named topics: those partitions
-  (UNKNOWN_TOPIC_OR_PARTITION for one that does not exist).
+  every partition the group has state for; named topics: those partitions (one
+  that does not exist, or of a topic that does not exist, is answered as one the
+  group never read, without an error, as Kafka 4.4 does).
 * A group that does not exist, or is not a share group, has no topics (as Kafka
   answers); NOT_COORDINATOR from a node that does not coordinate the group.
 """
@@ -25,13 +26,15 @@ from ..services.coordinators import group_error
 def _partition(ctx: RequestContext, group_id: str, topic: str, index: int) -> dict[str, Any]:
     partition = ctx.cluster.topics.partition(topic, index)
     if partition is None:
+        # Kafka answers a partition (or topic) that does not exist like one the
+        # group never read: no error, start offset and lag -1, leader epoch 0.
         return {
             "partition_index": index,
             "start_offset": -1,
-            "leader_epoch": -1,
+            "leader_epoch": 0,
             "lag": -1,
-            "error_code": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            "error_message": "This server does not host this topic-partition.",
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
         }
     start, lag = ctx.cluster.shares.describe_offset(group_id, partition)
     return {

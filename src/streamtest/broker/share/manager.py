@@ -20,7 +20,7 @@ from ..clock import Clock
 from ..config import BrokerSettings
 from ..groups.timers import Timers
 from ..services.group_configs import GroupConfigs
-from .partition import STATE_NAMES, Limits, SharePartition
+from .partition import ACKNOWLEDGED, ARCHIVED, STATE_NAMES, Limits, SharePartition
 from .sessions import ShareSession, ShareSessionCache
 from .store import UNINITIALIZED, PartitionState, ShareKey, ShareStateStore
 
@@ -144,10 +144,11 @@ class SharePartitionManager:
 
     def describe_offset(self, group_id: str, partition: Partition) -> tuple[int, int]:
         """Return ``(start offset, lag)`` of a share partition: -1 and -1 when the
-        group has not started reading it (KIP-932, KIP-1226)."""
-        sp = self.existing(group_id, partition)
-        if sp is not None:
-            return sp.start, sp.lag()
+        group has not started reading it (KIP-932, KIP-1226).
+
+        Both come from the persisted state, as Kafka's ReadShareGroupStateSummary
+        gives them: the start offset may trail the live one (see
+        ``SharePartition._settle``)."""
         state = self.store.read(ShareKey(group_id, partition.topic_id, partition.index))
         if state is None or state.start_offset < 0 or not partition.online:
             return UNINITIALIZED, -1
@@ -200,23 +201,42 @@ class SharePartitionManager:
                 entry = sp.snapshot()
                 entry["lag"] = sp.lag()
             else:
-                state = self.store.read(key)
-                start, lag = self.describe_offset(group_id, partition)
-                entry = {"start_offset": start, "end_offset": None, "lag": lag, "records": []}
-                if state is not None:
-                    entry["records"] = [
+                entry = self._persisted_snapshot(group_id, partition, key)
+            entry["topic"], entry["partition"] = topic.name, key.partition
+            out.append(entry)
+        return out
+
+    def _persisted_snapshot(
+        self, group_id: str, partition: Partition, key: ShareKey
+    ) -> dict[str, Any]:
+        """Return a share partition that is not loaded as its persisted state shows
+        it, with the start offset moved past the finished records at its head (as
+        loading it would)."""
+        state = self.store.read(key)
+        start, lag = self.describe_offset(group_id, partition)
+        entry: dict[str, Any] = {"start_offset": start, "end_offset": None, "lag": lag}
+        records: list[dict[str, Any]] = []
+        if state is not None and start >= 0:
+            for b in sorted(state.batches, key=lambda b: b.first_offset):
+                for off in range(max(b.first_offset, start), b.last_offset + 1):
+                    if (
+                        not records
+                        and off == start
+                        and b.delivery_state in (ACKNOWLEDGED, ARCHIVED)
+                    ):
+                        start += 1
+                        continue
+                    records.append(
                         {
                             "offset": off,
                             "state": STATE_NAMES[b.delivery_state],
                             "delivery_count": b.delivery_count,
                             "member_id": None,
                         }
-                        for b in state.batches
-                        for off in range(b.first_offset, b.last_offset + 1)
-                    ]
-            entry["topic"], entry["partition"] = topic.name, key.partition
-            out.append(entry)
-        return out
+                    )
+            entry["start_offset"] = start
+        entry["records"] = records
+        return entry
 
     def stop(self) -> None:
         """Cancel every lock timer and wake every parked ShareFetch."""

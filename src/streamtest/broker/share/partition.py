@@ -322,8 +322,7 @@ class SharePartition:
                 limits.record_lock_ms / 1000, self._lock_expired, member_id, spans
             )
         if archived or moved:
-            self._advance()
-            self._persist()
+            self._settle()
         return out
 
     def _acquire_from(
@@ -483,8 +482,7 @@ class SharePartition:
                 limits.record_lock_ms / 1000, self._lock_expired, member_id, renewed
             )
         if changed:
-            self._advance()
-            self._persist()
+            self._settle()
             self._wake()
 
     def _check_acquired(self, member_id: str, lo: int, hi: int, one: bool) -> None:
@@ -548,8 +546,7 @@ class SharePartition:
                 self._set(i, AVAILABLE)
                 n += 1
         if n:
-            self._advance()
-            self._persist()
+            self._settle()
             self._wake()
         return n
 
@@ -569,8 +566,7 @@ class SharePartition:
                         self._release(i, limit)
                         n += 1
         if n:
-            self._advance()
-            self._persist()
+            self._settle()
             self._wake()
 
     def _release(self, i: int, limit: int) -> None:
@@ -621,6 +617,16 @@ class SharePartition:
 
     def _persist(self) -> None:
         self.store.write(self.key, self.state())
+
+    def _settle(self) -> None:
+        """Persist the changed record states, then move the SPSO past the finished
+        records at its head. Kafka writes the state with the start offset it had
+        before the change and moves it once the write succeeds, so the persisted
+        start offset (what DescribeShareGroupOffsets reports) trails the live one
+        until the next write; the lag it reports is right all the same, as the
+        finished records count as delivery-complete."""
+        self._persist()
+        self._advance()
 
     def _wake(self) -> None:
         if self.waiters:
