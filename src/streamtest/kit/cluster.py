@@ -327,6 +327,11 @@ class Cluster(abc.ABC):
         per partition, the start offset and lag; on the embedded broker also each
         in-flight record's state and delivery count (see :mod:`streamtest.kit.share`).
 
+        On the embedded broker the start offset is the live one. Elsewhere it is
+        what Kafka has persisted (DescribeShareGroupOffsets), which moves past newly
+        acknowledged records only with the partition's next state write; the lag
+        counts them as done either way, so assert on the lag there.
+
         Raises:
             streamtest.ops.errors.UnknownGroupError: no such share group.
             streamtest.ops.errors.OpsError: the cluster refused or is unreachable.
