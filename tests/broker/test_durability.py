@@ -73,19 +73,25 @@ def test_acknowledged_records_survive_sigkill_and_restart(tmp_path):
         assert kafka.records("durable", partition=0)[-1].value == b"after-restart"
 
 
-def test_torn_tail_is_truncated_on_recovery(tmp_path):
+def test_torn_tail_is_truncated_on_recovery(tmp_path, caplog):
     with EmbeddedKafka(data_dir=tmp_path) as kafka:
         p = Producer({"bootstrap.servers": kafka.bootstrap_servers})
         for i in range(5):
             p.produce("torn", value=f"v{i}".encode())
             p.flush(10)
-    (log_file,) = tmp_path.glob("topics/*/0.log")
+    # Kafka's layout: node-0/<topic>-<partition>/<base offset>.log
+    (log_file,) = tmp_path.glob("node-0/torn-0/*.log")
     whole = log_file.stat().st_size
+    # A crash mid-write: no clean-shutdown marker, and half a batch at the end.
+    (tmp_path / "node-0" / ".kafka_cleanshutdown").unlink()
     with open(log_file, "ab") as f:
-        f.write(b"\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x01\x00partial")  # a torn batch
-    with EmbeddedKafka(data_dir=tmp_path) as kafka:
-        assert [r.value for r in kafka.records("torn")] == [f"v{i}".encode() for i in range(5)]
+        f.write(b"\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x01\x00partial")
+    with caplog.at_level("ERROR", logger="streamtest.broker.log"):
+        with EmbeddedKafka(data_dir=tmp_path) as kafka:
+            assert [r.value for r in kafka.records("torn")] == [f"v{i}".encode() for i in range(5)]
     assert log_file.stat().st_size == whole
+    # Recovery names the segment and the offset where the log was cut.
+    assert any(log_file.name in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_topic_configs_and_deletes_persist(tmp_path):
@@ -104,6 +110,8 @@ def test_topic_configs_and_deletes_persist(tmp_path):
 
 def test_committed_offsets_and_transactions_survive_sigkill(tmp_path):
     from confluent_kafka import Consumer, TopicPartition
+
+    from streamtest.broker.txn.admin import describe_transaction
 
     proc, address = _start_broker(tmp_path)
     producer = Producer({"bootstrap.servers": address})
@@ -130,3 +138,16 @@ def test_committed_offsets_and_transactions_survive_sigkill(tmp_path):
         committed = [r.value for r in kafka.records("offsets-topic", read_committed=True)]
         assert committed == [str(i).encode() for i in range(10)]
         assert kafka.records("offsets-topic")[-1].value == b"in-flight"
+        # The coordinator rebuilt it from __transaction_state.
+        described = kafka.call(lambda b: describe_transaction(b.transactions, "survivor-tx"))
+        assert described["transaction_state"] == "Ongoing"
+        assert described["topics"] == [{"topic": "offsets-topic", "partitions": [0]}]
+        # A new instance of the producer fences the old one and aborts its transaction.
+        again = Producer({"bootstrap.servers": kafka.bootstrap_servers,
+                          "transactional.id": "survivor-tx"})
+        again.init_transactions(10)
+        again.begin_transaction()
+        again.produce("offsets-topic", value=b"after", partition=0)
+        again.commit_transaction(10)
+        committed = [r.value for r in kafka.records("offsets-topic", read_committed=True)]
+        assert committed == [str(i).encode() for i in range(10)] + [b"after"]

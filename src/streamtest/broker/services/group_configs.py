@@ -44,7 +44,7 @@ from ..config import (
 )
 
 if TYPE_CHECKING:
-    from ..storage.base import Storage
+    from ..storage.metadata import MetaDocuments
 
 #: DescribeConfigs ``config_source`` of a value set on the group (Kafka's
 #: ``ConfigSource.GROUP_CONFIG``).
@@ -232,7 +232,7 @@ class GroupConfigs:
         storage: persists the values (``None``: memory only).
     """
 
-    def __init__(self, settings: BrokerSettings, storage: Storage | None = None) -> None:
+    def __init__(self, settings: BrokerSettings, storage: MetaDocuments | None = None) -> None:
         self.settings = settings
         self.storage = storage
         self._values: dict[str, dict[str, str]] = {}

@@ -20,7 +20,7 @@ from ..topics import Partition, Topic, TopicTable, is_valid_topic_name
 from .configs import TopicDefaults, validate_topic_config
 
 if TYPE_CHECKING:
-    from ..state.log import PartitionLog as ReplicaLog
+    from ..log import PartitionLog as ReplicaLog
 
 #: Kafka's cap on partitions per CreateTopics/CreatePartitions request and topic.
 MAX_PARTITIONS = 1_000_000
@@ -114,8 +114,10 @@ class TopicService:
         self.logs = logs
         self.store = store
         self.on_deleted: list[Callable[[Topic], None]] = []
-        #: Called with every new or restored partition (replication starts its epochs).
+        #: Called with every new partition (replication starts its bookkeeping).
         self.on_partition: list[Callable[[Partition], None]] = []
+        #: Called with a topic whose configs were replaced (its logs apply them).
+        self.on_configs_changed: list[Callable[[Topic], None]] = []
         # Kafka starts replica placement at a random node; a seeded generator keeps
         # leaders the same from run to run, so tests are reproducible.
         self._rng = random.Random(0)
@@ -271,14 +273,13 @@ class TopicService:
         configs: Mapping[str, str],
         partitions: list[tuple[list[int], dict[int, ReplicaLog]]],
     ) -> Topic:
-        """Register a topic recovered from storage (no validation, nothing persisted)."""
+        """Register a topic recovered from storage (no validation, nothing persisted;
+        the caller elects each partition's leader and starts its bookkeeping)."""
         topic = Topic(name, topic_id, [], dict(configs), self.defaults)
         for i, (replicas, logs) in enumerate(partitions):
             partition = Partition(name, topic_id, i, replicas, logs)
             partition.config = topic.config
             topic.partitions.append(partition)
-            for listener in self.on_partition:
-                listener(partition)
         self.topics.add(topic)
         return topic
 
@@ -348,3 +349,5 @@ class TopicService:
         topic.configs = dict(configs)
         if self.store is not None:
             self.store.topic_changed(topic)
+        for listener in self.on_configs_changed:
+            listener(topic)

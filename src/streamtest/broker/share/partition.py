@@ -298,7 +298,7 @@ class SharePartition:
                 self._advance()
                 self._persist()
             return out
-        batches = self.partition.read(start_at, max_bytes, True, fetch_end)
+        batches = _one_per_batch(self.partition.read(start_at, max_bytes, True, fetch_end))
         deadline = self.clock.monotonic() + limits.record_lock_ms / 1000
         got = _Spans()
         archived = self._acquire_from(
@@ -346,15 +346,26 @@ class SharePartition:
         throttle_max = -1
         archived = False
         full = False
+        # read_committed: (producer id, first, last offset) of aborted transactions.
+        aborted_txns = (
+            [
+                (t.producer_id, t.first_offset, t.last_offset)
+                for t in self.partition.log.collect_aborted(start_at, fetch_end)
+            ]
+            if limits.read_committed
+            else []
+        )
         for batch in batches:
             if full:
                 break
             h = parse_header(batch)
             aborted = (
-                limits.read_committed
-                and h.is_transactional
+                h.is_transactional
                 and not h.is_control
-                and self.partition.is_aborted(h)
+                and any(
+                    pid == h.producer_id and first <= h.base_offset <= last
+                    for pid, first, last in aborted_txns
+                )
             )
             lo, hi = max(h.base_offset, start_at), min(h.last_offset, fetch_end - 1)
             for off in range(lo, min(hi, self.end - 1) + 1):
@@ -697,6 +708,20 @@ def _split(
                 out.append((start, base - 1, count))
                 start = base
         out.append((start, last, count))
+    return out
+
+
+def _one_per_batch(buffers: Sequence[Buffer]) -> list[memoryview]:
+    """Return the record batches the log's read buffers hold, one view each (a
+    buffer may hold several whole batches)."""
+    out: list[memoryview] = []
+    for buf in buffers:
+        view = memoryview(buf)
+        pos, n = 0, len(view)
+        while pos < n:
+            size = parse_header(view, pos).size
+            out.append(view[pos : pos + size])
+            pos += size
     return out
 
 

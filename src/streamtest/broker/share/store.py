@@ -11,9 +11,10 @@ state and count of the records in flight, a state epoch) in the
   node reloads its state there (the cluster's nodes share this process), as a
   new Kafka leader reads it back from the share coordinator;
 * with a data directory (``Cluster.storage``), every write is also appended to
-  the storage's meta journal (``Storage.put_meta``, namespace ``share_state``),
-  so the state survives a restart. When the segmented log engine lands, this is
-  the one class to re-point at ``__share_group_state``.
+  the metadata store's documents (``MetaDocuments.put_meta``, namespace
+  ``share_state``: ``<data dir>/metadata/meta/share_state.jsonl``), so the state
+  survives a restart. This is the one class to re-point at ``__share_group_state``
+  (a ShareSnapshot/ShareUpdate record per write, on the log engine).
 
 What is written follows Kafka: records acquired but not yet acknowledged are
 written as AVAILABLE with the delivery count they had before this delivery (a
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..storage.base import Storage
+    from ..storage.metadata import MetaDocuments
 
 #: The meta namespace of the state journal.
 NAMESPACE = "share_state"
@@ -125,7 +126,7 @@ class ShareStateStore:
         storage: the cluster's storage (``None``: memory only).
     """
 
-    def __init__(self, storage: Storage | None = None) -> None:
+    def __init__(self, storage: MetaDocuments | None = None) -> None:
         self.storage = storage
         self._states: dict[ShareKey, PartitionState] = {}
         if storage is not None:
