@@ -406,6 +406,15 @@ class EmbeddedKafka:
         )
         return _to_records(rows)
 
+    def share_group_state(self, group: str) -> list[dict[str, Any]]:
+        """Return share group ``group``'s share partitions (KIP-932) as plain data:
+        per partition ``topic``, ``partition``, ``start_offset``, ``end_offset``,
+        ``lag`` and ``records``, the in-flight records with their ``offset``,
+        ``state`` (available, acquired, acknowledged, archived), ``delivery_count``
+        and ``member_id``. A partition the group has not read is not listed.
+        """
+        return list(self._require().command("share_group_state", group=group))
+
     def create_topic(
         self,
         name: str,

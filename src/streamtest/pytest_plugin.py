@@ -6,6 +6,10 @@ Installing streamtest is enough: these fixtures are then available everywhere.
 - ``kafka_topic``: a fresh topic per test (``@pytest.mark.kafka_topic(partitions=3)``);
 - ``kafka_topic_factory``: ``factory(name=None, partitions=1, config=None) -> str``;
 - ``kafka_producer``, ``kafka_consumer``, ``kafka_admin``: confluent-kafka clients;
+- ``kafka_share_consumer``: a ``ShareConsumer`` (KIP-932) in a unique share group
+  reading from the earliest offset (``@pytest.mark.kafka_share_consumer(mode="explicit")``
+  for explicit acknowledgement); ``kafka_share_consumer_factory`` makes several,
+  in one group by default;
 - ``kafka_group_id``: a consumer group id unique to the test, deleted afterwards;
 - ``kafka_settings``: the resolved backend settings, for reporting and skipping;
 - ``schema_registry_url``: a Confluent-compatible schema registry (streamtest's own,
@@ -147,11 +151,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``kafka_topic`` marker (so ``--strict-markers`` accepts it)."""
+    """Register the plugin's markers (so ``--strict-markers`` accepts them)."""
     config.addinivalue_line(
         "markers",
         "kafka_topic(partitions=1, config=None, name=None, keep=False): shape of the "
         "topic the kafka_topic fixture creates for this test.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "kafka_share_consumer(mode='implicit'): acknowledgement mode (implicit or "
+        "explicit) of the kafka_share_consumer fixtures in this test.",
     )
 
 
@@ -176,6 +185,8 @@ kafka_topic_factory = factories.kafka_topic_factory()
 kafka_producer = factories.kafka_producer()
 kafka_consumer = factories.kafka_consumer()
 kafka_admin = factories.kafka_admin()
+kafka_share_consumer = factories.kafka_share_consumer()
+kafka_share_consumer_factory = factories.kafka_share_consumer_factory()
 schema_registry_url = factories.schema_registry_url()
 schema_registry = factories.schema_registry()
 kafka_group_id = factories.kafka_group_id()

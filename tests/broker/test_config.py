@@ -32,6 +32,9 @@ def test_tuned_defaults_are_few_and_explained():
         "group.initial.rebalance.delay.ms",
         "group.consumer.heartbeat.interval.ms",
         "group.consumer.min.heartbeat.interval.ms",
+        "group.share.heartbeat.interval.ms",
+        "group.share.min.heartbeat.interval.ms",
+        "group.share.assignment.interval.ms",
     }
     assert all(k.why for k in tuned.values())
     assert BrokerSettings()["group.initial.rebalance.delay.ms"] == 0
@@ -41,6 +44,16 @@ def test_tuned_defaults_are_few_and_explained():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
+        (
+            {"group.share.record.lock.duration.ms": 1000},
+            "group.share.record.lock.duration.ms must be greater than or equal to "
+            "group.share.min.record.lock.duration.ms",
+        ),
+        (
+            {"group.share.delivery.count.limit": 9, "group.share.max.delivery.count.limit": 8},
+            "group.share.delivery.count.limit must be less than or equal to "
+            "group.share.max.delivery.count.limit",
+        ),
         (
             {"num.partitions": 0},
             "Invalid value 0 for configuration num.partitions: Value must be at least 1",

@@ -111,7 +111,16 @@ def test_static_member_hands_its_assignment_to_its_successor():
 
 def test_session_timeout_and_revocation_timeout_remove_members():
     async def main():
-        broker = make_broker(extra={"group.consumer.session.timeout.ms": "300"})
+        # Kafka requires the session timeout within its min/max and above the
+        # heartbeat interval, so lower those as well.
+        broker = make_broker(
+            extra={
+                "group.consumer.session.timeout.ms": "300",
+                "group.consumer.min.session.timeout.ms": "300",
+                "group.consumer.heartbeat.interval.ms": "100",
+                "group.consumer.min.heartbeat.interval.ms": "100",
+            }
+        )
         tid = broker.create_topic("t", 2).topic_id
         g = broker.groups
         g.consumer_group_heartbeat(hb("a", 0, ["t"], {}, rebalance=200))

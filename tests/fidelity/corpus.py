@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     scenarios_data,
     scenarios_groups,
     scenarios_replication,
+    scenarios_share,
     scenarios_txn,
 )
 from .driver import WireClient
@@ -61,6 +62,13 @@ API_NAMES = {
     66: "ListTransactions",
     68: "ConsumerGroupHeartbeat",
     69: "ConsumerGroupDescribe",
+    76: "ShareGroupHeartbeat",
+    77: "ShareGroupDescribe",
+    78: "ShareFetch",
+    79: "ShareAcknowledge",
+    90: "DescribeShareGroupOffsets",
+    91: "AlterShareGroupOffsets",
+    92: "DeleteShareGroupOffsets",
 }
 
 

@@ -517,19 +517,7 @@ def test_java_admin_delete_topics(admin_run: AdminRun, target: Target) -> None:
 # -- share groups (KIP-932) ---------------------------------------------------------------
 
 
-def test_java_share_consumer_reads_every_record(
-    java_driver: MavenBuild, target: Target, request: pytest.FixtureRequest
-) -> None:
-    if target.kind == "embedded":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="share groups (KIP-932) are not implemented yet: "
-                "IncrementalAlterConfigs on the GROUP resource (share.auto.offset.reset) "
-                "gets INVALID_REQUEST, and without it the KafkaShareConsumer fails with "
-                "UnsupportedVersionException (no ShareGroupHeartbeat, key 76)",
-            )
-        )
+def test_java_share_consumer_reads_every_record(java_driver: MavenBuild, target: Target) -> None:
     topic, group = unique("share"), unique("share-group")
     target.create_topic(topic, 1)
     inputs = [KafkaRecord(topic, 0, 0, BASE_TIMESTAMP + n, None, b"s%d" % n) for n in range(10)]

@@ -34,7 +34,9 @@ from .node import Node
 from .producers import ProducerIdManager
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
+from .services.group_configs import GroupConfigs
 from .services.topics import TopicService, TopicSpec
+from .share import SharePartitionManager, ShareStateStore
 from .storage.fs import FileSystem, MemoryFileSystem, OsFileSystem
 from .storage.metadata import DataDirError, MetadataStore
 from .topics import NO_LEADER, Partition, Topic, TopicTable
@@ -52,13 +54,18 @@ _PRODUCER_IDS = "producer_ids"
 #: __consumer_offsets as transactional records; see txn.coordinator).
 _TXN_STAGED_OFFSETS = "txn_staged_offsets"
 #: Internal topic, partition-count setting and replication-factor setting, by
-#: FindCoordinator key type (0 groups, 1 transactions).
+#: FindCoordinator key type (0 groups, 1 transactions, 2 share-group state).
 _INTERNAL = (
     ("__consumer_offsets", "offsets.topic.num.partitions", "offsets.topic.replication.factor"),
     (
         "__transaction_state",
         "transaction.state.log.num.partitions",
         "transaction.state.log.replication.factor",
+    ),
+    (
+        "__share_group_state",
+        "share.coordinator.state.topic.num.partitions",
+        "share.coordinator.state.topic.replication.factor",
     ),
 )
 
@@ -293,11 +300,22 @@ class Cluster:
         self.observers: list[Callable[[Any], None]] = []
         #: Called with a connection id when that connection closes (groups use it).
         self.close_listeners: list[Callable[[int], None]] = []
+        #: Group configs (the GROUP config resource of KIP-848 and KIP-932).
+        self.group_configs = GroupConfigs(self.settings, self.storage)
         #: Consumer groups and committed offsets.
         self.groups = GroupCoordinator(
-            self.settings, self.clock, self.topics, _OffsetsTopic(self)
+            self.settings, self.clock, self.topics, _OffsetsTopic(self), self.group_configs
         )
         self.topic_service.on_deleted.append(lambda t: self.groups.offsets.delete_topic(t.name))
+        #: Share partitions and share sessions (KIP-932), on partition leaders; their
+        #: state goes through one store (``share/store.py``).
+        self.shares = SharePartitionManager(
+            self.topics, self.settings, self.clock, self.group_configs,
+            ShareStateStore(self.storage),
+        )
+        self.topic_service.on_deleted.append(self.shares.topic_deleted)
+        self.groups.deleted_listeners.append(self.shares.delete_group)
+        self.close_listeners.append(self.shares.connection_closed)
         #: The transaction coordinator (KIP-98). Built after the groups: finishing a
         #: transaction left in PrepareCommit hands its offsets to them.
         self.transactions = TransactionCoordinator(
@@ -541,13 +559,15 @@ class Cluster:
 
     def coordinator_partition(self, key_type: int, key: str) -> Partition | None:
         """Return the internal-topic partition whose leader coordinates ``key``: the
-        ``__consumer_offsets`` partition of a group (key_type 0, and 2 for share
-        groups) or the ``__transaction_state`` partition of a transactional id
-        (key_type 1), chosen as Kafka chooses it (``abs(key.hashCode()) % partitions``).
+        ``__consumer_offsets`` partition of a group (key_type 0; share groups too),
+        the ``__transaction_state`` partition of a transactional id (key_type 1) or
+        the ``__share_group_state`` partition of a share partition's state (key_type
+        2, key ``group:topicId:partition``), chosen as Kafka chooses it
+        (``abs(key.hashCode()) % partitions``).
         The internal topic is created on first use, as Kafka creates it on the
         first FindCoordinator; ``None`` while it cannot be (no live node).
         """
-        name, count_key, rf_key = _INTERNAL[1 if key_type == 1 else 0]
+        name, count_key, rf_key = _INTERNAL[key_type if key_type in (1, 2) else 0]
         topic = self.topics.get(name)
         if topic is None:
             topic = self._create_internal(name, int(self.settings[count_key]), rf_key)
@@ -588,6 +608,13 @@ class Cluster:
         configs = {"cleanup.policy": "compact", "compression.type": "producer"}
         if name == "__consumer_offsets":
             configs["segment.bytes"] = str(self.settings["offsets.topic.segment.bytes"])
+        elif name == "__share_group_state":
+            configs["segment.bytes"] = str(
+                self.settings["share.coordinator.state.topic.segment.bytes"]
+            )
+            configs["min.insync.replicas"] = str(
+                min(int(self.settings["share.coordinator.state.topic.min.isr"]), rf)
+            )
         else:
             configs["segment.bytes"] = str(self.settings["transaction.state.log.segment.bytes"])
             configs["min.insync.replicas"] = str(
@@ -633,6 +660,7 @@ class Cluster:
             if node.running:
                 node.logs.start()
         self.groups.start()
+        self.shares.start()
         self.transactions.start()
         self.replicas.start(self.topics.partitions)
         from .warmup import warm_up
@@ -647,6 +675,7 @@ class Cluster:
             await self.control_endpoint.stop()
             self.control_endpoint = None
         self.transactions.close()
+        self.shares.stop()
         self.groups.stop()
         self.replicas.stop()
         for node in self.nodes.values():

@@ -86,6 +86,7 @@ COMMANDS: dict[str, Callable[..., Any]] = {
         topic, int(partition), int(node_id)
     ),
     "shuffle_leaders": lambda c: c.control.shuffle_leaders(),
+    "share_group_state": lambda c, group: c.shares.snapshot(group),
     "add_fault": _add_fault,
     "remove_fault": _remove_fault,
     "list_faults": _list_faults,

@@ -660,6 +660,191 @@ _KEYS: tuple[ConfigKey, ...] = (
         "Online migration between classic and consumer groups (KIP-848).",
         one_of("disabled", "downgrade", "upgrade", "bidirectional"),
     ),
+    # -- share groups (KIP-932: GroupCoordinatorConfig, ShareGroupConfig) ------------
+    ConfigKey(
+        "group.share.session.timeout.ms",
+        INT,
+        "45000",
+        "Session timeout of share group members.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.share.min.session.timeout.ms",
+        INT,
+        "45000",
+        "Smallest share session timeout a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.share.max.session.timeout.ms",
+        INT,
+        "60000",
+        "Largest share session timeout a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.share.heartbeat.interval.ms",
+        INT,
+        "5000",
+        "Heartbeat interval the coordinator gives share group members.",
+        at_least(1),
+        test_default="1000",
+        why=_FAST_GROUPS,
+    ),
+    ConfigKey(
+        "group.share.min.heartbeat.interval.ms",
+        INT,
+        "5000",
+        "Smallest share heartbeat interval a group config may set.",
+        at_least(1),
+        test_default="1000",
+        why="must not exceed the tuned heartbeat interval",
+    ),
+    ConfigKey(
+        "group.share.max.heartbeat.interval.ms",
+        INT,
+        "15000",
+        "Largest share heartbeat interval a group config may set.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.share.record.lock.duration.ms",
+        INT,
+        "30000",
+        "How long a share consumer holds the records it acquired before they are "
+        "released (the acquisition lock).",
+        at_least(1000),
+    ),
+    ConfigKey(
+        "group.share.min.record.lock.duration.ms",
+        INT,
+        "15000",
+        "Smallest acquisition lock duration a group config may set.",
+        at_least(1000),
+    ),
+    ConfigKey(
+        "group.share.max.record.lock.duration.ms",
+        INT,
+        "60000",
+        "Largest acquisition lock duration a group config may set.",
+        at_least(1000),
+    ),
+    ConfigKey(
+        "group.share.delivery.count.limit",
+        INT,
+        "5",
+        "Deliveries of a record to a share group before it is archived.",
+        between(2, 10),
+    ),
+    ConfigKey(
+        "group.share.min.delivery.count.limit",
+        INT,
+        "2",
+        "Smallest delivery count limit a group config may set.",
+        between(2, 10),
+    ),
+    ConfigKey(
+        "group.share.max.delivery.count.limit",
+        INT,
+        "10",
+        "Largest delivery count limit a group config may set.",
+        between(2, 10),
+    ),
+    ConfigKey(
+        "group.share.partition.max.record.locks",
+        INT,
+        "2000",
+        "Records in flight (between the share-partition start and end offsets) per "
+        "share partition.",
+        at_least(100),
+    ),
+    ConfigKey(
+        "group.share.min.partition.max.record.locks",
+        INT,
+        "100",
+        "Smallest record lock limit a group config may set.",
+        at_least(100),
+    ),
+    ConfigKey(
+        "group.share.max.partition.max.record.locks",
+        INT,
+        "4000",
+        "Largest record lock limit a group config may set.",
+        at_least(100),
+    ),
+    ConfigKey(
+        "group.share.max.size",
+        INT,
+        "200",
+        "Most members of a share group.",
+        between(1, 1000),
+    ),
+    ConfigKey(
+        "group.share.max.share.sessions",
+        INT,
+        "2000",
+        "Share sessions each node keeps (SHARE_SESSION_LIMIT_REACHED beyond).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "group.share.assignors",
+        LST,
+        "simple",
+        "Server-side assignors of share groups.",
+        each_of("simple"),
+    ),
+    ConfigKey(
+        "group.share.assignment.interval.ms",
+        INT,
+        "1000",
+        "Shortest time between two target assignments of a share group.",
+        at_least(0),
+        CW,
+        test_default="0",
+        why="a new share consumer would wait up to a second for its partitions",
+    ),
+    ConfigKey(
+        "group.share.min.assignment.interval.ms",
+        INT,
+        "0",
+        "Smallest assignment interval a group config may set.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "group.share.max.assignment.interval.ms",
+        INT,
+        "15000",
+        "Largest assignment interval a group config may set.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "share.coordinator.state.topic.num.partitions",
+        INT,
+        "50",
+        "Partitions of __share_group_state.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "share.coordinator.state.topic.replication.factor",
+        SHORT,
+        "3",
+        "Replication factor of __share_group_state (capped at the live nodes).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "share.coordinator.state.topic.min.isr",
+        SHORT,
+        "2",
+        "min.insync.replicas of __share_group_state (capped at its replicas).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "share.coordinator.state.topic.segment.bytes",
+        INT,
+        "104857600",
+        "segment.bytes of __share_group_state.",
+        at_least(1),
+    ),
     # -- transactions and producers (TransactionStateManagerConfigs, ...) ------------
     ConfigKey(
         "transaction.state.log.num.partitions",
@@ -792,6 +977,27 @@ _SYNONYM_SCALE = {
 }
 
 
+#: ``(setting, its minimum, its maximum)`` triples Kafka checks against each other.
+_BOUNDED: tuple[tuple[str, str, str], ...] = tuple(
+    (f"group.{kind}.{what}", f"group.{kind}.min.{what}", f"group.{kind}.max.{what}")
+    for kind, what in (
+        ("consumer", "session.timeout.ms"),
+        ("consumer", "heartbeat.interval.ms"),
+        ("share", "session.timeout.ms"),
+        ("share", "heartbeat.interval.ms"),
+        ("share", "record.lock.duration.ms"),
+        ("share", "delivery.count.limit"),
+        ("share", "partition.max.record.locks"),
+        ("share", "assignment.interval.ms"),
+    )
+)
+#: ``(session timeout, heartbeat interval)`` pairs: the interval must be shorter.
+_SESSION_OVER_HEARTBEAT = (
+    ("group.consumer.session.timeout.ms", "group.consumer.heartbeat.interval.ms"),
+    ("group.share.session.timeout.ms", "group.share.heartbeat.interval.ms"),
+)
+
+
 class Source(enum.IntEnum):
     """Where a value comes from (DescribeConfigs ``config_source``, KIP-226)."""
 
@@ -834,6 +1040,20 @@ class BrokerSettings:
             key = self.key(name)
             parse(key, value)
             self._static[name] = _to_text(value)
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        # Kafka refuses to start when a default lies outside its own min/max
+        # (GroupCoordinatorConfig and ShareGroupConfig ``require`` checks).
+        for value, low, high in _BOUNDED:
+            v, lo, hi = self[value], self[low], self[high]
+            if v < lo:
+                raise ConfigError(f"{value} must be greater than or equal to {low}")
+            if v > hi:
+                raise ConfigError(f"{value} must be less than or equal to {high}")
+        for session, heartbeat in _SESSION_OVER_HEARTBEAT:
+            if self[heartbeat] >= self[session]:
+                raise ConfigError(f"{heartbeat} must be less than {session}")
 
     @staticmethod
     def key(name: str) -> ConfigKey:

@@ -16,16 +16,18 @@ from ._app import main
 def _settings(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str]:
-    from ..broker.config import BrokerSettings, ConfigError, parse_setting_line
+    from ..broker.config import BrokerSettings, ConfigError, parse, parse_setting_line
 
     out: dict[str, str] = {}
-    for line in values:
-        try:
+    try:
+        for line in values:
             key, value = parse_setting_line(line)
-            BrokerSettings({key: value})
-        except ConfigError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-        out[key] = value
+            parse(BrokerSettings.key(key), value)
+            out[key] = value
+        # Settings checked against each other (a value and its min/max) once all are in.
+        BrokerSettings(out)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return out
 
 

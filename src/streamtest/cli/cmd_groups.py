@@ -1,11 +1,13 @@
 """``streamtest groups``: list, describe and delete consumer groups, and delete their
-offsets, with ``kafka-consumer-groups.sh``'s columns and messages."""
+offsets, with ``kafka-consumer-groups.sh``'s columns and messages. Share groups
+(KIP-932) are listed too and described with ``kafka-share-groups.sh``'s columns."""
 
 from __future__ import annotations
 
 import click
 
 from ..ops.client import ClientConfig
+from ..ops.errors import UnknownGroupError
 from ..ops.groups import (
     describe_group,
     describe_offsets,
@@ -25,6 +27,10 @@ OFFSETS_COLUMNS = (
 )
 MEMBERS_COLUMNS = ("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
 STATE_COLUMNS = ("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
+# kafka-share-groups.sh --describe [--offsets|--members|--state]
+SHARE_OFFSETS_COLUMNS = ("GROUP", "TOPIC", "PARTITION", "START-OFFSET", "LAG")
+SHARE_MEMBERS_COLUMNS = ("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
+SHARE_STATE_COLUMNS = ("GROUP", "COORDINATOR (ID)", "STATE", "#MEMBERS")
 
 
 @main.group()
@@ -96,7 +102,13 @@ def groups_describe(
     verbose: bool,
     fmt: str,
 ) -> None:
-    """Describe consumer groups: their offsets (default), members or state."""
+    """Describe consumer groups: their offsets (default), members or state.
+
+    A share group (KIP-932) is described as kafka-share-groups.sh does: its
+    share-partition start offsets and lag ("-" for a partition it has not read
+    yet), its members (--verbose adds each member's epoch) or its state.
+    --all-groups describes the classic and consumer groups.
+    """
     views = [name for name, on in (("--offsets", offsets), ("--members", members),
                                     ("--state", state)) if on]
     if len(views) > 1:
@@ -109,7 +121,7 @@ def groups_describe(
         raise click.UsageError("give --group GROUP (repeatable) or --all-groups")
     names = list(dict.fromkeys(group_ids))
     if all_groups:
-        names = [g.group_id for g in list_groups(config)]
+        names = [g.group_id for g in list_groups(config, types=("classic", "consumer"))]
         if "" in names:
             # Kafka 4.x keeps offsets committed under the empty group id, and lists
             # that group, but ConsumerGroupDescribe refuses an empty id
@@ -138,6 +150,19 @@ def _describe_rows(
 ) -> tuple[tuple[str, ...], list[list[object]]]:
     """Return one group's columns and rows for ``view``, saying on stderr when it has
     no active members (unless ``quiet``, for JSON and CSV)."""
+    try:
+        return _consumer_group_rows(config, group, view, verbose, quiet)
+    except UnknownGroupError:
+        from ..ops.share_groups import is_share_group
+
+        if not is_share_group(config, group):
+            raise
+        return _share_group_rows(config, group, view, verbose, quiet)
+
+
+def _consumer_group_rows(
+    config: ClientConfig, group: str, view: str, verbose: bool, quiet: bool
+) -> tuple[tuple[str, ...], list[list[object]]]:
     def no_members() -> None:
         if not quiet:
             click.echo(f"Consumer group '{group}' has no active members.", err=True)
@@ -169,6 +194,36 @@ def _describe_rows(
             row.append(",".join(f"{t}({','.join(map(str, ps))})"
                                 for t, ps in sorted(by_topic.items())))
         rows.append(row)
+    return columns, rows
+
+
+def _share_group_rows(
+    config: ClientConfig, group: str, view: str, verbose: bool, quiet: bool
+) -> tuple[tuple[str, ...], list[list[object]]]:
+    from ..ops.share_groups import describe_share_group, share_offsets
+
+    def dash(value: int | None) -> object:
+        return "-" if value is None else value
+
+    if view == "offsets":
+        return SHARE_OFFSETS_COLUMNS, [
+            [r.group, r.topic, r.partition, dash(r.start_offset), dash(r.lag)]
+            for r in share_offsets(config, group)
+        ]
+    info = describe_share_group(config, group)
+    if view == "state":
+        return SHARE_STATE_COLUMNS, [[group, info.coordinator, info.state, len(info.members)]]
+    if not info.members and not quiet:
+        click.echo(f"Share group '{group}' has no active members.", err=True)
+    columns = SHARE_MEMBERS_COLUMNS + (("MEMBER-EPOCH",) if verbose else ()) + ("ASSIGNMENT",)
+    rows: list[list[object]] = []
+    for m in sorted(info.members, key=lambda m: m.member_id):
+        by_topic: dict[str, list[int]] = {}
+        for tp in m.assignment:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        assignment = ",".join(f"{t}:{','.join(map(str, ps))}" for t, ps in sorted(by_topic.items()))
+        rows.append([group, m.member_id, m.host, m.client_id, len(m.assignment)]
+                    + ([m.member_epoch] if verbose else []) + [assignment])
     return columns, rows
 
 

@@ -160,8 +160,13 @@ def offsets_reset(
     New offsets are clamped into each partition's log, with a warning. The group
     must be inactive (Empty or Dead); otherwise nothing is changed and the exit
     status is 1. Any input error also changes nothing.
+
+    A share group (KIP-932) gets new share-partition start offsets instead, as
+    kafka-share-groups.sh --reset-offsets sets them (--to-current keeps each start
+    offset; --shift-by moves it).
     """
     from ..ops.offsets import execute_reset, prepare_reset
+    from ..ops.share_groups import execute_share_reset, is_share_group, prepare_share_reset
 
     if dry_run and execute:
         raise click.UsageError("--dry-run and --execute are mutually exclusive")
@@ -173,14 +178,16 @@ def offsets_reset(
         raise click.UsageError("one of --topic or --all-topics is required")
     selections: list[TopicSelection] = [user_input(lambda t=t: parse_topic_selection(t))
                                         for t in topics]
-    plan = prepare_reset(config, group, spec, selections, all_topics=all_topics)
+    share = is_share_group(config, group)
+    prepare = prepare_share_reset if share else prepare_reset
+    plan = prepare(config, group, spec, selections, all_topics=all_topics)
     if not (dry_run or execute or export):
         warn("No action will be performed as the --execute option is missing. "
              "Add --dry-run to run without this warning.")
     for message in plan.warnings:
         warn(message)
     if execute:
-        execute_reset(config, plan)
+        (execute_share_reset if share else execute_reset)(config, plan)
     if export:
         click.echo(export_csv(plan), nl=False)
     else:

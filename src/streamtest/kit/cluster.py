@@ -27,10 +27,11 @@ from ..types import KafkaRecord
 from .events import Event
 
 if TYPE_CHECKING:
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Consumer, Producer, ShareConsumer
     from confluent_kafka.admin import AdminClient
 
     from ..embedded import EmbeddedKafka
+    from .share import ShareGroupState
 
 #: What ``headers=`` accepts: a mapping, or ``(key, value)`` pairs (Kafka allows
 #: repeated keys, which only the pair form can express).
@@ -255,6 +256,102 @@ class Cluster(abc.ABC):
         from confluent_kafka.admin import AdminClient
 
         return AdminClient(self.client_config(**_dotted(config)))
+
+    # -- share groups (KIP-932) -------------------------------------------------------------
+
+    def configure_group(
+        self, group_id: str, configs: Mapping[str, Any], *, timeout: float = 10.0
+    ) -> None:
+        """Set group configs (the GROUP config resource, IncrementalAlterConfigs), e.g.
+        ``{"share.record.lock.duration.ms": 15000}``; values may be Python values.
+
+        Raises:
+            confluent_kafka.KafkaException: the broker refused (unknown name, a value
+                outside the broker's bounds).
+        """
+        from confluent_kafka.admin import (
+            AlterConfigOpType,
+            ConfigEntry,
+            ConfigResource,
+            ResourceType,
+        )
+
+        entries = [
+            ConfigEntry(k, _config_value(v), incremental_operation=AlterConfigOpType.SET)
+            for k, v in configs.items()
+        ]
+        resource = ConfigResource(ResourceType.GROUP, group_id, incremental_configs=entries)
+        admin = self._shared_admin()
+        for future in admin.incremental_alter_configs(
+            [resource], request_timeout=timeout
+        ).values():
+            future.result()
+
+    def share_consumer(
+        self,
+        group_id: str | None = None,
+        *,
+        acknowledgement_mode: Literal["implicit", "explicit"] = "implicit",
+        auto_offset_reset: str = "earliest",
+        group_config: Mapping[str, Any] | None = None,
+        **config: Any,
+    ) -> ShareConsumer:
+        """Return a new confluent-kafka ``ShareConsumer`` (KIP-932) for this cluster.
+
+        It joins share group ``group_id`` (a fresh, unique group when ``None``), which
+        is first configured to start from ``auto_offset_reset`` (the group config
+        ``share.auto.offset.reset``: earliest here, where Kafka's default, latest,
+        would skip what the test produced before the consumer joined) plus
+        ``group_config``. ``acknowledgement_mode`` is ``share.acknowledgement.mode``:
+        ``implicit`` accepts each batch at the next poll, ``explicit`` needs
+        ``acknowledge()``. The caller owns it: ``close()`` it.
+
+        Raises:
+            confluent_kafka.KafkaException: the broker refused the group config.
+        """
+        from confluent_kafka import ShareConsumer
+
+        group = group_id or unique_name(prefix="st-share")
+        self.configure_group(
+            group, {"share.auto.offset.reset": auto_offset_reset, **(group_config or {})}
+        )
+        settings: dict[str, Any] = {
+            "group.id": group,
+            "share.acknowledgement.mode": acknowledgement_mode,
+        }
+        settings.update(_dotted(config))
+        return ShareConsumer(self.client_config(**settings))
+
+    def share_group_state(self, group_id: str, *, timeout: float = 10.0) -> ShareGroupState:
+        """Describe share group ``group_id`` for assertions: its state, members and,
+        per partition, the start offset and lag; on the embedded broker also each
+        in-flight record's state and delivery count (see :mod:`streamtest.kit.share`).
+
+        On the embedded broker the start offset is the live one. Elsewhere it is
+        what Kafka has persisted (DescribeShareGroupOffsets), which moves past newly
+        acknowledged records only with the partition's next state write; the lag
+        counts them as done either way, so assert on the lag there.
+
+        Raises:
+            streamtest.ops.errors.UnknownGroupError: no such share group.
+            streamtest.ops.errors.OpsError: the cluster refused or is unreachable.
+        """
+        from ..ops.client import ClientConfig
+        from ..ops.share_groups import describe_share_group, share_offsets
+        from .share import from_admin
+
+        config = ClientConfig(
+            self.bootstrap_servers,
+            {k: _config_value(v) for k, v in self.client_config_overrides.items()},
+            timeout,
+        )
+        info = describe_share_group(config, group_id)
+        return from_admin(info, share_offsets(config, group_id), self._share_records(group_id))
+
+    def _share_records(self, group_id: str) -> list[dict[str, Any]] | None:
+        """Return the broker's view of the group's in-flight records, where the
+        backend has one (the embedded broker), else ``None``."""
+        return None
 
     # -- topics -------------------------------------------------------------------------
 
@@ -790,6 +887,9 @@ class EmbeddedCluster(Cluster):
         embedded, self._embedded = self._embedded, None
         if embedded is not None:
             embedded.stop()
+
+    def _share_records(self, group_id: str) -> list[dict[str, Any]] | None:
+        return self.embedded.share_group_state(group_id)
 
 
 class ExternalCluster(Cluster):

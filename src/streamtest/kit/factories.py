@@ -497,6 +497,127 @@ def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callab
     return admin_fixture
 
 
+#: The acknowledgement modes of a share consumer (``share.acknowledgement.mode``).
+SHARE_MODES = ("implicit", "explicit")
+
+
+def _share_mode(request: pytest.FixtureRequest, default: str | None) -> str:
+    """Return the acknowledgement mode: the factory's, else the test's
+    ``kafka_share_consumer(mode=...)`` marker, else an indirect parameter, else
+    ``implicit``."""
+    mode = default
+    if mode is None:
+        marker = request.node.get_closest_marker("kafka_share_consumer")
+        if marker is not None:
+            mode = marker.kwargs.get("mode", marker.args[0] if marker.args else None)
+    if mode is None:
+        mode = getattr(request, "param", None)
+    mode = mode or "implicit"
+    if mode not in SHARE_MODES:
+        raise pytest.UsageError(
+            f"streamtest: kafka_share_consumer mode must be one of {', '.join(SHARE_MODES)}, "
+            f"not {mode!r}"
+        )
+    return mode
+
+
+def kafka_share_consumer(
+    cluster_fixture: str = DEFAULT_CLUSTER,
+    group_id: str | None = None,
+    acknowledgement_mode: str | None = None,
+    **config: Any,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a confluent-kafka ``ShareConsumer``
+    (KIP-932) in a unique share group (unless ``group_id`` is given) that reads from
+    the earliest offset, closed after the test.
+
+    The acknowledgement mode is ``acknowledgement_mode``, else the test's
+    ``@pytest.mark.kafka_share_consumer(mode="explicit")``, else an indirect
+    parameter (``parametrize("kafka_share_consumer", ["implicit", "explicit"],
+    indirect=True)``), else ``implicit``.
+    """
+
+    @pytest.fixture
+    def share_consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka ShareConsumer (KIP-932) in a share group unique to this
+        test, reading from the earliest offset; implicit acknowledgement unless the
+        test's kafka_share_consumer(mode="explicit") marker says otherwise; closed
+        after the test."""
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        consumer = cluster.share_consumer(
+            group_id or unique_name(request.node.name, "st-share"),
+            acknowledgement_mode=_share_mode(request, acknowledgement_mode),  # type: ignore[arg-type]
+            **config,
+        )
+        try:
+            yield consumer
+        finally:
+            consumer.close()
+
+    return share_consumer_fixture
+
+
+class ShareConsumerFactory:
+    """Makes share consumers for one test; by default they all join the test's own
+    share group, so that several workers share one queue. Closes them at teardown."""
+
+    def __init__(self, cluster: Cluster, group_id: str, mode: str, config: Mapping[str, Any]):
+        self.cluster = cluster
+        #: The share group the consumers join unless told otherwise.
+        self.group_id = group_id
+        self.mode = mode
+        self.config = dict(config)
+        self.consumers: list[Any] = []
+
+    def __call__(
+        self, group_id: str | None = None, acknowledgement_mode: str | None = None, **config: Any
+    ) -> Any:
+        """Return a new ``ShareConsumer`` in ``group_id`` (the test's group by default)."""
+        consumer = self.cluster.share_consumer(
+            group_id or self.group_id,
+            acknowledgement_mode=acknowledgement_mode or self.mode,  # type: ignore[arg-type]
+            **{**self.config, **config},
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def close(self) -> None:
+        """Close every consumer made (each leaves the group, releasing its records)."""
+        while self.consumers:
+            self.consumers.pop().close()
+
+
+def kafka_share_consumer_factory(
+    cluster_fixture: str = DEFAULT_CLUSTER,
+    acknowledgement_mode: str | None = None,
+    **config: Any,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a :class:`ShareConsumerFactory`:
+    ``factory(group_id=None, acknowledgement_mode=None, **config) -> ShareConsumer``.
+    Consumers join the test's own share group unless given another; all are closed
+    after the test. The mode resolves as for :func:`kafka_share_consumer`."""
+
+    @pytest.fixture
+    def share_consumer_factory_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """factory(group_id=None, acknowledgement_mode=None, **config) -> ShareConsumer:
+        share consumers (KIP-932) that join this test's own share group unless told
+        otherwise (its id is factory.group_id), reading from the earliest offset;
+        all closed after the test."""
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        factory = ShareConsumerFactory(
+            cluster,
+            unique_name(request.node.name, "st-share"),
+            _share_mode(request, acknowledgement_mode),
+            config,
+        )
+        try:
+            yield factory
+        finally:
+            factory.close()
+
+    return share_consumer_factory_fixture
+
+
 # -- Spark and Flink -------------------------------------------------------------------------
 
 

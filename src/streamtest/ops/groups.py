@@ -226,7 +226,8 @@ def list_groups(
 
     Classic and consumer groups are listed through the AdminClient. librdkafka has
     no share group type, so share groups are listed with ListGroups v5 directly
-    (PLAINTEXT listeners only).
+    (PLAINTEXT listeners only: without a type filter, a cluster on another protocol
+    lists its classic and consumer groups only).
 
     Raises:
         OpsError: the cluster could not be reached or refused the request.
@@ -253,7 +254,10 @@ def list_groups(
             )
             for g in result.valid
         ]
-    if "share" in wanted_types:
+    plaintext = str(config.properties.get("security.protocol", "plaintext")).lower() == (
+        "plaintext"
+    )
+    if "share" in wanted_types or (not wanted_types and plaintext):
         from .wire import list_groups_of_type
 
         md = admin.list_topics(timeout=config.timeout)

@@ -8,6 +8,11 @@
 * BROKER (4): every broker setting of ``config.py`` for node ``N`` (its own
   ``node.id``, ``broker.id``, ``listeners``, ``advertised.listeners`` and
   ``log.dirs``), or the cluster-wide defaults for the empty name.
+* GROUP (32): the group configs of KIP-848 and KIP-932 groups
+  (``services/group_configs.py``): ``config_source`` 8 (GROUP_CONFIG) for values
+  set on the group, else the source of the broker setting they default to. Any
+  group id may be described, whether or not the group exists; the empty id gets
+  INVALID_REQUEST.
 * Any other resource type: INVALID_REQUEST.
 """
 
@@ -18,8 +23,9 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..services.configs import broker_config_entries, topic_config_entries
+from ..services.group_configs import GroupConfigError
 
-TOPIC, BROKER = 2, 4
+TOPIC, BROKER, GROUP = 2, 4, 32
 
 
 def node_values(ctx: RequestContext, node_id: int) -> dict[str, str]:
@@ -78,6 +84,16 @@ def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]
             res["configs"] = broker_config_entries(
                 cluster.settings, r.configuration_keys, synonyms, own
             )
+        elif r.resource_type == GROUP:
+            try:
+                res["configs"] = cluster.group_configs.describe(
+                    r.resource_name,
+                    r.configuration_keys,
+                    synonyms,
+                    getattr(request, "include_documentation", False),
+                )
+            except GroupConfigError as exc:
+                res["error_code"], res["error_message"] = exc.code, str(exc)
         else:
             res["error_code"] = ErrorCode.INVALID_REQUEST
             res["error_message"] = f"Unsupported resource type {r.resource_type}"

@@ -1,17 +1,22 @@
-"""AlterConfigs (key 33), versions 0-2: replaces a topic's whole dynamic config set.
+"""AlterConfigs (key 33), versions 0-2: replaces a topic's or a group's whole
+dynamic config set.
 
 Kafka's legacy, non-incremental semantics: configs not named are reset to their
-defaults. Broker resources are read-only here (INVALID_REQUEST).
+defaults. GROUP resources (32) hold the KIP-848/KIP-932 group configs
+(``services/group_configs.py``). Broker resources are read-only here
+(INVALID_REQUEST).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..services.configs import validate_topic_config
-from .k32_describe_configs import TOPIC
+from ..services.group_configs import GroupConfigError, GroupConfigs
+from .k32_describe_configs import GROUP, TOPIC
 
 
 def alter_topic(
@@ -43,12 +48,32 @@ def alter_topic(
     return res
 
 
+def alter_group(
+    ctx: RequestContext, name: str, validate_only: bool, change: Callable[[GroupConfigs], None]
+) -> dict[str, Any]:
+    """Apply ``change(group_configs)`` and answer for the GROUP resource ``name``."""
+    res: dict[str, Any] = {"error_code": ErrorCode.NONE, "error_message": None,
+                           "resource_type": GROUP, "resource_name": name}
+    try:
+        change(ctx.cluster.group_configs)
+    except GroupConfigError as exc:
+        res["error_code"], res["error_message"] = exc.code, str(exc)
+    return res
+
+
 @api(33, "AlterConfigs", 0, 2)
 def handle_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Replace each topic's dynamic configs with the given set."""
     responses = []
     for r in request.resources:
         given = {c.name: c.value for c in r.configs if c.value is not None}
+        if r.resource_type == GROUP:
+            responses.append(
+                alter_group(ctx, r.resource_name, request.validate_only,
+                            lambda configs, r=r, given=given: configs.replace(
+                                r.resource_name, given, request.validate_only))
+            )
+            continue
         responses.append(
             alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
                         lambda _current, given=given: given)

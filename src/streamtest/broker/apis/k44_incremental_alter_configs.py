@@ -2,6 +2,10 @@
 
 Operations: 0 SET, 1 DELETE (back to default), 2 APPEND and 3 SUBTRACT (for list
 configs such as ``cleanup.policy``).
+
+* TOPIC (2): see ``k33_alter_configs.alter_topic``.
+* GROUP (32): the group configs of KIP-848 and KIP-932 groups, validated against
+  the broker's bounds as Kafka validates them (``services/group_configs.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from typing import Any
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
 from ..services.configs import TOPIC_CONFIGS
-from .k33_alter_configs import alter_topic
+from ..services.group_configs import ConfigOp, GroupConfigs
+from .k33_alter_configs import GROUP, alter_group, alter_topic
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
@@ -45,9 +50,20 @@ def _apply(ops: list[Any]) -> Any:
 @api(44, "IncrementalAlterConfigs", 0, 1)
 def handle_incremental_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Apply each resource's config operations."""
-    responses = [
-        alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
-                    _apply(list(r.configs)))
-        for r in request.resources
-    ]
+    responses = []
+    for r in request.resources:
+        if r.resource_type == GROUP:
+            ops = [ConfigOp(c.name, c.config_operation, c.value) for c in r.configs]
+            name, check = r.resource_name, request.validate_only
+
+            def change(configs: GroupConfigs, name: str = name, ops: list[ConfigOp] = ops,
+                       check: bool = check) -> None:
+                configs.alter(name, ops, check)
+
+            responses.append(alter_group(ctx, name, check, change))
+            continue
+        responses.append(
+            alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
+                        _apply(list(r.configs)))
+        )
     return {"throttle_time": 0, "responses": responses}

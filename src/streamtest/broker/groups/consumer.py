@@ -296,9 +296,8 @@ class ConsumerGroup:
     def _schedule_session(self, member: ConsumerMember) -> None:
         timers = self.coord.timers
         timers.cancel(member.session_timer)
-        member.session_timer = timers.call_later(
-            self.coord.consumer_session_timeout_ms / 1000, self._session_expired, member
-        )
+        timeout_ms = self.coord.consumer_session_timeout_ms(self.group_id)
+        member.session_timer = timers.call_later(timeout_ms / 1000, self._session_expired, member)
 
     def _session_expired(self, member: ConsumerMember) -> None:
         member.session_timer = None
@@ -369,7 +368,7 @@ class ConsumerGroup:
             "error_message": None,
             "member_id": member.member_id,
             "member_epoch": member.member_epoch,
-            "heartbeat_interval": self.coord.consumer_heartbeat_interval_ms,
+            "heartbeat_interval": self.coord.consumer_heartbeat_interval_ms(self.group_id),
             "assignment": None,
         }
         if full or before != (member.member_epoch, member.assigned):

@@ -4,9 +4,11 @@ The single broker is the coordinator of every group and every transactional id
 (FindCoordinator always names it). :class:`GroupCoordinator` is what the API
 handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
 
-* ``groups``: group id -> :class:`ClassicGroup` or :class:`ConsumerGroup`
-  (KIP-848). A group's type is fixed while it has members; an empty group of one
-  type is replaced by the other type when a member of the other protocol joins.
+* ``groups``: group id -> :class:`ClassicGroup`, :class:`ConsumerGroup`
+  (KIP-848) or :class:`ShareGroup` (KIP-932). A group's type is fixed while it
+  has members; an empty classic or consumer group is replaced by the other type
+  when a member of the other protocol joins. Group ids are one namespace: a
+  share group's id cannot be used by a consumer group, nor the reverse.
 * ``offsets``: committed offsets (``offsets.py``). Every commit, deletion and
   group change is also written to ``__consumer_offsets`` in Kafka's schemas
   (``records.py``), where tools such as Burrow read them; on start the
@@ -26,18 +28,21 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...protocol.errors import ErrorCode
 from ...protocol.exceptions import InvalidFrame
 from ..clock import Clock, TimerHandle
 from ..config import BrokerSettings
+from ..services.group_configs import GroupConfigs
 from ..topics import TopicTable
 from . import classic, consumer, records
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
 from .consumer import ConsumerGroup, HeartbeatRequest, error_response
 from .offsets import OffsetAndMetadata, OffsetStore
+from .share import ShareGroup, ShareHeartbeat, heartbeat_error
 from .timers import Timers
 
 if TYPE_CHECKING:
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("streamtest.broker.groups")
 
-Group = ClassicGroup | ConsumerGroup
+Group = ClassicGroup | ConsumerGroup | ShareGroup
 
 
 class OffsetsLog(Protocol):
@@ -76,15 +81,21 @@ class GroupCoordinator:
         clock: Clock,
         topics: TopicTable,
         log: OffsetsLog | None = None,
+        group_configs: GroupConfigs | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.topics = topics
         self.log = log
+        #: Per-group overrides of the group settings (the GROUP config resource).
+        self.group_configs = group_configs or GroupConfigs(settings)
         self.groups: dict[str, Group] = {}
         self.offsets = OffsetStore(self._offset_changed)
         self.timers = Timers(clock)
         self._expiry_timer: TimerHandle | None = None
+        #: Called with a group id after DeleteGroups removed the group (the share
+        #: partition manager then forgets its share-partition state).
+        self.deleted_listeners: list[Callable[[str], None]] = []
         self._load()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -131,6 +142,8 @@ class GroupCoordinator:
             group = self._new_group(key.group, "classic")
             group.protocol_type = meta.protocol_type or None  # type: ignore[assignment]
             self.groups[key.group] = group
+        elif key.record_type == records.SHARE_GROUP_METADATA:
+            self.groups[key.group] = self._new_group(key.group, "share")
         else:
             self.groups[key.group] = self._new_group(key.group, "consumer")
 
@@ -195,15 +208,16 @@ class GroupCoordinator:
         """Return ``group.initial.rebalance.delay.ms``."""
         return self._setting("group.initial.rebalance.delay.ms")
 
-    @property
-    def consumer_session_timeout_ms(self) -> int:
-        """Return ``group.consumer.session.timeout.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.session.timeout.ms")
+    def consumer_session_timeout_ms(self, group_id: str) -> int:
+        """Return a KIP-848 group's session timeout: its ``consumer.session.timeout.ms``
+        group config, else ``group.consumer.session.timeout.ms``."""
+        return int(self.group_configs.value(group_id, "consumer.session.timeout.ms"))
 
-    @property
-    def consumer_heartbeat_interval_ms(self) -> int:
-        """Return ``group.consumer.heartbeat.interval.ms`` (KIP-848 groups)."""
-        return self._setting("group.consumer.heartbeat.interval.ms")
+    def consumer_heartbeat_interval_ms(self, group_id: str) -> int:
+        """Return a KIP-848 group's heartbeat interval: its
+        ``consumer.heartbeat.interval.ms`` group config, else
+        ``group.consumer.heartbeat.interval.ms``."""
+        return int(self.group_configs.value(group_id, "consumer.heartbeat.interval.ms"))
 
     @property
     def offsets_retention_ms(self) -> int:
@@ -231,6 +245,8 @@ class GroupCoordinator:
     def _new_group(self, group_id: str, group_type: str) -> Group:
         if group_type == "consumer":
             return ConsumerGroup(group_id, self)
+        if group_type == "share":
+            return ShareGroup(group_id, self)
         return ClassicGroup(group_id, self)
 
     def group(self, group_id: str) -> Group | None:
@@ -267,6 +283,9 @@ class GroupCoordinator:
                 )
             )
             key = records.group_key(group.group_id, records.GROUP_METADATA)
+        elif isinstance(group, ShareGroup):
+            value = records.share_group_value(group.group_epoch)
+            key = records.group_key(group.group_id, records.SHARE_GROUP_METADATA)
         else:
             value = records.consumer_group_value(group.group_epoch)
             key = records.group_key(group.group_id, records.CONSUMER_GROUP_METADATA)
@@ -280,6 +299,8 @@ class GroupCoordinator:
             record_type = (
                 records.GROUP_METADATA
                 if isinstance(group, ClassicGroup)
+                else records.SHARE_GROUP_METADATA
+                if isinstance(group, ShareGroup)
                 else records.CONSUMER_GROUP_METADATA
             )
             self.log.append(
@@ -288,6 +309,8 @@ class GroupCoordinator:
 
     def _classic_for_join(self, group_id: str, member_id: str) -> ClassicGroup | ErrorCode:
         group = self.groups.get(group_id)
+        if isinstance(group, ShareGroup):
+            return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
         if isinstance(group, ConsumerGroup):
             if not group.is_empty:
                 return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
@@ -364,6 +387,10 @@ class GroupCoordinator:
         if problem is not None:
             return problem
         group = self.groups.get(req.group_id)
+        if isinstance(group, ShareGroup):
+            return error_response(
+                ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
+            )
         if isinstance(group, ClassicGroup):
             if not group.is_empty or req.member_epoch != consumer.JOIN_EPOCH:
                 return error_response(
@@ -414,6 +441,47 @@ class GroupCoordinator:
                 return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, str(exc))
         return None
 
+    # -- KIP-932 -------------------------------------------------------------------------
+
+    def share_group_heartbeat(self, req: ShareHeartbeat) -> dict[str, Any]:
+        """Handle ShareGroupHeartbeat; return the response dict."""
+        if not req.group_id:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.")
+        if not req.member_id:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST)
+        if req.member_epoch < -1:
+            return heartbeat_error(ErrorCode.INVALID_REQUEST, "MemberEpoch is invalid.")
+        if req.member_epoch == 0 and not req.subscribed_topic_names:
+            return heartbeat_error(
+                ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request."
+            )
+        group = self.groups.get(req.group_id)
+        if group is not None and not isinstance(group, ShareGroup):
+            return heartbeat_error(
+                ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a share group."
+            )
+        if group is None:
+            if req.member_epoch != 0:
+                return heartbeat_error(
+                    ErrorCode.UNKNOWN_MEMBER_ID,
+                    f"Member {req.member_id} is not a member of group {req.group_id}.",
+                )
+            group = self.create_share_group(req.group_id)
+        return group.heartbeat(req)
+
+    def create_share_group(self, group_id: str) -> ShareGroup:
+        """Create an empty share group (a first heartbeat, or AlterShareGroupOffsets on
+        a new group id)."""
+        group = ShareGroup(group_id, self)
+        self.groups[group_id] = group
+        self.group_changed(group)
+        return group
+
+    def share_group(self, group_id: str) -> ShareGroup | None:
+        """Return the share group ``group_id``, or ``None`` (absent, or another type)."""
+        group = self.groups.get(group_id)
+        return group if isinstance(group, ShareGroup) and not group.dead else None
+
     # -- offsets ---------------------------------------------------------------------------
 
     def validate_offset_commit(
@@ -429,6 +497,8 @@ class GroupCoordinator:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
         group = self.groups.get(group_id)
+        if isinstance(group, ShareGroup):
+            return ErrorCode.GROUP_ID_NOT_FOUND  # share groups have no committed offsets
         if group is None:
             if generation_id >= 0:
                 # Kafka: GROUP_ID_NOT_FOUND from v9, ILLEGAL_GENERATION before.
@@ -484,6 +554,8 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if group is None:
             return ErrorCode.NONE if generation_id < 0 else ErrorCode.ILLEGAL_GENERATION
+        if isinstance(group, ShareGroup):
+            return ErrorCode.GROUP_ID_NOT_FOUND
         if isinstance(group, ConsumerGroup):
             code = group.validate_offset_commit(member_id, generation_id, 9)
             return ErrorCode.ILLEGAL_GENERATION if code == ErrorCode.STALE_MEMBER_EPOCH else code
@@ -526,6 +598,8 @@ class GroupCoordinator:
         retention = self.offsets_retention_ms
         total = 0
         for group in list(self.groups.values()):
+            if isinstance(group, ShareGroup):
+                continue  # no committed offsets; kept until DeleteGroups (as Kafka)
             total += self._expire_group(group, now, retention)
             if group.is_empty and not self.offsets.has_offsets(group.group_id):
                 if getattr(group, "pending_members", None):
@@ -586,6 +660,8 @@ class GroupCoordinator:
         if not group.is_empty:
             return ErrorCode.NON_EMPTY_GROUP
         self._drop_group(group)
+        for fn in self.deleted_listeners:
+            fn(group_id)
         return ErrorCode.NONE
 
     def delete_offsets(

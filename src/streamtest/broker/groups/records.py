@@ -13,7 +13,9 @@ starts with an INT16 version; a key's version is its record type
 * type 2, ``GroupMetadataKey`` ``{group}`` with ``GroupMetadataValue`` v3 (classic
   groups: protocol type, generation, protocol, leader, state time, members);
 * type 3, ``ConsumerGroupMetadataKey`` ``{groupId}`` with
-  ``ConsumerGroupMetadataValue`` v0 ``{epoch}`` (KIP-848 groups).
+  ``ConsumerGroupMetadataValue`` v0 ``{epoch}`` (KIP-848 groups);
+* type 11, ``ShareGroupMetadataKey`` ``{groupId}`` with ``ShareGroupMetadataValue``
+  v0 ``{epoch, metadataHash}`` (KIP-932 share groups; the hash is written as 0).
 
 The non-flexible versions are written (what Kafka 3.x writes and what older tools
 parse); the flexible ones are read as well.
@@ -30,6 +32,7 @@ from ...protocol.headers import read_uvarint, skip_tagged_fields
 OFFSET_COMMIT = 1
 GROUP_METADATA = 2
 CONSUMER_GROUP_METADATA = 3
+SHARE_GROUP_METADATA = 11
 
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
@@ -150,6 +153,8 @@ def decode_key(data: bytes) -> Key | None:
         return Key(GROUP_METADATA, r.string() or "")
     if record_type == CONSUMER_GROUP_METADATA:
         return Key(CONSUMER_GROUP_METADATA, r.string() or "")
+    if record_type == SHARE_GROUP_METADATA:
+        return Key(SHARE_GROUP_METADATA, r.string() or "")
     return None
 
 
@@ -287,3 +292,9 @@ def decode_consumer_group_value(data: bytes) -> int:
     r = _Reader(data)
     r.i16()
     return r.i32()
+
+
+def share_group_value(epoch: int, metadata_hash: int = 0) -> bytes:
+    """Encode ``ShareGroupMetadataValue`` v0 (flexible: the group epoch, the hash of
+    the subscribed topics' metadata, then no tagged fields)."""
+    return _I16.pack(0) + _I32.pack(epoch) + _I64.pack(metadata_hash) + b"\x00"
