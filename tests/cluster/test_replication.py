@@ -256,3 +256,25 @@ def test_shuffle_leaders_moves_leadership(cluster):
     assert all(before[p] != after[p] for p in range(6))
     producer = _producer(cluster, acks="all")
     assert _produce(producer, "shuffle", [b"x"], partition=5) == [None]
+
+
+def test_a_killed_node_stays_in_metadata_until_its_session_expires():
+    # KRaft fences a crashed broker only when its session expires: until then
+    # clients still see it (its partitions lead elsewhere at once here). A
+    # controlled shutdown drops it at once.
+    from confluent_kafka.admin import AdminClient
+
+    with EmbeddedKafka(brokers=3, clock="manual",
+                       settings={"broker.session.timeout.ms": "9000"}) as kafka:
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+
+        def listed() -> list[int]:
+            return sorted(admin.list_topics(timeout=10).brokers)
+
+        kafka.kill_node(2)
+        kafka.stop_node(1)
+        assert listed() == [0, 2]
+        kafka.advance(9)
+        assert listed() == [0]
+        kafka.start_node(2)
+        assert listed() == [0, 2]

@@ -323,6 +323,14 @@ _KEYS: tuple[ConfigKey, ...] = (
         at_least(0),
     ),
     ConfigKey(
+        "broker.session.timeout.ms",
+        INT,
+        "9000",
+        "A node that crashed (kill_node) stays registered this long: Metadata still "
+        "lists it, as KRaft fences a broker only once its session expires.",
+        at_least(1),
+    ),
+    ConfigKey(
         "replica.fetch.max.bytes", INT, "1048576", "Bytes a follower copies per round.", at_least(0)
     ),
     ConfigKey(

@@ -105,6 +105,7 @@ class ClusterControl:
         if node.state is NodeState.STOPPED:
             return
         await self._take_down(node, grace=0.0)
+        node.crashed_at_ms = self.cluster.clock.now_ms()
         node.logs.abandon()
         if node.fs is not None:
             node.fs.crash()
@@ -140,6 +141,7 @@ class ClusterControl:
                 node.logs.delete(topic_name, index)
             node.logs.start()
         node.state = NodeState.RUNNING
+        node.crashed_at_ms = None
         await node.listen(cluster)
         self._rejoin(node_id)
         cluster.resume_reassignments()

@@ -63,6 +63,9 @@ class Node:
         self.state = NodeState.RUNNING
         #: When the node was cut off from the other nodes (``isolate_node``), or None.
         self.isolated_since_ms: int | None = None
+        #: When the node crashed (``kill_node``), or None: it stays registered for
+        #: ``broker.session.timeout.ms`` after (``services.nodes.broker_entries``).
+        self.crashed_at_ms: int | None = None
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
         #: The node's storage: its filesystem (its own directory of the data dir,
