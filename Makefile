@@ -34,10 +34,14 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 # Client libraries' own test suites against streamtest (not part of CI):
-#   make client-suites SUITES="--suite confluent-schema-registry --suite kafka-python"
-SUITES ?= --suite confluent-schema-registry
+#   make client-suites SUITES="--suite kafka-python"
+# Where an sdist ships no tests, point at a source checkout of the same version:
+#   make client-suites TESTS_FROM="--tests-from confluent-kafka=/tmp/ckp"
+SUITES ?= --suite confluent-schema-registry --suite confluent-integration \
+	--suite confluent-integration-consumer --suite kafka-python
+TESTS_FROM ?=
 client-suites: $(STAMP)
-	$(PY) tools/client-suites $(SUITES)
+	$(PY) tools/client-suites $(SUITES) $(TESTS_FROM)
 
 broker: $(STAMP)
 	$(VENV)/bin/streamtest broker

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("streamtest.broker")
 
 _PRODUCER_IDS = "producer_ids"
+#: Storage namespace of the dynamic broker configs: level ("" or a node id) -> values.
+_BROKER_CONFIGS = "broker_configs"
 #: Internal topic, partition-count setting and replication-factor setting, by
 #: FindCoordinator key type (0 groups, 1 transactions).
 _INTERNAL = (
@@ -174,6 +176,7 @@ class Cluster:
                 "a data dir with more than one broker needs the segmented log engine, "
                 "which is not wired in yet; use brokers=1 with data_dir"
             )
+        self._init_dynamic_configs()
         self.topics = TopicTable()
         self.replicas = ReplicaManager(
             self.clock,
@@ -235,6 +238,21 @@ class Cluster:
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
         self.control_endpoint: ControlEndpoint | None = None
+
+    def _init_dynamic_configs(self) -> None:
+        """Bind the settings to the nodes, restore the dynamic broker configs a data
+        dir holds (KIP-226 configs survive a restart, as in Kafka's metadata log),
+        persist later changes there, then record what a new cluster records."""
+        self.settings.bind_nodes(self.nodes)
+        storage = self.storage
+        if storage is not None:
+            self.settings.load_dynamic(storage.load_meta(_BROKER_CONFIGS))
+
+            def persist(level: str, values: dict[str, str]) -> None:
+                storage.put_meta(_BROKER_CONFIGS, level, values or None)
+
+            self.settings.on_dynamic_change = persist
+        self.settings.bootstrap_dynamic_defaults()
 
     def _restore(self) -> None:
         if self.storage is None:
@@ -362,6 +380,14 @@ class Cluster:
             partition.epochs.pop(r, None)
         if self.storage is not None and topic is not None:
             self.storage.topic_changed(topic)
+
+    def log_dir(self, node_id: int) -> str:
+        """Return node ``node_id``'s log directory as tools see it (``log.dirs``,
+        DescribeLogDirs): the data dir, or, for a cluster kept in memory, a
+        ``memory://`` name (there is no directory, and the name says so)."""
+        if self.data_dir is not None:
+            return str(self.data_dir)
+        return f"memory://streamtest/node-{node_id}"
 
     @property
     def controller_id(self) -> int:

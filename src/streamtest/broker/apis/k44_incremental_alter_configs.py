@@ -1,7 +1,11 @@
 """IncrementalAlterConfigs (key 44), versions 0-1 (KIP-339).
 
 Operations: 0 SET, 1 DELETE (back to default), 2 APPEND and 3 SUBTRACT (for list
-configs such as ``cleanup.policy``).
+configs such as ``cleanup.policy``; subtracting the last value leaves an empty
+list, which Kafka 4.x allows).
+
+* TOPIC (2): see ``k33_alter_configs.alter_topic``.
+* BROKER (4): dynamic broker configs, see ``services/broker_configs.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.broker_configs import ConfigChange
 from ..services.configs import TOPIC_CONFIGS
-from .k33_alter_configs import alter_topic
+from .k33_alter_configs import BROKER, alter_broker, alter_topic
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
@@ -45,9 +50,13 @@ def _apply(ops: list[Any]) -> Any:
 @api(44, "IncrementalAlterConfigs", 0, 1)
 def handle_incremental_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Apply each resource's config operations."""
-    responses = [
-        alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
-                    _apply(list(r.configs)))
-        for r in request.resources
-    ]
+    responses = []
+    for r in request.resources:
+        if r.resource_type == BROKER:
+            changes = [ConfigChange(c.name, c.config_operation, c.value) for c in r.configs]
+            responses.append(alter_broker(ctx, r.resource_name, changes, True,
+                                          request.validate_only))
+            continue
+        responses.append(alter_topic(ctx, r.resource_type, r.resource_name,
+                                     request.validate_only, _apply(list(r.configs))))
     return {"throttle_time": 0, "responses": responses}
