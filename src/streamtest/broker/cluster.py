@@ -31,6 +31,7 @@ from .groups import GroupCoordinator
 from .intercept import Interceptors
 from .node import Node
 from .producers import ProducerIdManager, rebuild
+from .quorum import MetadataQuorum
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
 from .services.topics import TopicService, TopicSpec
@@ -195,6 +196,24 @@ class Cluster:
             self.storage,
         )
         self.topic_service.on_partition.append(self.replicas.init_partition)
+        #: The KRaft metadata quorum as DescribeQuorum reports it (``quorum.py``).
+        self.quorum = MetadataQuorum(
+            self.clock.now_ms,
+            self.node_ids,
+            self.live_node_ids,
+            self.topics.partitions,
+            lambda: len(self.topics),
+        )
+        self.topic_service.on_deleted.append(self.quorum.topic_deleted)
+        self.topic_service.on_configs.append(lambda _topic: self.quorum.record())
+        persist = self.settings.on_dynamic_change
+
+        def configs_changed(level: str, values: dict[str, str]) -> None:
+            if persist is not None:
+                persist(level, values)
+            self.quorum.record()
+
+        self.settings.on_dynamic_change = configs_changed
         #: Node and leadership operations for tests (``control.py``).
         self.control = ClusterControl(self)
         #: Ongoing reassignments (KIP-455): (topic, partition) -> (target, original).
@@ -243,7 +262,7 @@ class Cluster:
         """Bind the settings to the nodes, restore the dynamic broker configs a data
         dir holds (KIP-226 configs survive a restart, as in Kafka's metadata log),
         persist later changes there, then record what a new cluster records."""
-        self.settings.bind_nodes(self.nodes)
+        self.settings.bind_nodes(self.node_ids)
         storage = self.storage
         if storage is not None:
             self.settings.load_dynamic(storage.load_meta(_BROKER_CONFIGS))

@@ -282,6 +282,13 @@ _KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "fetch.max.bytes", INT, "57671680", "Cap on a Fetch response's max_bytes.", at_least(1024)
     ),
+    ConfigKey(
+        "max.request.partition.size.limit",
+        INT,
+        "2000",
+        "Most partitions a DescribeTopicPartitions response holds (it pages past them).",
+        at_least(1),
+    ),
     ConfigKey("delete.topic.enable", BOOL, "true", "Allow DeleteTopics."),
     ConfigKey(
         "auto.create.topics.enable",
@@ -924,7 +931,7 @@ class BrokerSettings:
         self._static: dict[str, str] = {}
         #: Dynamic values by level: CLUSTER_DEFAULT or a node id as a string.
         self._dynamic: dict[str, dict[str, str]] = {}
-        self._node_ids: tuple[int, ...] = ()
+        self._node_ids: Callable[[], Iterable[int]] = tuple
         self._cache: dict[str, Any] = {}
         #: Called with ``(level, values)`` after a level's dynamic values change (the
         #: cluster persists them there with a data dir).
@@ -948,18 +955,18 @@ class BrokerSettings:
             raise ConfigError(f"Unknown broker setting {name}{hint}")
         return found
 
-    def bind_nodes(self, node_ids: Iterable[int]) -> None:
-        """Tell the settings which nodes the cluster has (per-node values apply to
-        the shared behaviour once every node has one)."""
-        self._node_ids = tuple(sorted(node_ids))
+    def bind_nodes(self, node_ids: Callable[[], Iterable[int]]) -> None:
+        """Tell the settings how to list the cluster's nodes (per-node values apply
+        to the shared behaviour once every node has one)."""
+        self._node_ids = node_ids
         self._cache.clear()
 
     def _per_node(self, name: str, node_id: int | None) -> str | None:
         if node_id is not None:
             return self._dynamic.get(str(node_id), {}).get(name)
-        if not self._node_ids:
+        if not any(name in v for level, v in self._dynamic.items() if level != CLUSTER_DEFAULT):
             return None
-        values = {self._dynamic.get(str(i), {}).get(name) for i in self._node_ids}
+        values = {self._dynamic.get(str(i), {}).get(name) for i in self._node_ids()}
         return values.pop() if len(values) == 1 else None
 
     def raw(self, name: str, node_id: int | None = None) -> str | None:
@@ -982,7 +989,9 @@ class BrokerSettings:
         except KeyError:
             pass
         value = parse(self.key(name), self.raw(name))
-        self._cache[name] = value
+        if not any(name in v for level, v in self._dynamic.items() if level != CLUSTER_DEFAULT):
+            # (A value some node overrides depends on the node set, which can change.)
+            self._cache[name] = value
         return value
 
     def source(self, name: str, node_id: int | None = None) -> Source:

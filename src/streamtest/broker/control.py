@@ -78,6 +78,7 @@ class ClusterControl:
             if partition.leader == node_id:
                 replicas.elect(partition)
         grace = int(self.cluster.settings["streamtest.controlled.shutdown.drain.ms"]) / 1000
+        self.cluster.quorum.nodes_changed()
         await node.close(grace if drain else 0.0)
         log.info("node %d stopped", node_id)
 
@@ -117,6 +118,7 @@ class ClusterControl:
         await node.listen(self.cluster)
         self._rejoin(node_id)
         self.cluster.resume_reassignments()
+        self.cluster.quorum.nodes_changed()
         log.info("node %d started", node_id)
 
     def isolate_node(self, node_id: int) -> None:
@@ -166,6 +168,7 @@ class ClusterControl:
         node = Node(node_id, cluster.host, 0, first.advertised_host)
         cluster.nodes[node_id] = node
         await node.listen(cluster)
+        cluster.quorum.nodes_changed()
         log.info("node %d added at %s", node_id, node.address)
         return node_id
 
@@ -195,6 +198,7 @@ class ClusterControl:
                 else [r for r in partition.replicas if r != node_id],
             )
         del self.cluster.nodes[node_id]
+        self.cluster.quorum.nodes_changed()
         log.info("node %d removed", node_id)
 
     # -- leadership -----------------------------------------------------------------------

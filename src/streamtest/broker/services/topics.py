@@ -116,6 +116,8 @@ class TopicService:
         self.on_deleted: list[Callable[[Topic], None]] = []
         #: Called with every new or restored partition (replication starts its epochs).
         self.on_partition: list[Callable[[Partition], None]] = []
+        #: Called with a topic after its configs changed (AlterConfigs).
+        self.on_configs: list[Callable[[Topic], None]] = []
         # Kafka starts replica placement at a random node; a seeded generator keeps
         # leaders the same from run to run, so tests are reproducible.
         self._rng = random.Random(0)
@@ -348,3 +350,5 @@ class TopicService:
         topic.configs = dict(configs)
         if self.store is not None:
             self.store.topic_changed(topic)
+        for listener in self.on_configs:
+            listener(topic)
