@@ -40,7 +40,6 @@ Left out: rack-aware assignment, client-side assignors, KIP-1071 streams groups.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
 from ..clock import TimerHandle
+from . import regex
 from .assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSpec, TopicPartitions
 from .consumer_protocol import (
     decode_assignment,
@@ -188,6 +188,11 @@ class ConsumerGroup:
         self.dead = False
         self.state_timestamp_ms = self.coord.now_ms()
         self._last_state = EMPTY
+        #: Each subscribed pattern and the topics its last resolution found.
+        self.resolved_regexes: dict[str, frozenset[str]] = {}
+        self._regex_refresh: TimerHandle | None = None
+        self._regex_refreshed_ms = 0
+        self._regex_topics: frozenset[str] = frozenset()
 
     # -- state ---------------------------------------------------------------------
 
@@ -226,13 +231,41 @@ class ConsumerGroup:
     def _member_topics(self, member: ConsumerMember) -> set[str]:
         topics = set(member.subscribed_topic_names)
         if member.subscribed_topic_regex:
-            pattern = re.compile(member.subscribed_topic_regex)
-            topics.update(
-                t
-                for t in self.coord.topic_names()
-                if not t.startswith("__") and pattern.fullmatch(t)
-            )
+            # What the last resolution found (``regex.py``): until a new pattern is
+            # resolved, it matches nothing.
+            topics.update(self.resolved_regexes.get(member.subscribed_topic_regex, ()))
         return topics
+
+    # -- regular expressions (resolved asynchronously, as Kafka does) ----------------
+
+    def _subscribed_regexes(self) -> set[str]:
+        return {m.subscribed_topic_regex for m in self.members.values() if m.subscribed_topic_regex}
+
+    def _maybe_refresh_regexes(self) -> None:
+        """Schedule a resolution of the group's patterns when Kafka would: a new
+        pattern, or ten seconds since the last one and the topics changed."""
+        regexes = self._subscribed_regexes()
+        if not regexes or self._regex_refresh is not None:
+            return
+        new = any(r not in self.resolved_regexes for r in regexes)
+        if not new:
+            if self.coord.now_ms() < self._regex_refreshed_ms + regex.REFRESH_INTERVAL_MS:
+                return
+            if frozenset(self.coord.topic_names()) == self._regex_topics:
+                return
+        self._regex_refresh = self.coord.timers.call_later(0, self._refresh_regexes)
+
+    def _refresh_regexes(self) -> None:
+        self._regex_refresh = None
+        if self.dead:
+            return
+        names = [n for n in self.coord.topic_names() if not self.coord.is_internal(n)]
+        self._regex_topics = frozenset(self.coord.topic_names())
+        self._regex_refreshed_ms = self.coord.now_ms()
+        self.resolved_regexes = {r: regex.resolve(r, names) for r in self._subscribed_regexes()}
+        if self.members:
+            self.maybe_compute_target()
+            self._note_state()
 
     def _refresh_subscription_metadata(self) -> bool:
         wanted: set[str] = set()
@@ -401,6 +434,7 @@ class ConsumerGroup:
                     f"member epoch {req.member_epoch} is not the current {member.member_epoch}",
                 )
         changed |= self._update_member(member, req)
+        self._maybe_refresh_regexes()
         before = (member.member_epoch, _copy(member.assigned))
         self.maybe_compute_target(changed)
         self._reconcile(member, req.owned)
@@ -896,6 +930,8 @@ class ConsumerGroup:
         conversion to a classic group)."""
         for m in self.members.values():
             self._cancel_timers(m)
+        self.coord.timers.cancel(self._regex_refresh)
+        self._regex_refresh = None
         self.dead = True
 
     def _cancel_timers(self, member: ConsumerMember) -> None:

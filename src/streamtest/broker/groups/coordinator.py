@@ -30,7 +30,6 @@ which address topics by id) and the ``__consumer_offsets`` log
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,7 +38,7 @@ from ...protocol.exceptions import InvalidFrame
 from ..clock import Clock, TimerHandle
 from ..config import BrokerSettings
 from ..topics import TopicTable
-from . import classic, consumer, records
+from . import classic, consumer, records, regex
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
 from .consumer import ConsumerGroup, HeartbeatRequest, error_response
@@ -226,6 +225,11 @@ class GroupCoordinator:
         """Return ``(topic id, partition count)`` of ``name``, or ``None``."""
         topic = self.topics.get(name)
         return None if topic is None else (topic.topic_id, len(topic.partitions))
+
+    def is_internal(self, name: str) -> bool:
+        """Return whether topic ``name`` is one of Kafka's internal topics."""
+        topic = self.topics.get(name)
+        return topic is not None and topic.internal
 
     def topic_name(self, topic_id: uuid.UUID) -> str | None:
         """Return the name of the topic with ``topic_id``, or ``None``."""
@@ -497,10 +501,9 @@ class GroupCoordinator:
                 f"Supported assignors: {', '.join(ASSIGNORS)}.",
             )
         if req.subscribed_topic_regex:
-            try:
-                re.compile(req.subscribed_topic_regex)
-            except re.error as exc:
-                return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, str(exc))
+            problem = regex.check(req.subscribed_topic_regex)
+            if problem is not None:
+                return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, problem)
         return None
 
     # -- offsets ---------------------------------------------------------------------------
