@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import ErrorCode
 from ..protocol.records import RecordInput, build_batch, iter_records, parse_header
-from . import apis  # noqa: F401  (registers every API handler)
+from . import (
+    apis,  # noqa: F401  (registers every API handler)
+    logfilter,
+)
 from .clock import Clock, make_clock
 from .config import BrokerSettings
 from .control import ClusterControl
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
+# One WARNING line per closed connection, at most ten every ten seconds
+# (a misbehaving client can close thousands a second).
+logfilter.install()
 
 _PRODUCER_IDS = "producer_ids"
 #: Storage namespace of the dynamic broker configs: level ("" or a node id) -> values.

@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from ...protocol.errors import ErrorCode
-from ..dispatch import RequestContext, api
+from ..dispatch import CloseConnection, RequestContext, api
 from ..services.authorization import (
     AUTH_OPS_UNSET,
     CLUSTER_OPERATIONS,
@@ -97,6 +97,15 @@ def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
         topics = []
         for item in requested:
             name = item.name
+            item_id = getattr(item, "topic_id", None)
+            if ctx.version < 12 and (name is None or (item_id is not None and item_id.int)):
+                # Kafka: "Topic name can not be null for version N" / "Topic IDs are
+                # not supported in requests for version N" (InvalidRequestException).
+                raise CloseConnection(
+                    f"Topic name can not be null for version {ctx.version}"
+                    if name is None
+                    else f"Topic IDs are not supported in requests for version {ctx.version}"
+                )
             injected = ctx.fault(name) if name is not None else 0
             if injected:
                 topics.append(_missing(name, None, ErrorCode(injected)))
