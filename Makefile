@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench broker clean client-suites
+.PHONY: demo test lint bench broker clean client-suites test-floor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ $(NODE_DEPS): tests/interop/node/package.json
 test: $(STAMP) $(NODE_DEPS)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# The lowest confluent-kafka pyproject.toml allows (Quix Streams pins it): the kit,
+# the plugin, the registry and the confluent-kafka interop tests run on it too.
+FLOOR_VENV := .venv-floor
+CONFLUENT_FLOOR = $(shell sed -n 's/.*"confluent-kafka>=\([0-9.]*\)".*/\1/p' pyproject.toml | head -1)
+FLOOR_TESTS := tests/plugin tests/registry tests/interop/test_confluent_kafka.py \
+	tests/interop/test_groups_confluent.py tests/interop/test_transactions_confluent.py
+test-floor: pyproject.toml
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install -q --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install -q -e '.[dev]' \
+		'confluent-kafka[schemaregistry,avro,json,protobuf]==$(CONFLUENT_FLOOR)'
+	$(FLOOR_VENV)/bin/python -c 'import confluent_kafka as c; print("confluent-kafka", c.version())'
+	$(FLOOR_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(FLOOR_TESTS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
@@ -47,4 +61,4 @@ broker: $(STAMP)
 	$(VENV)/bin/streamtest broker
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info reports .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) build *.egg-info src/*.egg-info reports .pytest_cache

@@ -16,10 +16,11 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from streamtest import EmbeddedKafka
+from streamtest.kit.compat import librdkafka_version
 from streamtest.kit.wait import eventually
 
 pytestmark = pytest.mark.interop
-LIBRDKAFKA = confluent_kafka.libversion()[0]
+LIBRDKAFKA = ".".join(map(str, librdkafka_version(confluent_kafka.libversion())))
 
 
 def _producer(bootstrap: str, txn_id: str | None = None, **config: Any) -> Producer:
