@@ -748,6 +748,14 @@ _KEYS: tuple[ConfigKey, ...] = (
         "streamtest-cluster-0001",
         "The cluster id reported in Metadata and DescribeCluster.",
     ),
+    ConfigKey(
+        "streamtest.legacy.protocol",
+        BOOL,
+        "false",
+        "Also serve request versions Kafka 4.0 removed that old tools still send "
+        "(ListOffsets v0, which Burrow 1.2 hard-codes); off, they close the "
+        "connection as on Kafka 4.x.",
+    ),
 )
 
 #: Every known broker setting, by name.
