@@ -306,3 +306,43 @@ def test_list_config_resources_lists_topics_and_brokers_kafka_python(bootstrap):
         admin.close()
     assert topic in listed["topic"]
     assert listed["broker"] == ["0"] and listed["broker_logger"] == ["0"]
+
+
+# -- internal topics and name collisions (items 7 and 8) ------------------------------------
+
+
+def test_consumer_offsets_is_listed_as_internal_confluent_kafka(bootstrap):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topic = _topic(admin)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    admin.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 0)])]
+    )[group].result(15)
+    described = admin.describe_topics(TopicCollection(["__consumer_offsets", topic]))
+    assert described["__consumer_offsets"].result(15).is_internal
+    assert not described[topic].result(15).is_internal
+
+
+def _collision(servers: str) -> tuple[str, str]:
+    admin = AdminClient({"bootstrap.servers": servers})
+    base = f"col{uuid.uuid4().hex[:8]}"
+    admin.create_topics([NewTopic(f"{base}.x", 1, 1)])[f"{base}.x"].result(15)
+    with pytest.raises(KafkaException) as err:
+        admin.create_topics([NewTopic(f"{base}_x", 1, 1)])[f"{base}_x"].result(15)
+    error = err.value.args[0]
+    return error.name(), error.str().replace(base, "<base>")
+
+
+def test_colliding_topic_names_are_refused_with_kafkas_message_confluent_kafka(bootstrap):
+    # librdkafka names error 17 (INVALID_TOPIC_EXCEPTION) TOPIC_EXCEPTION.
+    assert _collision(bootstrap) == (
+        "TOPIC_EXCEPTION",
+        "Topic '<base>_x' collides with existing topic: <base>.x",
+    )
+
+
+@pytest.mark.slow
+def test_colliding_topic_names_are_refused_as_apache_kafka_refuses_them(
+    bootstrap, reference_kafka
+):
+    assert _collision(bootstrap) == _collision(reference_kafka.bootstrap_servers)
