@@ -20,7 +20,9 @@ def main() -> int:
         print(f"\n=== {bench.name} ===", flush=True)
         args = extra if "--quick" in bench.read_text() else []
         proc = subprocess.run([sys.executable, str(bench), *args], cwd=here, check=False)
-        if proc.returncode != 0:
+        # Exit 2: the benchmark's baseline (Apache Kafka) is unavailable here; it
+        # said why, and that is not a failure of streamtest.
+        if proc.returncode not in (0, 2):
             failed.append(bench.name)
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)

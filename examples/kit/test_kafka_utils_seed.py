@@ -6,8 +6,9 @@ so the class below runs in milliseconds without Docker. Set
 ``STREAMTEST_BACKEND=kafka`` (with Docker) to run it against the seed's container.
 
 Where the seed reads with Spark, ``get_all_records(spark, ...)`` is given
-``spark=None`` here (pyspark is not installed): it then reads through the Kafka
-client. With a SparkSession it reads through Spark's Kafka source.
+``spark=None`` here, so this file runs without pyspark: it then reads through the
+Kafka client. With a SparkSession it reads through Spark's Kafka source; the same
+patterns with a real Spark are in ``examples/spark/test_kafka_utils_spark.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from streamtest import KafkaUtils  # the seed: from pyspark.sql.tests.streaming.
 
 
 class MyKafkaTest(unittest.TestCase):
-    spark = None  # no Spark here; see the module docstring
+    spark = None  # no Spark in this file; see the module docstring
 
     @classmethod
     def setUpClass(cls) -> None:

@@ -10,25 +10,27 @@ against an existing cluster.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .embedded import BrokerStartError, EmbeddedKafka
-from .kit import (
-    ApacheKafkaCluster,
-    BackendUnavailable,
-    Cluster,
-    ContainerCluster,
-    EmbeddedCluster,
-    Event,
-    ExternalCluster,
-    KafkaUtils,
-    TopicFactory,
-    assert_eventually,
-    eventually,
-    generate_events,
-    make_cluster,
-)
-from .types import KafkaRecord
+if TYPE_CHECKING:
+    from . import factories, strategies
+    from .embedded import BrokerStartError, EmbeddedKafka
+    from .kit import (
+        ApacheKafkaCluster,
+        BackendUnavailable,
+        Cluster,
+        ContainerCluster,
+        EmbeddedCluster,
+        Event,
+        ExternalCluster,
+        KafkaUtils,
+        TopicFactory,
+        assert_eventually,
+        eventually,
+        generate_events,
+        make_cluster,
+    )
+    from .types import KafkaRecord
 
 __all__ = [
     "ApacheKafkaCluster",
@@ -44,6 +46,7 @@ __all__ = [
     "KafkaUtils",
     "TopicFactory",
     "assert_eventually",
+    "bench",
     "eventually",
     "factories",
     "generate_events",
@@ -52,15 +55,50 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-# Submodules with heavier or optional dependencies load on first use:
-# ``strategies`` needs Hypothesis, ``factories`` needs pytest.
-_LAZY_SUBMODULES = {"strategies": ".strategies", "factories": ".kit.factories"}
+# Every public name is imported on first use (PEP 562), so ``import streamtest``
+# costs nothing and ``from streamtest import EmbeddedKafka`` loads the broker but
+# not the test kit: a fresh process that only starts a broker stays fast (see
+# benchmarks/bench_cold_start.py). ``strategies`` needs Hypothesis, ``factories``
+# needs pytest, ``bench`` the ``bench`` extra; none is imported until asked for.
+_WHERE = {
+    "BrokerStartError": ".embedded",
+    "EmbeddedKafka": ".embedded",
+    "KafkaRecord": ".types",
+    "strategies": ".strategies",
+    "factories": ".kit.factories",
+    "bench": ".bench",
+    **{
+        name: ".kit"
+        for name in (
+            "ApacheKafkaCluster",
+            "BackendUnavailable",
+            "Cluster",
+            "ContainerCluster",
+            "EmbeddedCluster",
+            "Event",
+            "ExternalCluster",
+            "KafkaUtils",
+            "TopicFactory",
+            "assert_eventually",
+            "eventually",
+            "generate_events",
+            "make_cluster",
+        )
+    },
+}
+_MODULES = {"strategies", "factories", "bench"}
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``streamtest.strategies`` / ``streamtest.factories`` on first access."""
-    if name in _LAZY_SUBMODULES:
-        module = importlib.import_module(_LAZY_SUBMODULES[name], __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'streamtest' has no attribute {name!r}")
+    """Import a public name of streamtest on first access."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'streamtest' has no attribute {name!r}")
+    module = importlib.import_module(where, __name__)
+    value = module if name in _MODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -66,6 +66,9 @@ class EmbeddedKafka:
             :attr:`schema_registry_url`. It keeps its schemas in the broker's
             ``_schemas`` topic, so with ``data_dir`` ids survive a restart.
         schema_registry_port: the registry's port; 0 picks a free one.
+        metrics_port: serve Prometheus metrics of the whole cluster at
+            ``http://<host>:<port>/metrics`` (0 picks a free port; see
+            :attr:`metrics_url`); ``None`` (default) turns metrics off.
 
     Raises:
         ConfigError: a setting is unknown or has an invalid value.
@@ -88,6 +91,7 @@ class EmbeddedKafka:
         control_port: int | None = None,
         schema_registry: bool = False,
         schema_registry_port: int = 0,
+        metrics_port: int | None = None,
     ) -> None:
         from .broker.config import BrokerSettings
 
@@ -109,6 +113,7 @@ class EmbeddedKafka:
         self.clock = clock
         self.advertised_host = advertised_host
         self.control_port = control_port
+        self.metrics_port = metrics_port
         merged: dict[str, object] = {
             "num.partitions": partitions,
             "auto.create.topics.enable": auto_create_topics,
@@ -137,13 +142,15 @@ class EmbeddedKafka:
             raise RuntimeError("EmbeddedKafka is already running")
         runner: _ThreadRunner | _ProcessRunner
         if self.mode == "thread":
-            runner = _ThreadRunner(self._cluster_kwargs())
+            runner = _ThreadRunner(self._cluster_kwargs(), self.metrics_port)
         else:
             runner = _ProcessRunner(self._cli_args())
         runner.start()
         self._impl = runner
         self._ports = list(runner.ports)
         self.port = self._ports[0]
+        if self.metrics_port is not None:
+            self.metrics_port = runner.metrics_port
         if self.schema_registry:
             try:
                 self._start_registry(runner)
@@ -214,6 +221,18 @@ class EmbeddedKafka:
     def control_address(self) -> str | None:
         """Return ``host:port`` of the control endpoint, or ``None`` without one."""
         return self._require().command("control_address")
+
+    @property
+    def metrics_url(self) -> str:
+        """Return the URL of the Prometheus metrics endpoint.
+
+        Raises:
+            RuntimeError: the cluster is not running, or metrics are off.
+        """
+        self._require()
+        if self.metrics_port is None:
+            raise RuntimeError("metrics are off; pass EmbeddedKafka(metrics_port=0)")
+        return f"http://{self.host}:{self.metrics_port}/metrics"
 
     @property
     def node_ids(self) -> list[int]:
@@ -459,6 +478,8 @@ class EmbeddedKafka:
             args += ["--data-dir", str(self.data_dir)]
         if self.control_port is not None:
             args += ["--control-port", str(self.control_port)]
+        if self.metrics_port is not None:
+            args += ["--metrics-port", str(self.metrics_port)]
         for key, value in self.settings.items():
             args += ["--setting", f"{key}={value}"]
         if self.schema_registry:
@@ -491,8 +512,9 @@ def _to_records(rows: list[dict[str, Any]]) -> list[KafkaRecord]:
 class _ThreadRunner:
     """Runs a ``Cluster`` on an event loop in a daemon thread."""
 
-    def __init__(self, kwargs: dict[str, Any]) -> None:
+    def __init__(self, kwargs: dict[str, Any], metrics_port: int | None = None) -> None:
         self.kwargs = kwargs
+        self.metrics_port = metrics_port
         self.loop: asyncio.AbstractEventLoop | None = None
         self.cluster: Any = None
         self.ports: list[int] = []
@@ -522,7 +544,14 @@ class _ThreadRunner:
             try:
                 self.cluster = Cluster(**self.kwargs)
                 await self.cluster.start()
+                if self.metrics_port is not None:
+                    from .broker.metrics import enable_metrics
+
+                    host = self.kwargs.get("host", "127.0.0.1")
+                    self.metrics_port = enable_metrics(self.cluster, self.metrics_port, host).port
             except BaseException as exc:
+                if self.cluster is not None:
+                    await self.cluster.stop()  # e.g. the metrics port was taken
                 self._ready.set_exception(exc)
                 return
             self._ready.set_result(None)
@@ -609,6 +638,7 @@ class _ProcessRunner:
         self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
+        self.metrics_port: int | None = None
         self._writer: Any = None
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
@@ -636,6 +666,7 @@ class _ProcessRunner:
             raise BrokerStartError(msg["error"])
         self.ports = [int(p) for p in msg["ports"]]
         self.schema_registry_url = msg.get("schema_registry_url")
+        self.metrics_port = msg.get("metrics_port")
         self._writer = FrameWriter(self.proc.stdin)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="streamtest-hook")
         self._reader = threading.Thread(target=self._read, name="streamtest-ipc", daemon=True)

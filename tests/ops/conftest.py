@@ -9,25 +9,72 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from streamtest import EmbeddedKafka
+from streamtest import EmbeddedKafka, KafkaRecord
 from streamtest.cli import main
 from streamtest.kit.wait import eventually
 from streamtest.ops import ClientConfig
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
+
+class KafkaBroker:
+    """Apache Kafka (the reference broker) behind the small part of
+    ``EmbeddedKafka``'s interface these tests use, through real clients: the ops
+    tools say they work against any Kafka, so their tests run against both."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        from streamtest import ExternalCluster
+
+        self.bootstrap_servers = bootstrap_servers
+        self.cluster = ExternalCluster(bootstrap_servers, connect_timeout=30)
+
+    def create_topic(self, name: str, partitions: int | None = None) -> None:
+        """Create ``name`` and return once every partition has a leader."""
+        self.cluster.create_topic(name, partitions or 1, timeout=30)
+
+    def records(self, topic: str, partition: int | None = None) -> list[KafkaRecord]:
+        """Return every record of ``topic`` (or one partition), as a consumer reads it."""
+        return self.cluster.records(topic, 30, partition=partition)
+
+
+@pytest.fixture(
+    scope="session", params=["embedded", pytest.param("apache", marks=pytest.mark.slow)]
+)
+def broker(request: pytest.FixtureRequest) -> Iterator[EmbeddedKafka | KafkaBroker]:
+    """The broker the ops tools run against: the embedded one, then Apache Kafka
+    (the ``reference_kafka`` fixture), so each test runs on both."""
+    if request.param == "embedded":
+        with EmbeddedKafka(partitions=1) as kafka:
+            yield kafka
+        return
+    reference = request.getfixturevalue("reference_kafka")
+    kafka = KafkaBroker(reference.bootstrap_servers)
+    kafka.cluster.start()
+    try:
+        yield kafka
+    finally:
+        kafka.cluster.stop()
+
 #: 2023-11-14T22:13:20Z: records get BASE_TS + 1000 * i, so times are easy to read.
 BASE_TS = 1_700_000_000_000
 
+def timeout_for(broker: EmbeddedKafka | KafkaBroker) -> float:
+    """Seconds each operation may take: the tools' default (10) on the embedded
+    broker; 30 on Apache Kafka, whose JVM answers group requests slowly on a
+    loaded 2-core CI machine (a describe timed out after 10 s there)."""
+    return 30.0 if isinstance(broker, KafkaBroker) else 10.0
+
+
 @pytest.fixture
-def config(bootstrap: str) -> ClientConfig:
-    """A ClientConfig for the session broker with a short timeout."""
-    return ClientConfig(bootstrap, {}, 10.0)
+def config(bootstrap: str, broker: EmbeddedKafka | KafkaBroker) -> ClientConfig:
+    """A ClientConfig for the session broker."""
+    return ClientConfig(bootstrap, {}, timeout_for(broker))
 
 
 @pytest.fixture
@@ -41,11 +88,16 @@ class Cli:
     """Runs ``streamtest`` in-process against one broker."""
 
     bootstrap: str
+    #: ``--timeout`` for commands that take it (``None``: the tool's default).
+    timeout: float | None = None
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
         """Invoke ``streamtest ARGS --bootstrap-server <broker>``; return click's Result."""
         runner = CliRunner()
-        return runner.invoke(main, [*args, "--bootstrap-server", self.bootstrap], input=input)
+        extra = ["--bootstrap-server", self.bootstrap]
+        if self.timeout is not None and "--timeout" not in args and _takes_timeout(args):
+            extra += ["--timeout", str(self.timeout)]
+        return runner.invoke(main, [*args, *extra], input=input)
 
     def ok(self, *args: str, input: str | None = None) -> Result:
         """Invoke and assert exit status 0 (showing the output if not)."""
@@ -54,10 +106,23 @@ class Cli:
         return res
 
 
+def _takes_timeout(args: tuple[str, ...]) -> bool:
+    """Return whether the command ``args`` names accepts ``--timeout``."""
+    from click import Group
+
+    command = main
+    for word in args:
+        if not isinstance(command, Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+    return any("--timeout" in p.opts for p in command.params)
+
+
 @pytest.fixture
-def cli(bootstrap: str) -> Cli:
-    """The CLI bound to the session broker."""
-    return Cli(bootstrap)
+def cli(bootstrap: str, broker: EmbeddedKafka | KafkaBroker) -> Cli:
+    """The CLI bound to the session broker (with a longer ``--timeout`` on Apache
+    Kafka, see :func:`timeout_for`)."""
+    return Cli(bootstrap, timeout_for(broker) if isinstance(broker, KafkaBroker) else None)
 
 
 def produce(
@@ -86,7 +151,7 @@ def produce(
 
 
 @pytest.fixture
-def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
+def make_topic(broker: EmbeddedKafka | KafkaBroker, topic_name: str) -> Callable[..., str]:
     """Create a topic (default name from ``topic_name``) with ``partitions`` and
     ``per_partition`` records each; return its name."""
     made = iter(range(100))
@@ -104,14 +169,32 @@ def make_topic(broker: EmbeddedKafka, topic_name: str) -> Callable[..., str]:
     return make
 
 
+def _retrying(fn: Callable[[], Any]) -> Any:
+    """Call ``fn`` until it does not fail with a retriable Kafka error (Apache Kafka
+    answers NOT_COORDINATOR now and then, which a real client retries); return its
+    result. Other errors propagate at once."""
+
+    def attempt() -> Any:
+        try:
+            return (fn(),)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and err.retriable():
+                return None
+            raise
+
+    return eventually(attempt, timeout=30, interval=0.1)[0]
+
+
 def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
     """Commit ``offsets`` for ``group`` as a standalone (non-member) consumer, leaving
     the group Empty."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
     try:
-        c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                 asynchronous=False)
+        _retrying(lambda: c.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+            asynchronous=False))
     finally:
         c.close()
 
@@ -121,7 +204,9 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[i
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
     try:
-        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        tps = _retrying(
+            lambda: c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        )
         return {tp.partition: tp.offset for tp in tps}
     finally:
         c.close()

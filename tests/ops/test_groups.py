@@ -112,3 +112,37 @@ def test_delete_offsets_errors(broker, cli, make_topic, group_name, active_membe
     assert res.exit_code == 1
     assert "GROUP_SUBSCRIBED_TO_TOPIC" in res.stdout + res.stderr
     assert committed(broker.bootstrap_servers, group_name, topic, 1) == {0: 1}
+
+
+def test_describe_retries_a_not_coordinator_answer():
+    # Apache Kafka 4.x answers NOT_COORDINATOR now and then (tests/ops saw it against
+    # the reference broker); a client asks again. An intercept hook on the embedded
+    # broker plays that answer once. (A fault cannot: ConsumerGroupDescribe has no
+    # top-level error code, so a whole-request fault closes the connection.)
+    from streamtest import EmbeddedKafka
+    from streamtest.faults import ApiKey
+    from streamtest.ops import ClientConfig
+    from streamtest.ops.groups import describe_group_raw
+
+    answered: list[str] = []
+
+    def not_coordinator_once(request):
+        if answered:
+            return None  # served normally from the second request on
+        answered.extend(request.group_ids)
+        return {
+            "throttle_time": 0,
+            "groups": [
+                {"error_code": 16, "error_message": None, "group_id": g, "group_state": "",
+                 "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "", "members": [],
+                 "authorized_operations": -(2**31)}
+                for g in request.group_ids
+            ],
+        }
+
+    with EmbeddedKafka() as kafka:
+        kafka.intercept(ApiKey.CONSUMER_GROUP_DESCRIBE, not_coordinator_once)
+        config = ClientConfig(kafka.bootstrap_servers, {}, 10.0)
+        info = describe_group_raw(config.admin(), config, "never-used")
+        assert info.state == "Dead"  # the second answer: a group nobody made
+        assert answered == ["never-used"]

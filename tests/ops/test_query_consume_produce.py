@@ -192,3 +192,63 @@ def test_produce_bad_input_names_the_line(broker, make_topic, cli: Cli):
     assert [r.value for r in broker.records(topic)] == [b"ok"]
     res = cli("produce", "-t", topic, "-p", "7", input="x\n")
     assert res.exit_code == 1 and "no partition 7" in res.stderr
+
+
+# -- byte-exact consume and produce (kcat's -D, -Z, -X) ---------------------------------
+
+
+BINARY = b"\xff\xfe\x00 not utf-8 \xc3\x28"
+
+
+def test_consume_writes_keys_and_values_byte_for_byte(broker, make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=0)
+    from confluent_kafka import Producer
+
+    p = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    p.produce(topic, key=b"\x80key", value=BINARY)
+    p.produce(topic, key=None, value=None)
+    assert p.flush(10) == 0
+    plain = cli.ok("consume", "-t", topic, "-o", "beginning", "-e")
+    assert plain.stdout_bytes == BINARY + b"\n" + b"\n"
+    fmt = cli.ok("consume", "-t", topic, "-o", "beginning", "-e", "-f", "%k|%s|%S\\n")
+    assert fmt.stdout_bytes == b"\x80key|" + BINARY + b"|" + str(len(BINARY)).encode() + b"\n||-1\n"
+    nulls = cli.ok("consume", "-t", topic, "-o", "beginning", "-e", "-Z", "-K", "=", "-D", "\\0")
+    assert nulls.stdout_bytes == b"\x80key=" + BINARY + b"\0NULL=NULL\0"
+
+
+def test_produce_sends_input_bytes_unchanged(broker, make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=0)
+    res = cli.ok("produce", "-t", topic, "-K", ":", input=b"k\xff:" + BINARY + b"\nplain\n")
+    assert res.stderr == f"Produced 2 records to {topic}\n"
+    got = [(r.key, r.value) for r in broker.records(topic)]
+    assert got == [(b"k\xff", BINARY), (None, b"plain")]
+
+
+def test_produce_record_delimiter_and_empty_as_null(broker, make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=0)
+    res = cli.ok("produce", "-t", topic, "-D", ";", "-K", "=", "-Z",
+                 input=b"a=1\nstill a;b=;c=3")
+    assert res.stderr == f"Produced 3 records to {topic}\n"
+    got = [(r.key, r.value) for r in broker.records(topic)]
+    assert got == [(b"a", b"1\nstill a"), (b"b", None), (b"c", b"3")]
+    one = cli.ok("produce", "-t", topic, input=b"x\n")
+    assert one.stderr == f"Produced 1 record to {topic}\n"
+
+
+def test_dash_x_passes_librdkafka_settings(make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=1)
+    bad = cli("consume", "-t", topic, "-e", "-X", "fetch.wait.max.ms=banana")
+    assert bad.exit_code == 1
+    assert "fetch.wait.max.ms" in bad.stderr and bad.stderr.count("\n") == 1
+    ok = cli.ok("produce", "-t", topic, "-X", "compression.type=zstd", input=b"z\n")
+    assert ok.stderr == f"Produced 1 record to {topic}\n"
+    malformed = cli("produce", "-t", topic, "-X", "linger.ms", input=b"z\n")
+    assert malformed.exit_code == 1
+    assert malformed.stderr == "Error: invalid -X 'linger.ms': expected librdkafka KEY=VALUE\n"
+
+
+def test_produce_json_must_be_utf8_and_names_the_line(make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=0)
+    res = cli("produce", "-t", topic, "--json", input=b'{"value": "ok"}\n{"value": "\xff"}\n')
+    assert res.exit_code == 1
+    assert res.stderr == "Error: line 2: JSON must be UTF-8 (bad byte at 11)\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -138,10 +139,44 @@ def test_cli_replay_repartition_needs_no_matching_partition_count(broker, make_t
     res = cli("replay", "--topic", src, "--from-offset", "0", "--to-topic", dst)
     assert res.exit_code == 1
     assert "has 1 partitions but the replay needs 3" in res.stderr
+    assert f"streamtest topics alter --topic {dst} --partitions 3" in res.stderr
     assert broker.records(dst) == []
     cli.ok("replay", "--topic", src, "--from-offset", "0", "--to-topic", dst, "--repartition")
     got = sorted((r.key, r.value, r.headers, r.timestamp) for r in broker.records(dst))
     assert got == sorted((r.key, r.value, r.headers, r.timestamp) for r in broker.records(src))
+
+
+def test_readme_replay_example_creates_the_target_like_the_source(broker, make_topic, cli):
+    # The README's example: minutes without seconds, and a target that does not exist.
+    six_hours = 6 * 3_600_000
+    start = 1_795_132_800_000  # 2026-11-20T00:00:00Z
+    src = make_topic(partitions=2, per_partition=4,
+                     timestamps=lambda p, i: start - 1000 + i * (six_hours // 2))
+    cli.ok("topics", "configs", "--topic", src, "--alter", "--add-config", "retention.ms=-1")
+    dst = src + ".replay"
+    args = ["replay", "--topic", src, "--from-datetime", "2026-11-20T00:00Z",
+            "--to-datetime", "2026-11-20T06:00Z", "--to-topic", dst]
+    missing = cli(*args)
+    assert missing.exit_code == 1
+    assert f"topic '{dst}' does not exist: create it with --create-topic" in missing.stderr
+    res = cli.ok(*args, "--create-topic")
+    assert f"Created topic {dst} like {src}." in res.stderr
+    # Records 1 and 2 of each partition (start + 3h - 1s, start + 6h - 1s) are inside.
+    want = [essence(r) for r in broker.records(src) if r.offset in (1, 2)]
+    assert [essence(r) for r in broker.records(dst)] == want
+    (doc,) = json.loads(cli.ok("topics", "describe", "--topic", re.escape(dst), "--format",
+                               "json").stdout)
+    assert doc["partition_count"] == 2 and doc["configs"] == {"retention.ms": "-1"}
+    # Again with --create-topic: the topic exists now, so it is used as it is.
+    again = cli.ok(*args, "--create-topic")
+    assert "Created topic" not in again.stderr
+
+
+def test_cli_replay_into_the_source_topic_warns(broker, make_topic, cli):
+    topic = make_topic(partitions=1, per_partition=2)
+    res = cli.ok("replay", "--topic", topic, "--from-offset", "0", "--to-topic", topic)
+    assert f"WARN: replaying {topic} into itself" in res.stderr
+    assert len(broker.records(topic)) == 4
 
 
 def test_cli_replay_by_datetime_with_zones(broker, make_topic, cli, tmp_path):

@@ -34,6 +34,11 @@ EPOCH_2026 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
         ("2026-01-01T01:00:00+01", EPOCH_2026),
         ("2025-12-31T19:00:00-05:00", EPOCH_2026),
         ("2026-01-01T05:30:00.250+05:30", EPOCH_2026 + 250),
+        # Seconds may be left out (the README's replay example writes times so).
+        ("2026-01-01T00:00", EPOCH_2026),
+        ("2026-01-01T00:00Z", EPOCH_2026),
+        ("2026-01-01T01:00+01:00", EPOCH_2026),
+        ("2026-01-01T06:00Z", EPOCH_2026 + 6 * 3_600_000),
     ],
 )
 def test_datetime_formats_and_zones_resolve_to_the_same_instant(text, expected_ms):
@@ -44,7 +49,8 @@ def test_datetime_formats_and_zones_resolve_to_the_same_instant(text, expected_m
     "text",
     ["2026-01-01", "2026-01-01 00:00:00", "2026-13-01T00:00:00", "2026-02-30T00:00:00",
      "2026-01-01T24:00:00", "2026-01-01T00:00:00+19:00", "2026-01-01T00:00:00+01:70",
-     "yesterday", "", "2026-01-01T00:00:00ZZ", "1700000000000"],
+     "yesterday", "", "2026-01-01T00:00:00ZZ", "1700000000000", "2026-01-01T00",
+     "2026-01-01T00:00.5", "2026-01-01T00:00:"],
 )
 def test_bad_datetimes_are_one_line_errors(text):
     with pytest.raises(InvalidInputError) as exc:

@@ -27,7 +27,7 @@ def test_container_backend_without_docker_says_so_and_names_the_other_backends(n
     assert "no Docker engine is reachable" in message
     assert "docker.sock" in message  # what was tried
     assert "'embedded'" in message and "'external'" in message
-    assert "--kafka-bootstrap-servers" in message
+    assert "--kafka-bootstrap-server=HOST:PORT" in message
     assert not cluster.running
 
 

@@ -179,3 +179,45 @@ def test_a_bad_setting_is_a_usage_error_naming_it(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(["streamtest: --kafka-setting: Invalid value -2 for "
                                  "configuration num.partitions: Value must be at least 1"])
     assert result.ret != 0
+
+
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [
+        ("option", "--kafka-bootstrap-server"),
+        ("option", "--kafka-bootstrap-servers"),
+        ("ini", "streamtest_bootstrap_server"),
+        ("ini", "streamtest_bootstrap_servers"),
+        ("env", "STREAMTEST_BOOTSTRAP_SERVER"),
+        ("env", "STREAMTEST_BOOTSTRAP_SERVERS"),
+    ],
+)
+def test_both_bootstrap_spellings_are_accepted(pytester: pytest.Pytester, monkeypatch, where,
+                                               name):
+    args = []
+    if where == "option":
+        args = [name, "h:1"]
+    elif where == "ini":
+        pytester.makeini(f"[pytest]\n{name} = h:1\n")
+    else:
+        monkeypatch.setenv(name, "h:1")
+    pytester.makepyfile(TEST_SETTINGS_ONLY)
+    result = pytester.runpytest_inprocess("-s", *args)
+    result.stdout.fnmatch_lines(["*RESOLVED external h:1 False*"])
+
+
+def test_disagreeing_bootstrap_spellings_are_a_usage_error(pytester: pytest.Pytester,
+                                                         monkeypatch):
+    monkeypatch.setenv("STREAMTEST_BOOTSTRAP_SERVER", "a:1")
+    monkeypatch.setenv("STREAMTEST_BOOTSTRAP_SERVERS", "b:2")
+    pytester.makepyfile(TEST_SETTINGS_ONLY)
+    result = pytester.runpytest_inprocess("-s")
+    result.stdout.fnmatch_lines(["*STREAMTEST_BOOTSTRAP_SERVER=a:1 and "
+                                 "STREAMTEST_BOOTSTRAP_SERVERS=b:2 disagree; set one*"])
+
+
+def test_help_documents_one_bootstrap_spelling(pytester: pytest.Pytester):
+    result = pytester.runpytest_inprocess("--help")
+    out = result.stdout.str()
+    assert "--kafka-bootstrap-server=HOST:PORT" in out
+    assert "--kafka-bootstrap-servers" not in out

@@ -60,3 +60,44 @@ def test_build_keeps_only_the_fields_of_the_version():
     assert not hasattr(v0, "throttle_time")
     assert v3.throttle_time.total_seconds() == 0
     assert codec.encode(v0) == bytes.fromhex("000000000001000000030009")
+
+
+def test_kio_loads_on_first_use_without_hypothesis_hooks():
+    # A fresh interpreter: importing the codec (and starting a broker) loads no kio,
+    # and kio, once loaded by the codec, has not imported Hypothesis.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from streamtest import EmbeddedKafka\n"
+        "from streamtest.protocol import codec\n"
+        "k = EmbeddedKafka()\n"
+        "import streamtest.broker.cluster\n"
+        "assert not [m for m in sys.modules if m.startswith('kio')], 'kio at import'\n"
+        "cls = codec.request_schema(18, 3)\n"
+        "assert cls.__name__ == 'ApiVersionsRequest'\n"
+        "assert 'hypothesis' not in sys.modules, 'kio imported hypothesis'\n"
+        "import kio.static._phantom as ph\n"
+        "assert ph.hypothesis is None\n"
+        "import hypothesis.strategies\n"  # other code may still import it normally
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.stdout == "ok\n", res.stderr
+
+
+def test_with_hypothesis_already_imported_kio_skips_its_strategy_hooks():
+    import subprocess
+    import sys
+
+    code = (
+        "import hypothesis.strategies\n"
+        "from streamtest.protocol import codec\n"
+        "codec.request_schema(3, 12)\n"
+        "import kio.static._phantom as ph\n"
+        "assert ph.hypothesis is None\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.stdout == "ok\n", res.stderr

@@ -36,11 +36,14 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--bootstrap-servers",
+        "--bootstrap-server",
+        dest="bootstrap_servers",
         default="localhost:9092",
         metavar="HOST:PORT",
         help="Kafka cluster (default: %(default)s).",
     )
+    # The plural spelling is accepted as well, without a second help line.
+    parser.add_argument("--bootstrap-servers", dest="bootstrap_servers", help=argparse.SUPPRESS)
     parser.add_argument(
         "--topic-suffix",
         default="",

@@ -2,7 +2,7 @@
 
 The suite runs on the streamtest plugin's ``kafka`` cluster (the embedded broker
 unless ``--kafka-backend`` says otherwise), or on an existing Kafka given with
-``--bootstrap-servers HOST:PORT``, which is how ``streamtest demo`` runs it.
+``--bootstrap-server HOST:PORT``, which is how ``streamtest demo`` runs it.
 
 Every test gets its own three topics (``telco.raw.customers.<unique>`` ...), its own
 consumer group and its own SQLite file, so tests never see each other's records:
@@ -16,6 +16,7 @@ SIGKILL and restart it, as an operator would.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -36,14 +37,15 @@ if str(CHURN_DIR) not in sys.path:
 from churn.publisher import Delivery, producer_config, publish  # noqa: E402
 from churn.testing import DEADLINE, PipelineProcess  # noqa: E402
 from churn.topics import Topics, create_topics, delete_topics  # noqa: E402
-from confluent_kafka import Producer  # noqa: E402
+from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--bootstrap-servers`` and ``--churn-reports``."""
+    """``--bootstrap-server`` (``--bootstrap-servers`` too) and ``--churn-reports``."""
     group = parser.getgroup("churn", "churn scenario suite")
     group.addoption(
-        "--bootstrap-servers",
+        "--bootstrap-server",
+        dest="bootstrap_servers",
         default=None,
         metavar="HOST:PORT",
         help="Run the churn scenarios against this Kafka instead of the plugin's cluster.",
@@ -54,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="HOST:PORT",
         help="The control endpoint of the cluster (streamtest broker prints it; "
         "streamtest demo passes it as STREAMTEST_CONTROL), for the failover scenario.",
+    )
+    group.addoption(
+        "--bootstrap-servers", dest="bootstrap_servers", default=None, help=argparse.SUPPRESS
     )
     group.addoption(
         "--churn-reports",
@@ -157,9 +162,25 @@ def publish_to(churn_cluster: Cluster) -> Any:
 
 
 @pytest.fixture
-def group_id(request: pytest.FixtureRequest) -> str:
-    """A consumer group no other test uses."""
-    return unique_name(request.node.name, prefix="churn")
+def group_id(request: pytest.FixtureRequest, churn_cluster: Cluster) -> Iterator[str]:
+    """A consumer group no other test uses; deleted after the test (after the
+    pipeline fixture has stopped its processes), so a run against a shared Kafka
+    leaves no groups behind."""
+    group = unique_name(request.node.name, prefix="churn")
+    yield group
+    try:
+        churn_cluster.delete_group(group, missing_ok=True, timeout=5)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, KafkaError) and err.code() == KafkaError.NON_EMPTY_GROUP:
+            # A static member (--instance-id) does not leave the group when it stops,
+            # and a SIGKILLed one cannot: the broker drops them when their session
+            # times out, and Kafka then expires the empty group with its offsets
+            # (offsets.retention.minutes). Nothing to do about it here.
+            return
+        import warnings
+
+        warnings.warn(f"could not delete consumer group {group}: {exc}", stacklevel=1)
 
 
 # -- the pipeline as a process ------------------------------------------------------------
@@ -194,7 +215,7 @@ def pipeline(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.unlink(missing_ok=True)
         args = [
-            "--bootstrap-servers",
+            "--bootstrap-server",
             churn_cluster.bootstrap_servers,
             "--topic-suffix",
             topics.input.removeprefix(Topics().input + "."),

@@ -127,7 +127,8 @@ def test_demo_keep_leaves_a_pipeline_running_until_interrupted(tmp_path: Path) -
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=demo_env(),
+        # A narrow terminal: the printed commands must still be one line each.
+        env=dict(demo_env(), COLUMNS="60"),
         cwd=tmp_path,
     )
     lines: list[str] = []
@@ -151,6 +152,9 @@ def test_demo_keep_leaves_a_pipeline_running_until_interrupted(tmp_path: Path) -
                 if line.startswith("messages_processed_total")
             )
 
+        commands = [line for line in lines if "streamtest " in line]
+        assert len(commands) == 3, lines
+        assert all("--bootstrap-server 127.0.0.1:" in line for line in commands), commands
         # The demo feeds the kept pipeline 20 valid and 8 invalid records.
         eventually(lambda: processed() == 28, timeout=DEADLINE)
         proc.send_signal(signal.SIGINT)
@@ -161,3 +165,37 @@ def test_demo_keep_leaves_a_pipeline_running_until_interrupted(tmp_path: Path) -
             proc.wait(timeout=DEADLINE)
         reader.join(timeout=DEADLINE)
     assert "stopping the pipeline and the broker" in "".join(lines)
+
+
+def test_demo_with_k_matching_nothing_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        demo_command("-k", "no_such_scenario", "-j", "1", "--reports", str(tmp_path / "r"),
+                     "--suite", str(CHURN_DIR)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no scenario matches -k 'no_such_scenario'" in result.stdout
+    assert "churn pipeline scenarios" not in result.stdout  # no empty table
+    assert not re.search(r"^ in \d", result.stdout, re.M)  # no sentence fragment
+
+
+def test_demo_refuses_a_reports_directory_it_did_not_write(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    (mine / "keep").mkdir(parents=True)
+    (mine / "keep" / "notes.txt").write_text("precious")
+    result = subprocess.run(
+        demo_command("-k", "broker_connectivity", "--reports", str(mine), "--suite",
+                     str(CHURN_DIR)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=demo_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "holds files the demo did not write (keep)" in result.stderr
+    assert (mine / "keep" / "notes.txt").read_text() == "precious"

@@ -167,3 +167,34 @@ def test_junit_reports_are_read_in_scenario_order(tmp_path: Path) -> None:
         (3, "skipped", "no"),
         (10, "passed", ""),
     ]
+
+
+def test_demo_reports_never_clears_a_directory_it_did_not_write(tmp_path: Path) -> None:
+    import click
+    import pytest
+
+    from streamtest.cli.cmd_demo import _clear_reports
+
+    # Directories named like the demo's own (keep, metrics) are still the user's.
+    mine = tmp_path / "work"
+    (mine / "keep").mkdir(parents=True)
+    (mine / "keep" / "notes.txt").write_text("precious")
+    (mine / "metrics").mkdir()
+    with pytest.raises(click.ClickException, match="holds files the demo did not write"):
+        _clear_reports(mine)
+    assert (mine / "keep" / "notes.txt").read_text() == "precious"
+    assert (mine / "metrics").is_dir()
+
+    # A report of the demo's own (marked, or from before the marker) is cleared.
+    old = tmp_path / "reports"
+    (old / "pipeline").mkdir(parents=True)
+    (old / "pipeline" / "run1.log").write_text("x")
+    (old / "pytest.log").write_text("$ python -m pytest tests --churn-reports r\n")
+    _clear_reports(old)
+    assert sorted(p.name for p in old.iterdir()) == [".streamtest-demo-report"]
+    (old / "pipeline").mkdir()
+    _clear_reports(old)  # marked now
+    assert not (old / "pipeline").exists()
+    new = tmp_path / "new" / "dir"
+    _clear_reports(new)
+    assert (new / ".streamtest-demo-report").is_file()

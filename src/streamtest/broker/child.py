@@ -72,6 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--setting", action="append", default=[])
     p.add_argument("--control-port", type=int, default=None)
     p.add_argument("--schema-registry-port", type=int, default=None)
+    p.add_argument("--metrics-port", type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -149,6 +150,11 @@ def main(argv: list[str] | None = None) -> None:
         try:
             cluster = cluster_from_args(ns)
             await cluster.start()
+            ready: dict[str, Any] = {"ports": [cluster.nodes[i].port for i in cluster.node_ids()]}
+            if ns.metrics_port is not None:
+                from .metrics import enable_metrics
+
+                ready["metrics_port"] = enable_metrics(cluster, ns.metrics_port, ns.host).port
         except ConfigError as exc:
             writer.send({"error": str(exc)})
             return
@@ -156,7 +162,6 @@ def main(argv: list[str] | None = None) -> None:
             writer.send({"error": f"{type(exc).__name__}: {exc}"})
             return
         channel = _Channel(loop, writer)
-        ready: dict[str, Any] = {"ports": [cluster.nodes[i].port for i in cluster.node_ids()]}
         registry: dict[str, Any] = {}
         registry_thread = None
         if ns.schema_registry_port is not None:

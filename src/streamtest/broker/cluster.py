@@ -45,6 +45,7 @@ from .txn import TransactionCoordinator
 if TYPE_CHECKING:
     import uuid
 
+    from .metrics import BrokerMetrics
     from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
@@ -263,6 +264,8 @@ class Cluster:
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
         self.control_endpoint: ControlEndpoint | None = None
+        #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
+        self.metrics: BrokerMetrics | None = None
 
     def _init_dynamic_configs(self) -> None:
         """Bind the settings to the nodes, restore the dynamic broker configs a data
@@ -527,6 +530,8 @@ class Cluster:
             await node.close()
         if self.storage is not None:
             self.storage.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     def connection_closed(self, connection_id: int) -> None:
         """Tell interested parties (the group coordinator) that a connection ended."""

@@ -54,17 +54,20 @@ class LeaderEpochCache:
     def end_offset_for(self, epoch: int, log_end_offset: int) -> tuple[int, int]:
         """Answer OffsetForLeaderEpoch for ``epoch``: ``(epoch, end_offset)``.
 
-        The end offset of an epoch is the start offset of the next larger epoch
-        (or the log end offset for the latest one). For an epoch the cache does
-        not know, the largest smaller epoch answers; below every entry the answer
-        is ``(-1, -1)``.
+        As Kafka's LeaderEpochFileCache.endOffsetFor: the latest epoch ends at the
+        log end offset; an older epoch ends where the next larger one starts, and
+        is answered as the largest known epoch not above it (or as itself, when
+        it is below every entry: the cache was truncated from the start). An epoch
+        above every entry, or -1, gets ``(-1, -1)``.
         """
-        if not self._epochs or epoch < self._epochs[0]:
+        if epoch < 0 or not self._epochs or epoch > self._epochs[-1]:
             return UNDEFINED_EPOCH, UNDEFINED_OFFSET
-        if epoch >= self._epochs[-1]:
-            return self._epochs[-1], log_end_offset
-        i = bisect.bisect_right(self._epochs, epoch) - 1
-        return self._epochs[i], self._starts[i + 1]
+        if epoch == self._epochs[-1]:
+            return epoch, log_end_offset
+        i = bisect.bisect_right(self._epochs, epoch)  # the first entry above ``epoch``
+        if i == 0:
+            return epoch, self._starts[0]
+        return self._epochs[i - 1], self._starts[i]
 
     def truncate_from_end(self, end_offset: int) -> None:
         """Drop entries that start at or after ``end_offset`` (the log was truncated)."""

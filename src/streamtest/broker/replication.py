@@ -231,7 +231,9 @@ class ReplicaManager:
         else:
             lead_epoch, lead_end = lead_cache.end_offset_for(epoch, lead.log_end_offset)
             if lead_epoch < 0:
-                target = lead.log_start_offset  # the leader has nothing of that era
+                # The leader knows no epoch this late: as Kafka's fetcher, fall
+                # back to the high watermark, which every ISR member has.
+                target = min(partition.high_watermark, mine.log_end_offset)
             elif lead_epoch == epoch:
                 target = min(lead_end, mine.log_end_offset)
             else:

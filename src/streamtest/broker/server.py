@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol.connection import Request, ServerConnection
 from ..protocol.exceptions import RemoteProtocolError
+from ..protocol.headers import RequestHeader
 from .dispatch import (
     NO_RESPONSE,
     CloseConnection,
@@ -30,6 +31,7 @@ from .dispatch import (
     encode_response,
     flexible_lookup,
 )
+from .observe import finished, request_fields
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -64,10 +66,14 @@ class KafkaProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.node.connections.add(self)
+        if self.cluster.metrics is not None:
+            self.cluster.metrics.connection_opened()
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self._closed = True
         self.node.connections.discard(self)
+        if self.cluster.metrics is not None:
+            self.cluster.metrics.connection_closed()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self.cluster.connection_closed(self.connection_id)
@@ -85,10 +91,16 @@ class KafkaProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def close(self, reason: str) -> None:
-        """Close the connection, logging why."""
+    def close(self, reason: str, header: RequestHeader | None = None) -> None:
+        """Close the connection, logging why (and which request, if one caused it)."""
         if not self._closed:
-            log.warning("closing connection %s from %s: %s", self.connection_id, self.peer, reason)
+            log.warning(
+                "closing connection %s from %s: %s",
+                self.connection_id,
+                self.peer,
+                reason,
+                extra=request_fields(self, header),
+            )
             self._closed = True
             if self.transport is not None:
                 self.transport.close()
@@ -103,38 +115,40 @@ class KafkaProtocol(asyncio.Protocol):
             if request is None:
                 return
             cluster = self.cluster
-            cluster.last_activity = time.monotonic()
+            cluster.last_activity = started = time.monotonic()
             ctx = RequestContext(cluster, self.node, request.header, self.peer, self.connection_id)
             for observe in cluster.observers:
                 observe(ctx)
             try:
                 result = dispatch(ctx, request)
             except Exception as exc:
-                self._failed(request, exc)
+                self._failed(request, exc, started)
                 return
             if inspect.isawaitable(result):
                 self._busy = True
                 self._task = asyncio.get_running_loop().create_task(
-                    self._finish(request, ctx, result)
+                    self._finish(request, ctx, result, started)
                 )
                 return
-            self._send(request, ctx, result)
+            self._send(request, ctx, result, started)
 
-    async def _finish(self, request: Request, ctx: RequestContext, pending: Any) -> None:
+    async def _finish(
+        self, request: Request, ctx: RequestContext, pending: Any, started: float
+    ) -> None:
         try:
             result = await pending
         except asyncio.CancelledError:
             return
         except Exception as exc:
-            self._failed(request, exc)
+            self._failed(request, exc, started)
             return
-        self._send(request, ctx, result)
+        self._send(request, ctx, result, started)
         self._busy = False
         self._task = None
         if self.conn_has_data():
             self._process()
 
-    def _failed(self, request: Request, exc: Exception) -> None:
+    def _failed(self, request: Request, exc: Exception, started: float) -> None:
         """Close the connection after a handler raised.
 
         Errors travel on two channels (as in kfake): a Kafka failure is an error
@@ -142,19 +156,24 @@ class KafkaProtocol(asyncio.Protocol):
         protocol error or a deliberate close is logged briefly; anything else is
         a broker bug and is logged with its traceback.
         """
+        finished(self, request.header, started, failed=True)
         if isinstance(exc, CloseConnection | RemoteProtocolError):
-            self.close(str(exc))
+            self.close(str(exc), request.header)
             return
         log.error(
-            "handler for api_key=%s failed", request.header.api_key, exc_info=exc
+            "handler for api_key=%s failed",
+            request.header.api_key,
+            exc_info=exc,
+            extra=request_fields(self, request.header),
         )
-        self.close("internal error")
+        self.close("internal error", request.header)
 
     def conn_has_data(self) -> bool:
         """Return whether bytes are buffered that may hold another request."""
         return self.conn.buffered > 0
 
-    def _send(self, request: Request, ctx: RequestContext, result: Any) -> None:
+    def _send(self, request: Request, ctx: RequestContext, result: Any, started: float) -> None:
+        finished(self, request.header, started)
         if result is NO_RESPONSE or self._closed or self.transport is None:
             return
         try:

@@ -1,10 +1,11 @@
 """Options and error handling shared by the ops commands (groups, offsets, replay,
-lag, consume, produce).
+lag, consume, produce, topics).
 
-Every ops command takes ``--bootstrap-server`` and ``--command-config`` as
-``kafka-consumer-groups.sh`` does, plus ``--timeout``; the decorated function
-receives a ready :class:`~streamtest.ops.client.ClientConfig` as ``config``.
-User errors become one ``Error: ...`` line on stderr and exit status 1.
+Every ops command takes ``--bootstrap-server`` (``--bootstrap-servers`` works too)
+and ``--command-config`` as ``kafka-consumer-groups.sh`` does, plus ``--timeout``
+in seconds; the decorated function receives a ready
+:class:`~streamtest.ops.client.ClientConfig` as ``config``. User errors become one
+``Error: ...`` line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -17,10 +18,83 @@ from typing import Any, TypeVar
 import click
 from confluent_kafka import KafkaException
 
-from ..ops.client import DEFAULT_BOOTSTRAP, ClientConfig, kafka_error_message, load_properties
-from ..ops.errors import OpsError
+from ..envvars import BOOTSTRAP_SERVER, bootstrap_from_env
+from ..ops.client import DEFAULT_BOOTSTRAP, ClientConfig, kafka_error_message
+from ..ops.errors import InvalidInputError, OpsError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AliasedOption(click.Option):
+    """An option whose help shows only its first name; the others are accepted
+    spellings (``--bootstrap-servers`` for ``--bootstrap-server``)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        """Return the help line with the documented name only."""
+        opts = self.opts
+        self.opts = opts[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+
+def bootstrap_option(*, default: str | None = None, help_text: str | None = None) -> Any:
+    """Return the ``--bootstrap-server`` option (``--bootstrap-servers`` accepted)."""
+    return click.option(
+        "--bootstrap-server",
+        "--bootstrap-servers",
+        "bootstrap_server",
+        cls=AliasedOption,
+        default=default,
+        metavar="HOST:PORT[,...]",
+        help=help_text
+        or f"Kafka to connect to (default: ${BOOTSTRAP_SERVER}, else {DEFAULT_BOOTSTRAP}).",
+    )
+
+
+def resolve_bootstrap(given: str | None, props: dict[str, str] | None = None) -> str:
+    """Return the bootstrap servers: the option, else the environment, else the
+    ``bootstrap.servers`` of ``--command-config``, else ``localhost:9092``.
+
+    Raises:
+        InvalidInputError: the two environment spellings disagree.
+    """
+    if given:
+        return given
+    try:
+        from_env = bootstrap_from_env()
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    return from_env or (props or {}).get("bootstrap.servers") or DEFAULT_BOOTSTRAP
+
+
+def parse_client_settings(items: tuple[str, ...]) -> dict[str, str]:
+    """Parse kcat's ``-X key=value`` librdkafka settings.
+
+    Raises:
+        InvalidInputError: an item without ``=``.
+    """
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"invalid -X {item!r}: expected librdkafka KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def client_settings_option(fn: F) -> F:
+    """Add kcat's ``-X KEY=VALUE`` (librdkafka settings, over ``--command-config``);
+    :func:`cluster_options` applies them."""
+    return click.option(
+        "-X",
+        "client_settings",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A librdkafka client setting, e.g. -X security.protocol=SSL; repeatable; "
+        "wins over --command-config.",
+    )(fn)
 
 
 def cluster_options(fn: F) -> F:
@@ -30,14 +104,24 @@ def cluster_options(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(
         *args: Any,
-        bootstrap_server: str,
+        bootstrap_server: str | None,
         command_config: str | None,
         timeout: float,
         **kwargs: Any,
     ) -> Any:
         try:
-            props = load_properties(command_config) if command_config else {}
-            config = ClientConfig(bootstrap_server, props, timeout)
+            props: dict[str, str] = {}
+            if command_config:
+                from ..ops.properties import read_properties_file, translate_java_properties
+
+                translated = translate_java_properties(read_properties_file(command_config))
+                for message in translated.warnings:
+                    warn(f"{command_config}: {message}")
+                props = translated.properties
+            props.update(parse_client_settings(kwargs.pop("client_settings", ())))
+            servers = resolve_bootstrap(bootstrap_server, props)
+            props.pop("bootstrap.servers", None)
+            config = ClientConfig(servers, props, timeout)
             return fn(*args, config=config, **kwargs)
         except OpsError as exc:
             raise click.ClickException(" ".join(str(exc).split())) from None
@@ -48,19 +132,21 @@ def cluster_options(fn: F) -> F:
             sys.exit(130)
 
     wrapper = click.option(
-        "--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+        "--timeout",
+        type=click.FloatRange(0.1),
+        default=10.0,
+        show_default=True,
+        metavar="SECONDS",
         help="Seconds to wait for the cluster on each operation.",
     )(wrapper)
     wrapper = click.option(
-        "--command-config", type=click.Path(dir_okay=False), default=None,
-        help="Client properties file (key=value lines) passed to librdkafka, "
-             "e.g. security.protocol, sasl.mechanism.",
+        "--command-config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Client properties file: a Java client.properties (SASL/TLS settings are "
+        "translated for librdkafka) or librdkafka key=value lines.",
     )(wrapper)
-    wrapper = click.option(
-        "--bootstrap-server", default=DEFAULT_BOOTSTRAP, show_default=True,
-        envvar="STREAMTEST_BOOTSTRAP_SERVER", metavar="HOST:PORT[,...]",
-        help="Kafka to connect to (also $STREAMTEST_BOOTSTRAP_SERVER).",
-    )(wrapper)
+    wrapper = bootstrap_option()(wrapper)
     return wrapper  # type: ignore[return-value]
 
 

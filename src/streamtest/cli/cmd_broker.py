@@ -51,7 +51,13 @@ def _settings(
 @click.option("--schema-registry-port", type=click.IntRange(0, 65535), default=None,
               help="Also serve a Confluent-compatible schema registry on this port "
                    "(0 picks a free one); its URL is printed after the bootstrap address.")
-@click.option("-v", "--verbose", is_flag=True, help="Log connections and errors.")
+@click.option("-v", "--verbose", count=True,
+              help="Log connections and errors; -vv also logs every request.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: one JSON object per line, with request_id and client_id.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a port).")
 def broker(
     host: str,
     port: int,
@@ -63,22 +69,22 @@ def broker(
     settings: dict[str, str],
     control_port: int | None,
     schema_registry_port: int | None,
-    verbose: bool,
+    verbose: int,
+    log_format: str,
+    metrics_port: int | None,
 ) -> None:
     """Run a Kafka-compatible cluster in the foreground until SIGINT or SIGTERM.
 
     Prints the bootstrap list (every node's host:port) on one line once all
     nodes accept connections, then, with --schema-registry-port, the schema
-    registry's URL on the next; and the control endpoint that `streamtest cluster`
-    uses on stderr.
+    registry's URL on the next; the control endpoint that `streamtest cluster` uses
+    (and, with --metrics-port, the metrics URL) on stderr.
     """
     from ..broker.cluster import Cluster
+    from ..broker.observe import configure_logging
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    configure_logging(levels.get(verbose, logging.DEBUG), log_format, sys.stderr)
     if partitions is not None:
         settings["num.partitions"] = str(partitions)
     if no_auto_create_topics:
@@ -104,34 +110,45 @@ def broker(
                 control_port=wanted,
             )
         except OSError as exc:
-            raise click.ClickException(
-                f"cannot use data dir {exc.filename or data_dir}: {exc.strerror or exc}"
-            ) from exc
+            raise click.ClickException(_data_dir_error(data_dir, exc)) from None
         try:
             await cluster.start()
         except OSError as exc:
+            if data_dir is not None and exc.filename is not None:
+                raise click.ClickException(_data_dir_error(data_dir, exc)) from None
             raise click.ClickException(
                 f"cannot listen on {host}:{port} (or the control port {wanted}): "
                 f"{exc.strerror or exc}"
-            ) from exc
+            ) from None
         endpoint = cluster.control_endpoint
         assert endpoint is not None
+        if metrics_port is not None:
+            from ..broker.metrics import enable_metrics
+
+            try:
+                metrics = enable_metrics(cluster, metrics_port, host)
+            except OSError as exc:
+                await cluster.stop()
+                raise click.ClickException(
+                    f"cannot serve metrics on {host}:{metrics_port}: {exc.strerror}"
+                ) from exc
+            _notice(f"metrics: http://{host}:{metrics.port}/metrics", log_format)
         click.echo(cluster.bootstrap_servers, nl=True)
         registry = None
         if schema_registry_port is not None:
             registry = _start_registry(cluster.bootstrap_servers, host, schema_registry_port)
             click.echo(registry.url, nl=True)
         sys.stdout.flush()
-        click.echo(
+        _notice(
             f"control endpoint {endpoint.address} "
             f"(streamtest cluster --control {endpoint.address} status)",
-            err=True,
+            log_format,
         )
         await stop.wait()
         if registry is not None:
             await asyncio.get_running_loop().run_in_executor(None, registry.stop)
         await cluster.stop()
-        click.echo("broker stopped", err=True)
+        _notice("broker stopped", log_format)
 
     asyncio.run(run())
 
@@ -152,3 +169,25 @@ def _start_registry(bootstrap: str, host: str, port: int) -> Any:
         raise click.ClickException(
             f"cannot listen on {host}:{port} for the schema registry: {exc.strerror}"
         ) from None
+
+
+def _data_dir_error(data_dir: str | None, exc: OSError) -> str:
+    """Return one line naming the data directory (and the file inside it) that failed."""
+    where = exc.filename if exc.filename is not None else data_dir
+    inside = "" if where == data_dir else f" ({where})"
+    return f"cannot use data directory {data_dir}{inside}: {exc.strerror or exc}"
+
+
+def _notice(message: str, log_format: str) -> None:
+    """Tell the operator something on stderr: a line of text, or with
+    ``--log-format json`` a JSON line like every other line there."""
+    if log_format == "json":
+        from ..broker.observe import JsonFormatter
+
+        record = logging.makeLogRecord(
+            {"name": "streamtest.cli", "levelno": logging.INFO, "levelname": "INFO",
+             "msg": message}
+        )
+        click.echo(JsonFormatter().format(record), err=True)
+    else:
+        click.echo(message, err=True)

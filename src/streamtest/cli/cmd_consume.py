@@ -20,7 +20,7 @@ from ..ops.tail import (
 )
 from ..types import KafkaRecord
 from ._app import main
-from ._ops_options import cluster_options, user_input
+from ._ops_options import client_settings_option, cluster_options, user_input
 
 
 @main.command("consume")
@@ -42,6 +42,10 @@ from ._ops_options import cluster_options, user_input
               help="One kcat-style JSON envelope per record.")
 @click.option("-K", "--key-delimiter", default=None,
               help="Print key<delim>value (when no --format is given).")
+@click.option("-D", "--delimiter", default="\\n", show_default=True,
+              help="Written after each record (when no --format is given).")
+@click.option("-Z", "--null-as-NULL", "null_text", is_flag=True,
+              help="Print a null key or value as NULL instead of nothing (as kcat -Z).")
 @click.option("--idle-timeout", type=click.FloatRange(0.1), default=None,
               help="Stop after this many seconds without records.")
 @click.option("--key-format", type=click.Choice(FORMATS), default="bytes", show_default=True,
@@ -54,6 +58,7 @@ from ._ops_options import cluster_options, user_input
               envvar="STREAMTEST_SCHEMA_REGISTRY_URL",
               help="The schema registry for --key-format/--value-format "
                    "(also $STREAMTEST_SCHEMA_REGISTRY_URL).")
+@client_settings_option
 @cluster_options
 def consume(
     config: ClientConfig,
@@ -65,6 +70,8 @@ def consume(
     fmt: str | None,
     as_json: bool,
     key_delimiter: str | None,
+    delimiter: str,
+    null_text: bool,
     idle_timeout: float | None,
     key_format: str,
     value_format: str,
@@ -72,20 +79,25 @@ def consume(
 ) -> None:
     """Print records of a topic, one per line by default (the value).
 
-    Never commits offsets. Runs until --count, --exit, e@MS, --idle-timeout or Ctrl-C.
+    Keys and values are written byte for byte, as stored (like kcat), so binary
+    data survives a pipe, unless --key-format/--value-format decode them through a
+    schema registry into JSON. Never commits offsets. Runs until
+    --count, --exit, e@MS, --idle-timeout or Ctrl-C.
     """
     if fmt is not None and as_json:
         raise click.UsageError("--format and --json are mutually exclusive")
     spec = user_input(lambda: parse_offset_options(offsets))
     if fmt is None and not as_json:
-        fmt = "%k" + unescape(key_delimiter).replace("%", "%%") + "%s\\n" if key_delimiter \
-            else "%s\\n"
+        end = unescape(delimiter).replace("%", "%%")
+        fmt = ("%k" + unescape(key_delimiter).replace("%", "%%") + "%s" + end
+               if key_delimiter else "%s" + end)
     if fmt is not None:
         user_input(lambda: validate_format(fmt))
     decode_key = user_input(lambda: make_decoder(key_format, schema_registry_url, "key"))
     decode_value = user_input(lambda: make_decoder(value_format, schema_registry_url, "value"))
     decoding = key_format != "bytes" or value_format != "bytes"
-    out = sys.stdout
+    out = sys.stdout.buffer  # bytes, exactly as stored
+    null = b"NULL" if null_text else b""
 
     def emit(record: KafkaRecord, ts_type: int) -> None:
         if decoding:
@@ -100,10 +112,10 @@ def consume(
                     f"{record.topic} [{record.partition}] at offset {record.offset}: {exc}"
                 ) from None
         if as_json:
-            out.write(json_envelope(record, ts_type) + "\n")
+            out.write(json_envelope(record, ts_type).encode("utf-8") + b"\n")
         else:
             assert fmt is not None
-            out.write(format_record(fmt, record, ts_type))
+            out.write(format_record(fmt, record, ts_type, null=null))
         out.flush()
 
     tail.consume(

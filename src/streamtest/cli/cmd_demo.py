@@ -2,7 +2,7 @@
 scenario suite against it, and report.
 
 The suite runs in a child pytest process that reaches the broker over a real
-socket, exactly as it would reach any Kafka (``--bootstrap-servers`` points it at
+socket, exactly as it would reach any Kafka (``--bootstrap-server`` points it at
 one). The broker stays in this process, in a thread, so its log and a count of
 the requests it served end up in ``reports/broker.log``.
 """
@@ -30,6 +30,7 @@ from rich.text import Text
 
 from ..demo import (
     REPORT_ENTRIES,
+    REPORT_MARKER,
     SuiteNotFound,
     find_suite,
     parse_result_line,
@@ -37,6 +38,10 @@ from ..demo import (
     read_junit,
 )
 from ._app import main
+from ._ops_options import bootstrap_option
+
+#: The consumer group of the pipeline ``--keep`` leaves running.
+KEEP_GROUP = "churn-demo"
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
 
@@ -51,12 +56,7 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 @click.option(
     "-v", "--verbose", is_flag=True, help="Stream pytest's output and log broker requests."
 )
-@click.option(
-    "--bootstrap-servers",
-    metavar="HOST:PORT",
-    default=None,
-    help="Run the suite against this Kafka instead of the embedded broker.",
-)
+@bootstrap_option(help_text="Run the suite against this Kafka instead of the embedded broker.")
 @click.option(
     "--reports",
     "reports_dir",
@@ -98,7 +98,7 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 def demo(
     keep: bool,
     verbose: bool,
-    bootstrap_servers: str | None,
+    bootstrap_server: str | None,
     reports_dir: Path,
     select: str | None,
     jobs: int | None,
@@ -126,6 +126,7 @@ def demo(
         jobs = 2 if have_xdist else 1
     elif jobs > 1 and not have_xdist:
         raise click.ClickException("--jobs needs pytest-xdist: pip install pytest-xdist")
+    bootstrap_servers = bootstrap_server
     reports = reports_dir.resolve()
     _clear_reports(reports)
 
@@ -150,7 +151,7 @@ def demo(
             console, suite, bootstrap_servers, reports, verbose, select, jobs, control
         )
         suite_seconds = time.perf_counter() - suite_started
-        results = _report(console, reports, started, suite_seconds, jobs, code)
+        results = _report(console, reports, started, suite_seconds, jobs, code, select)
         failed = code != 0 or not results or any(r.outcome in ("failed", "error") for r in results)
         if keep:
             _keep_running(console, suite, bootstrap_servers, reports, broker is not None)
@@ -170,14 +171,51 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _clear_reports(reports: Path) -> None:
-    """Remove what an earlier demo run wrote to ``reports``, and nothing else."""
+    """Remove what an earlier demo run wrote to ``reports``, and nothing else.
+
+    The demo marks a directory it writes with ``REPORT_MARKER``. A directory that
+    holds anything else (no marker, and entries the demo never writes) is refused
+    rather than cleared: ``--reports ~/work`` must not delete ``~/work/keep``.
+
+    Raises:
+        click.ClickException: ``reports`` is a non-empty directory that is not a report.
+    """
+    if reports.exists() and not reports.is_dir():
+        raise click.ClickException(f"--reports {reports} is a file, not a directory")
+    if reports.is_dir():
+        entries = sorted(p.name for p in reports.iterdir())
+        if entries and not _is_demo_report(reports):
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise click.ClickException(
+                f"--reports {reports} holds files the demo did not write ({shown}); "
+                "give an empty or new directory"
+            )
     reports.mkdir(parents=True, exist_ok=True)
+    (reports / REPORT_MARKER).write_text(
+        "Written by streamtest demo. The demo replaces "
+        + ", ".join(REPORT_ENTRIES)
+        + " here on each run, and nothing else.\n"
+    )
     for name in REPORT_ENTRIES:
         path = reports / name
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+
+def _is_demo_report(reports: Path) -> bool:
+    """Return whether ``reports`` was written by the demo: it has the marker, or (a
+    report from before the marker) a ``pytest.log`` that starts with the demo's
+    own command line."""
+    if (reports / REPORT_MARKER).is_file():
+        return True
+    try:
+        with open(reports / "pytest.log", encoding="utf-8", errors="replace") as log:
+            first = log.readline()
+    except OSError:
+        return False
+    return first.startswith("$ ") and "--churn-reports" in first
 
 
 # -- the suite ---------------------------------------------------------------------------
@@ -247,7 +285,13 @@ def _stop_child(proc: subprocess.Popen[Any]) -> None:
 
 
 def _report(
-    console: Console, reports: Path, started: float, suite_seconds: float, jobs: int, code: int
+    console: Console,
+    reports: Path,
+    started: float,
+    suite_seconds: float,
+    jobs: int,
+    code: int,
+    select: str | None = None,
 ) -> list[Any]:
     """Print the results table and the total; return the results."""
     junit = reports / "junit.xml"
@@ -258,6 +302,11 @@ def _report(
             f"[bold red]no test report ({exc}); pytest exited with {code}; "
             f"see {reports / 'pytest.log'}[/]"
         )
+        return []
+    if not results:
+        # pytest's exit status 5: nothing was collected (or everything deselected).
+        what = f"matches -k {select!r}" if select else "was collected"
+        console.print(f"[bold red]no scenario {what}[/]; see {reports / 'pytest.log'}")
         return []
     table = Table(title="churn pipeline scenarios", title_justify="left")
     table.add_column("#", justify="right")
@@ -381,7 +430,7 @@ def _keep_running(
         PYTHONPATH=os.pathsep.join([str(suite), *filter(None, [os.environ.get("PYTHONPATH")])]),
     )
     churn = [sys.executable, "-m", "churn"]
-    common = ["--bootstrap-servers", bootstrap_servers]
+    common = ["--bootstrap-server", bootstrap_servers]
     subprocess.run(
         [*churn, "create-topics", *common],
         env=env,
@@ -396,7 +445,7 @@ def _keep_running(
                 "run",
                 *common,
                 "--group-id",
-                "churn-demo",
+                KEEP_GROUP,
                 "--db",
                 str(keep_dir / "churn.db"),
                 "--metrics-port",
@@ -428,20 +477,36 @@ def _keep_running(
 --bootstrap-server {bootstrap_servers}
   dead letters       streamtest consume -t telco.deadletter -o beginning -e -J \
 --bootstrap-server {bootstrap_servers}
-  lag                streamtest lag --group churn-demo --bootstrap-server {bootstrap_servers}
-  publish more       {py} publish --bootstrap-servers {bootstrap_servers} --count 100 --start 100
+  lag                streamtest lag --group {KEEP_GROUP} --bootstrap-server {bootstrap_servers}
+  publish more       {py} publish --bootstrap-server {bootstrap_servers} --count 100 --start 100
   sink               sqlite3 {keep_dir / "churn.db"} 'select * from predictions limit 5'
   pipeline log       tail -f {log_path}
-Press Ctrl-C to stop.""")
-        stop = threading.Event()
+Press Ctrl-C to stop.""",
+            # One line per command, however narrow the terminal: a wrapped command
+            # breaks when pasted.
+            soft_wrap=True,
+        )
+        # Ctrl-C and SIGTERM only set a flag here: a KeyboardInterrupt raised
+        # wherever the signal lands (inside Popen.poll, say) can leave a lock held,
+        # and stopping the pipeline afterwards then hangs.
+        signals: list[int] = []
+        previous = {
+            sig: signal.signal(sig, lambda signum, _frame: signals.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            # Wake up now and then to notice a pipeline that died on its own.
-            while pipeline.poll() is None:
-                stop.wait(0.5)
-            console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
-        except KeyboardInterrupt:
+            while pipeline.poll() is None and not signals:
+                # Noticing Ctrl-C or a pipeline that died on its own: there is no
+                # event to block on for both, so look twice a second.
+                time.sleep(0.5)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if signals:
             # Ctrl-C is how --keep is meant to end: the exit status stays the suite's.
             console.print("stopping the pipeline and the broker")
+        else:
+            console.print(f"[red]the pipeline exited with {pipeline.returncode}; see {log_path}[/]")
     finally:
         if pipeline.poll() is None:
             pipeline.send_signal(signal.SIGTERM)
@@ -450,6 +515,21 @@ Press Ctrl-C to stop.""")
             except subprocess.TimeoutExpired:
                 pipeline.kill()
                 pipeline.wait(timeout=15)
+        if not own_broker:
+            _delete_demo_group(bootstrap_servers, KEEP_GROUP)
+
+
+def _delete_demo_group(bootstrap_servers: str, group: str) -> None:
+    """Delete the consumer group ``--keep`` made, so a demo against someone's Kafka
+    leaves no group behind (its topics are the pipeline's standard ones and stay)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    try:
+        admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+    except (KafkaException, TimeoutError) as exc:
+        click.echo(f"could not delete consumer group {group}: {exc}", err=True)
 
 
 def _wait_for_metrics_port(log_path: Path, pipeline: subprocess.Popen[bytes]) -> int:

@@ -21,6 +21,7 @@ from ..ops.render import print_table
 from ..ops.timeparse import DATETIME_FORMAT_HELP, parse_datetime_ms, parse_duration, parse_time_spec
 from ._app import main
 from ._ops_options import cluster_options, user_input, warn
+from ._output import emit_rows, format_option
 
 PLAN_COLUMNS = ("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
 
@@ -38,8 +39,11 @@ def offsets() -> None:
               metavar="earliest|latest|max-timestamp|MS|DATETIME",
               help=f"What to look up: a named position, epoch ms, or {DATETIME_FORMAT_HELP} "
                    "(first offset at or after that time).")
+@format_option(keys="topic, partition, offset, timestamp (null when no record matches)")
 @cluster_options
-def offsets_query(config: ClientConfig, topic: str, partitions: str | None, time_: str) -> None:
+def offsets_query(
+    config: ClientConfig, topic: str, partitions: str | None, time_: str, fmt: str
+) -> None:
     """Print topic:partition:offset for each partition (like kafka-get-offsets.sh).
 
     The offset is empty when no record matches (a time after the last record).
@@ -48,7 +52,12 @@ def offsets_query(config: ClientConfig, topic: str, partitions: str | None, time
 
     spec = user_input(lambda: parse_time_spec(time_))
     parts = user_input(lambda: parse_partition_list(partitions)) if partitions else None
-    for q in query_offsets(config, topic, parts, spec):
+    found = query_offsets(config, topic, parts, spec)
+    if fmt != "table":
+        emit_rows(fmt, ("TOPIC", "PARTITION", "OFFSET", "TIMESTAMP"),
+                  [(q.tp.topic, q.tp.partition, q.offset, q.timestamp) for q in found])
+        return
+    for q in found:
         click.echo(q.line())
 
 

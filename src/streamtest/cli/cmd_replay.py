@@ -17,11 +17,12 @@ from rich.progress import (
 )
 
 from ..ops.client import ClientConfig
+from ..ops.errors import UnknownTopicError
 from ..ops.plan import parse_partition_list
 from ..ops.timeparse import DATETIME_FORMAT_HELP, parse_datetime_ms
 from ..types import KafkaRecord
 from ._app import main
-from ._ops_options import cluster_options, user_input
+from ._ops_options import cluster_options, user_input, warn
 
 HELP = f"""Replay records of TOPIC with start <= offset < end on each partition.
 
@@ -35,7 +36,8 @@ is readable.
 \b
 Destination, one of:
   --to-topic T2   produce each record with its key, value, headers and timestamp
-                  (to the same partition number unless --repartition)
+                  (to the same partition number unless --repartition);
+                  --create-topic makes T2 first, shaped like TOPIC
   --output FILE   write JSON lines: topic, partition, offset, timestamp, and
                   base64 key, value and header values ('-' for stdout)
   --exec CMD      pipe those JSON lines into one shell command's stdin
@@ -66,7 +68,11 @@ def _progress_console(force: bool | None) -> Console | None:
               help="End offset (exclusive), on every partition.")
 @click.option("--from-datetime", default=None, metavar="DATETIME", help="Start time (inclusive).")
 @click.option("--to-datetime", default=None, metavar="DATETIME", help="End time (exclusive).")
-@click.option("--to-topic", default=None, help="Produce the records to this (existing) topic.")
+@click.option("--to-topic", default=None,
+              help="Produce the records to this topic (it must exist, or give --create-topic).")
+@click.option("--create-topic", is_flag=True,
+              help="With --to-topic: create it first if missing, with the source topic's "
+                   "partition count, replication factor and configs.")
 @click.option("--repartition", is_flag=True,
               help="With --to-topic: let the key partitioner choose partitions.")
 @click.option("--output", default=None, metavar="FILE.jsonl", help="Write JSON lines here.")
@@ -86,6 +92,7 @@ def replay(
     from_datetime: str | None,
     to_datetime: str | None,
     to_topic: str | None,
+    create_topic: bool,
     repartition: bool,
     output: str | None,
     exec_: str | None,
@@ -119,6 +126,11 @@ def replay(
         raise click.UsageError("give exactly one of --to-topic, --output, --exec")
     if repartition and to_topic is None:
         raise click.UsageError("--repartition only applies to --to-topic")
+    if create_topic and to_topic is None:
+        raise click.UsageError("--create-topic only applies to --to-topic")
+    if to_topic is not None and to_topic == topic:
+        warn(f"replaying {topic} into itself appends copies of the range to the same topic "
+             "(the replay stops at the end offsets it resolved first, so it ends)")
 
     parts = user_input(lambda: parse_partition_list(partitions)) if partitions else None
     if by_time:
@@ -135,12 +147,24 @@ def replay(
     handler: Callable[[KafkaRecord], object]
     topic_sink = file_sink = exec_sink = None
     if to_topic is not None:
-        count = topic_exists(config, to_topic)
+        if create_topic:
+            from ..ops.topics import create_like
+
+            if create_like(config, topic, to_topic):
+                click.echo(f"Created topic {to_topic} like {topic}.", err=True)
+        try:
+            count = topic_exists(config, to_topic)
+        except UnknownTopicError:
+            raise click.ClickException(
+                f"topic '{to_topic}' does not exist: create it with --create-topic (a copy "
+                f"of {topic}'s partitions and configs) or streamtest topics create"
+            ) from None
         needed = max((r.tp.partition for r in ranges if r.size), default=-1) + 1
         if not repartition and needed > count:
             raise click.ClickException(
                 f"topic '{to_topic}' has {count} partitions but the replay needs {needed}; "
-                "add partitions or use --repartition"
+                f"add partitions (streamtest topics alter --topic {to_topic} --partitions "
+                f"{needed}) or use --repartition"
             )
         handler = topic_sink = TopicSink(config, to_topic, keep_partition=not repartition)
     elif output is not None and output != "-":

@@ -19,6 +19,9 @@ from pathlib import Path
 #: The marker that selects the scenarios among the pipeline's tests.
 SCENARIO_MARKER = "scenario"
 
+#: The file that marks a directory as a demo report (so it may be cleared).
+REPORT_MARKER = ".streamtest-demo-report"
+
 #: Files and directories of ``reports/`` that a demo run rewrites.
 REPORT_ENTRIES = (
     "junit.xml",
@@ -81,7 +84,7 @@ def pytest_command(
         str(suite / "tests"),
         "-m",
         SCENARIO_MARKER,
-        "--bootstrap-servers",
+        "--bootstrap-server",
         bootstrap_servers,
         "--churn-reports",
         str(reports),

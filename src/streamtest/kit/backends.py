@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..envvars import BOOTSTRAP_SERVER, bootstrap_from_env
 from .cluster import ApacheKafkaCluster, Cluster, EmbeddedCluster, ExternalCluster
 
 #: The backends, in the order the error messages list them.
@@ -21,7 +22,8 @@ BACKENDS: tuple[str, ...] = ("embedded", "apache", "kafka", "redpanda", "externa
 
 #: Environment variables read by the lowest-precedence level.
 ENV_BACKEND = "STREAMTEST_BACKEND"
-ENV_BOOTSTRAP_SERVERS = "STREAMTEST_BOOTSTRAP_SERVERS"
+#: ``STREAMTEST_BOOTSTRAP_SERVER``; ``STREAMTEST_BOOTSTRAP_SERVERS`` is accepted too.
+ENV_BOOTSTRAP_SERVERS = BOOTSTRAP_SERVER
 ENV_KEEP_TOPICS = "STREAMTEST_KEEP_TOPICS"
 ENV_BROKERS = "STREAMTEST_BROKERS"
 
@@ -79,13 +81,17 @@ def parse_bool(value: Any, what: str) -> bool:
 
 
 def env_level(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Return the environment's settings (``STREAMTEST_*``); unset ones are ``None``."""
+    """Return the environment's settings (``STREAMTEST_*``); unset ones are ``None``.
+
+    Raises:
+        ValueError: an unreadable boolean, or the two bootstrap spellings disagree.
+    """
     env = os.environ if environ is None else environ
     keep = env.get(ENV_KEEP_TOPICS)
     brokers = env.get(ENV_BROKERS)
     return {
         "backend": env.get(ENV_BACKEND) or None,
-        "bootstrap_servers": env.get(ENV_BOOTSTRAP_SERVERS) or None,
+        "bootstrap_servers": bootstrap_from_env(env),
         "keep_topics": None if keep is None else parse_bool(keep, ENV_KEEP_TOPICS),
         "brokers": parse_brokers(brokers, ENV_BROKERS) if brokers else None,
     }
@@ -136,9 +142,9 @@ def resolve_settings(levels: Sequence[tuple[str, Mapping[str, Any]]]) -> Setting
     Each setting takes its value from the highest level that sets it, with one rule
     on top: the backend comes from the highest level that sets *either* the backend
     or the bootstrap servers, and bootstrap servers alone mean ``external``. So
-    ``--kafka-bootstrap-servers`` on the command line beats ``streamtest_backend =
+    ``--kafka-bootstrap-server`` on the command line beats ``streamtest_backend =
     embedded`` in the ini file (the user clearly wants that cluster), while
-    ``--kafka-backend embedded`` beats a ``STREAMTEST_BOOTSTRAP_SERVERS`` left in the
+    ``--kafka-backend embedded`` beats a ``STREAMTEST_BOOTSTRAP_SERVER`` left in the
     environment. Bootstrap servers are ignored by every backend but ``external``.
 
     Raises:
@@ -174,7 +180,7 @@ def resolve_settings(levels: Sequence[tuple[str, Mapping[str, Any]]]) -> Setting
     if backend == "external" and not bootstrap:
         raise ValueError(
             "the 'external' backend needs bootstrap servers: pass "
-            "--kafka-bootstrap-servers=HOST:PORT, or set streamtest_bootstrap_servers in "
+            "--kafka-bootstrap-server=HOST:PORT, or set streamtest_bootstrap_server in "
             f"the ini file or {ENV_BOOTSTRAP_SERVERS} in the environment"
         )
     return Settings(backend, bootstrap, bool(keep), sources, brokers, broker_settings)

@@ -325,11 +325,12 @@ class Cluster(abc.ABC):
             raise TimeoutError(f"topic {name!r} was created but is not in metadata: {exc}") from exc
 
     def delete_topic(self, name: str, *, missing_ok: bool = False, timeout: float = 10.0) -> None:
-        """Delete topic ``name``.
+        """Delete topic ``name`` and return once metadata no longer lists it.
 
         Raises:
             confluent_kafka.KafkaException: the broker refused, or the topic does not
                 exist and ``missing_ok`` is false.
+            TimeoutError: the topic was still in metadata after ``timeout``.
         """
         from confluent_kafka import KafkaError, KafkaException
 
@@ -346,6 +347,18 @@ class Cluster(abc.ABC):
                 )
                 if not (missing_ok and unknown):
                     raise
+        # Kafka answers DeleteTopics once the controller has the deletion; brokers
+        # drop the topic from metadata a moment later, and a test that deletes then
+        # lists (or re-creates) would race that. (Found on Apache Kafka, issue 12.)
+        from .wait import eventually
+
+        def gone() -> bool:
+            return name not in admin.list_topics(timeout=timeout).topics
+
+        try:
+            eventually(gone, timeout=timeout, interval=0.02)
+        except AssertionError as exc:
+            raise TimeoutError(f"topic {name!r} was deleted but is still in metadata") from exc
 
     # -- producing ----------------------------------------------------------------------
 
@@ -508,6 +521,131 @@ class Cluster(abc.ABC):
         out.sort(key=lambda r: (r.partition, r.offset))
         return out
 
+    def dump(self, topic: str, *, limit: int = 50, width: int = 100, timeout: float = 10.0) -> str:
+        """Return a short, readable view of ``topic``'s records: one line per record
+        with partition, offset, timestamp, key, value and headers, values cut to
+        ``width`` characters, at most ``limit`` records (the last ones, which a
+        failing test usually wants). Printed by the plugin when a test that used a
+        topic fixture fails.
+
+        Raises:
+            KeyError: the topic does not exist.
+            TimeoutError: the records could not be read within ``timeout``.
+        """
+        records = self.records(topic, timeout=timeout)
+        counts: dict[int, int] = {}
+        for r in records:
+            counts[r.partition] = counts.get(r.partition, 0) + 1
+        per = ", ".join(f"p{p}: {n}" for p, n in sorted(counts.items())) or "empty"
+        lines = [f"{topic}: {len(records)} records ({per})"]
+        shown = records[-limit:] if limit >= 0 else records
+        if len(shown) < len(records):
+            lines.append(f"  ... {len(records) - len(shown)} earlier records not shown")
+        for r in shown:
+            head = f"  p{r.partition}@{r.offset}  ts={r.timestamp}  key={_short(r.key, 40)}"
+            text = f"{head}  value={_short(r.value, width)}"
+            if r.headers:
+                text += "  headers=" + ",".join(f"{k}={_short(v, 20)}" for k, v in r.headers)
+            lines.append(text)
+        return "\n".join(lines)
+
+    # -- consumer groups ----------------------------------------------------------------
+
+    def committed(self, group: str, topic: str, *, timeout: float = 10.0) -> dict[int, int]:
+        """Return ``{partition: committed offset}`` of ``group`` on ``topic``; partitions
+        the group has not committed are left out (so ``{}`` means nothing committed).
+
+        Raises:
+            confluent_kafka.KafkaException: the request failed.
+        """
+        return {
+            p: off
+            for (t, p), off in self._group_offsets(group, timeout).items()
+            if t == topic
+        }
+
+    def lag(self, group: str, topic: str | None = None, *, timeout: float = 10.0) -> int:
+        """Return how many records ``group`` has yet to consume: over every partition of
+        ``topic`` (or of each topic the group has committed on), the high watermark
+        minus the committed offset, or minus the log start offset where the group has
+        committed nothing. Wait for a consumer to catch up with
+        ``eventually(lambda: kafka.lag(group), equals=0)``.
+
+        Raises:
+            KeyError: ``topic`` does not exist.
+            confluent_kafka.KafkaException: a request failed.
+        """
+        from confluent_kafka import TopicPartition
+
+        committed = self._group_offsets(group, timeout)
+        topics = [topic] if topic is not None else sorted({t for t, _ in committed})
+        total = 0
+        with self._lock:
+            reader = self._reader("read_uncommitted")
+            for name in topics:
+                md = reader.list_topics(name, timeout=timeout).topics.get(name)
+                if md is None or md.error is not None:
+                    raise KeyError(f"topic {name!r} does not exist")
+                for p in md.partitions:
+                    low, high = reader.get_watermark_offsets(
+                        TopicPartition(name, p), timeout=timeout, cached=False
+                    )
+                    start = committed.get((name, p), low)
+                    total += max(0, high - max(start, low))
+        return total
+
+    def delete_group(self, group: str, *, missing_ok: bool = True, timeout: float = 10.0) -> None:
+        """Delete consumer group ``group`` and its committed offsets.
+
+        A group whose members are still leaving (``NON_EMPTY_GROUP`` just after a
+        consumer's ``close()``) is retried until ``timeout``.
+
+        Raises:
+            confluent_kafka.KafkaException: the broker refused (the group still has
+                members after ``timeout``, or it does not exist and ``missing_ok`` is
+                false).
+        """
+        from confluent_kafka import KafkaError, KafkaException
+
+        from .wait import eventually
+
+        admin = self._shared_admin()
+
+        def attempt() -> bool:
+            future = admin.delete_consumer_groups([group], request_timeout=timeout)[group]
+            try:
+                future.result()
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                code = err.code() if isinstance(err, KafkaError) else None
+                if code == KafkaError.GROUP_ID_NOT_FOUND and missing_ok:
+                    return True
+                if code == KafkaError.NON_EMPTY_GROUP:
+                    raise  # retried by eventually until the members have left
+                raise _Final(exc) from exc
+            return True
+
+        try:
+            eventually(attempt, timeout=timeout, interval=0.05, reraise=(_Final,))
+        except _Final as final:
+            raise final.error from None
+        except AssertionError as exc:
+            raise exc.last_exception or exc from None  # type: ignore[attr-defined]
+
+    def _group_offsets(self, group: str, timeout: float) -> dict[tuple[str, int], int]:
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        admin = self._shared_admin()
+        future = admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group)], request_timeout=timeout
+        )[group]
+        result = future.result()
+        return {
+            (tp.topic, tp.partition): tp.offset
+            for tp in result.topic_partitions or []
+            if tp.error is None and tp.offset >= 0
+        }
+
     # -- shared clients -----------------------------------------------------------------
 
     def _shared_admin(self) -> AdminClient:
@@ -584,6 +722,26 @@ def _config_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class _Final(Exception):
+    """A failure that retrying cannot fix (carries the original error)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _short(data: bytes | None, width: int) -> str:
+    """Return ``data`` for a dump line: UTF-8 text when it decodes (quoted), else
+    ``0x`` hex; cut to ``width`` characters with ``...``."""
+    if data is None:
+        return "null"
+    try:
+        text = repr(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        text = "0x" + data.hex()
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # -- backends ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ _OTHER_BACKENDS = (
     "Start Docker (or point DOCKER_HOST at an engine), or choose another backend: "
     "'embedded' (the default; an in-process broker that needs nothing installed), "
     "'apache' (Apache Kafka in a JVM, needs Java and Maven, no Docker) or 'external' "
-    "with --kafka-bootstrap-servers=HOST:PORT (an existing cluster)."
+    "with --kafka-bootstrap-server=HOST:PORT (an existing cluster)."
 )
 
 

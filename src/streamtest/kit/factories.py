@@ -22,6 +22,7 @@ which beats the environment (see :func:`streamtest.kit.backends.resolve_settings
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -42,6 +43,21 @@ from .topics import TopicFactory
 
 #: The default cluster fixture's name.
 DEFAULT_CLUSTER = "kafka"
+
+#: The topics a test's fixtures made, with their cluster: the plugin prints their
+#: records when the test fails (see ``pytest_plugin.pytest_runtest_makereport``).
+TOPICS_USED = pytest.StashKey[list[Callable[[], list[tuple[Cluster, str]]]]]()
+
+
+def _record_topics(
+    request: pytest.FixtureRequest, topics: Callable[[], list[tuple[Cluster, str]]]
+) -> None:
+    request.node.stash.setdefault(TOPICS_USED, []).append(topics)
+
+
+def topics_used(item: pytest.Item) -> list[tuple[Cluster, str]]:
+    """Return the ``(cluster, topic)`` pairs the item's topic fixtures have made."""
+    return [pair for topics in item.stash.get(TOPICS_USED, []) for pair in topics()]
 
 
 def settings_for(
@@ -86,7 +102,7 @@ def settings_for(
                 "ini file",
                 {
                     "backend": config.getini("streamtest_backend") or None,
-                    "bootstrap_servers": config.getini("streamtest_bootstrap_servers") or None,
+                    "bootstrap_servers": _ini_bootstrap(config),
                     "keep_topics": parse_bool(ini_keep, "streamtest_keep_topics")
                     if ini_keep not in (None, "")
                     else None,
@@ -105,6 +121,22 @@ def settings_for(
         return resolve_settings(levels)
     except ValueError as exc:
         raise pytest.UsageError(f"streamtest: {exc}") from exc
+
+
+def _ini_bootstrap(config: pytest.Config) -> str | None:
+    """Return ``streamtest_bootstrap_server`` (or its plural spelling) from the ini file.
+
+    Raises:
+        ValueError: both are set, to different values.
+    """
+    one = (config.getini("streamtest_bootstrap_server") or "").strip()
+    other = (config.getini("streamtest_bootstrap_servers") or "").strip()
+    if one and other and one != other:
+        raise ValueError(
+            f"streamtest_bootstrap_server = {one} and streamtest_bootstrap_servers = {other} "
+            "disagree in the ini file; set one"
+        )
+    return one or other or None
 
 
 def kafka_cluster(
@@ -130,6 +162,9 @@ def kafka_cluster(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def cluster_fixture(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+        """The session's Kafka (a streamtest.Cluster): the embedded broker unless
+        --kafka-backend / --kafka-bootstrap-server say otherwise. Use
+        .bootstrap_servers, .send(), .records(), .committed(), .lag(), .dump()."""
         settings = settings_for(request.config, backend, bootstrap_servers)
         backend_options = dict(options)
         if settings.backend == "embedded":
@@ -197,6 +232,9 @@ def kafka_topic(
 
     @pytest.fixture
     def topic_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A fresh, uniquely named topic for this test, deleted afterwards; shape it
+        with @pytest.mark.kafka_topic(partitions=3, config={...}). Its records are
+        printed when the test fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         shape: dict[str, Any] = {
             "partitions": partitions,
@@ -216,6 +254,7 @@ def kafka_topic(
             shape.update(found.kwargs)
         name = shape["name"] or unique_name(request.node.name)
         cluster.create_topic(name, shape["partitions"], shape["config"])
+        _record_topics(request, lambda: [(cluster, name)])
         try:
             yield name
         finally:
@@ -234,8 +273,11 @@ def kafka_topic_factory(
 
     @pytest.fixture
     def topic_factory_fixture(request: pytest.FixtureRequest) -> Iterator[TopicFactory]:
+        """Make more topics: factory(name=None, partitions=1, config=None) -> name.
+        They are deleted after the test, and their records printed if it fails."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         factory = TopicFactory(cluster, prefix=request.node.name)
+        _record_topics(request, lambda: [(cluster, t) for t in factory.created_topics])
         try:
             yield factory
         finally:
@@ -256,6 +298,8 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
 
     @pytest.fixture
     def producer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Producer for the cluster; flushed and closed after the
+        test, which fails if a message was never delivered."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         producer = cluster.producer(**config)
         try:
@@ -271,23 +315,57 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
     return producer_fixture
 
 
+def kafka_group_id(cluster_fixture: str = DEFAULT_CLUSTER) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a consumer group id no other test uses;
+    the group (and its committed offsets) is deleted from the cluster after the test,
+    so nothing is left on a shared external cluster."""
+
+    @pytest.fixture
+    def group_id_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A consumer group id unique to this test; the group is deleted afterwards."""
+        cluster: Cluster = request.getfixturevalue(cluster_fixture)
+        group = unique_name(request.node.name, "st-group")
+        try:
+            yield group
+        finally:
+            _delete_group_quietly(cluster, group)
+
+    return group_id_fixture
+
+
+def _delete_group_quietly(cluster: Cluster, group: str) -> None:
+    """Delete ``group`` if it exists; a cleanup failure warns instead of failing."""
+    import warnings
+
+    if not cluster.running:
+        return
+    try:
+        cluster.delete_group(group, missing_ok=True, timeout=10)
+    except Exception as exc:  # cleanup must not turn a passing test into an error
+        warnings.warn(f"streamtest: could not delete consumer group {group!r}: {exc}", stacklevel=2)
+
+
 def kafka_consumer(
     cluster_fixture: str = DEFAULT_CLUSTER, group_id: str | None = None, **config: Any
 ) -> Callable[..., Any]:
     """Return a function-scoped fixture giving a confluent-kafka ``Consumer`` with a
     unique ``group.id`` (unless ``group_id`` is given) and
-    ``auto.offset.reset=earliest``, closed after the test."""
+    ``auto.offset.reset=earliest``, closed after the test. A unique group is then
+    deleted from the cluster; a ``group_id`` you chose is left alone."""
 
     @pytest.fixture
     def consumer_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka Consumer in a group unique to this test (deleted after
+        it), reading from the earliest offset; closed after the test."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
-        consumer = cluster.consumer(
-            group_id or unique_name(request.node.name, "st-group"), **config
-        )
+        group = group_id or unique_name(request.node.name, "st-group")
+        consumer = cluster.consumer(group, **config)
         try:
             yield consumer
         finally:
             consumer.close()
+            if group_id is None:
+                _delete_group_quietly(cluster, group)
 
     return consumer_fixture
 
@@ -330,6 +408,9 @@ def schema_registry_url(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def url_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
+        """The URL of a Confluent-compatible schema registry: the one named by
+        --schema-registry-url (ini, environment), else streamtest's own, on the
+        kafka cluster, for the session."""
         given, _ = schema_registry_url_for(request.config, url)
         if given is not None:
             yield given
@@ -373,6 +454,8 @@ def schema_registry(
 
     @pytest.fixture
     def client_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka SchemaRegistryClient for schema_registry_url; subjects
+        this test registers on streamtest's own registry are deleted afterwards."""
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         url = request.getfixturevalue(url_fixture)
@@ -405,6 +488,7 @@ def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callab
 
     @pytest.fixture
     def admin_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        """A confluent-kafka AdminClient for the cluster."""
         cluster: Cluster = request.getfixturevalue(cluster_fixture)
         admin = cluster.admin(**config)
         yield admin
@@ -412,3 +496,157 @@ def kafka_admin(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Callab
         del admin
 
     return admin_fixture
+
+
+# -- Spark and Flink -------------------------------------------------------------------------
+
+
+def _engine_unavailable(what: str, exc: Exception) -> None:
+    """Skip for a missing engine or Java, fail for a connector that can't be had;
+    either way with one line."""
+    from .engines import ConnectorUnavailable, EngineUnavailable, MavenNotFound
+
+    if isinstance(exc, EngineUnavailable | MavenNotFound):
+        pytest.skip(f"{what}: {exc}")
+    if isinstance(exc, ConnectorUnavailable):
+        pytest.fail(f"{what}: {exc}", pytrace=False)
+    raise exc
+
+
+#: The modules the embedded broker's start imports, preloaded by :func:`_preload_broker`.
+BROKER_MODULES = ("streamtest.broker.cluster", "streamtest.broker.apis", "streamtest.broker.server")
+
+
+def _preload_broker() -> None:
+    """Import the embedded broker's modules while the JVM boots (an optimisation
+    only; tests/engines checks that these names exist)."""
+    import importlib
+
+    for name in BROKER_MODULES:
+        importlib.import_module(name)
+
+
+def spark_session(
+    *,
+    scope: str = "session",
+    app_name: str = "streamtest",
+    master: str = "local[2]",
+    shuffle_partitions: int = 2,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a fixture giving a SparkSession with Spark's Kafka connector (see
+    :func:`streamtest.kit.spark.spark_session`), stopped after ``scope`` together
+    with any streaming query still running.
+
+    Where pyspark (``streamtest[spark]``) or Java 17+ is missing, tests using it
+    skip with one line saying so. A connector that cannot be resolved for the
+    installed Spark fails them with one line naming the artifact and the version
+    to use.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def spark_fixture() -> Iterator[Any]:
+        from .engines import ConnectorUnavailable, EngineUnavailable
+
+        # While Spark's JVM boots, this process only waits for it: load the
+        # embedded broker's code meanwhile, so the first kafka fixture does not pay
+        # for it afterwards (about half a second of imports, kio's schemas mostly).
+        preload = threading.Thread(target=_preload_broker, name="preload-broker", daemon=True)
+        preload.start()
+        try:
+            from .spark import spark_session as start
+
+            session = start(
+                app_name, master=master, shuffle_partitions=shuffle_partitions, conf=conf
+            )
+        except (EngineUnavailable, ConnectorUnavailable) as exc:
+            _engine_unavailable("spark", exc)
+        finally:
+            preload.join()
+        try:
+            yield session
+        finally:
+            for query in session.streams.active:
+                query.stop()
+            session.stop()
+
+    return spark_fixture
+
+
+def flink_kafka_connector(*, scope: str = "session") -> Callable[..., Any]:
+    """Return a fixture giving the Kafka connector jar(s) for the installed PyFlink
+    (:func:`streamtest.kit.flink.kafka_connector_jars`), resolved once.
+
+    Skips with one line where PyFlink (``streamtest[flink]``) or Java 17+ is
+    missing; fails with one line naming the artifact and the version to use when
+    the connector cannot be resolved.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def connector_fixture() -> list[Any]:
+        from .engines import ConnectorUnavailable, EngineUnavailable, MavenNotFound, require_java
+
+        try:
+            from .flink import kafka_connector_jars
+
+            require_java("Flink")
+            return kafka_connector_jars()
+        except (EngineUnavailable, ConnectorUnavailable, MavenNotFound) as exc:
+            _engine_unavailable("flink", exc)
+            raise  # unreachable: _engine_unavailable skips or fails
+
+    return connector_fixture
+
+
+def flink_table_env(
+    connector_fixture: str = "flink_kafka_connector",
+    *,
+    parallelism: int = 1,
+    checkpoint_interval_ms: int | None = 1000,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a streaming ``TableEnvironment`` with
+    the Kafka connector (see :func:`streamtest.kit.flink.table_environment`).
+
+    Checkpoints every ``checkpoint_interval_ms`` (one second by default), which
+    exactly-once Kafka sinks need: they commit their transaction on each checkpoint.
+    """
+
+    @pytest.fixture
+    def table_env_fixture(request: pytest.FixtureRequest) -> Any:
+        from .flink import table_environment
+
+        jars = request.getfixturevalue(connector_fixture)
+        return table_environment(
+            jars,
+            parallelism=parallelism,
+            checkpoint_interval_ms=checkpoint_interval_ms,
+            conf=conf,
+        )
+
+    return table_env_fixture
+
+
+def flink_stream_env(
+    connector_fixture: str = "flink_kafka_connector",
+    *,
+    parallelism: int = 1,
+    checkpoint_interval_ms: int | None = 1000,
+    conf: Mapping[str, str] | None = None,
+) -> Callable[..., Any]:
+    """Return a function-scoped fixture giving a ``StreamExecutionEnvironment`` with
+    the Kafka connector (see :func:`streamtest.kit.flink.stream_environment`)."""
+
+    @pytest.fixture
+    def stream_env_fixture(request: pytest.FixtureRequest) -> Any:
+        from .flink import stream_environment
+
+        jars = request.getfixturevalue(connector_fixture)
+        return stream_environment(
+            jars,
+            parallelism=parallelism,
+            checkpoint_interval_ms=checkpoint_interval_ms,
+            conf=conf,
+        )
+
+    return stream_env_fixture

@@ -34,7 +34,7 @@ class KafkaUtils:
         backend: ``"embedded"`` (default), ``"kafka"``, ``"redpanda"`` or
             ``"external"``; when ``None``, ``STREAMTEST_BACKEND`` decides.
         bootstrap_servers: the cluster for ``external`` (or
-            ``STREAMTEST_BOOTSTRAP_SERVERS``).
+            ``STREAMTEST_BOOTSTRAP_SERVER``).
         **options: further backend options (see :func:`streamtest.kit.make_cluster`).
     """
 
@@ -197,8 +197,9 @@ class KafkaUtils:
         With ``spark=None`` the records are read directly (no consumer group, up to
         the high watermark) and decoded as Spark's ``CAST(x AS STRING)`` or
         ``CAST(x AS BINARY)`` would. With a SparkSession they are read by Spark's
-        ``kafka`` batch source, ``earliest`` to ``latest``, with ``CAST(key AS
-        {key_deserializer})``, so any cast Spark accepts works.
+        ``kafka`` batch source, ``earliest`` to ``latest``: ``STRING`` and
+        ``BINARY`` cast the raw bytes, and any other Spark type (``INT``,
+        ``DOUBLE``, ``DATE``, ...) casts their UTF-8 text, so ``"42"`` becomes 42.
 
         Raises:
             ValueError: ``spark`` is None and a deserializer is not STRING or BINARY.
@@ -230,10 +231,13 @@ class KafkaUtils:
         Raises:
             AssertionError: not within ``timeout`` seconds; says what was last seen.
         """
+        __tracebackhide__ = True
         _assert_eventually(result_func, expected, timeout=timeout, interval=interval)
 
     def wait_for_query_alive(self, query: Any, timeout: float = 60, interval: float = 0.1) -> None:
-        """Wait until a Spark ``StreamingQuery`` has data available or a trigger running.
+        """Wait until a Spark ``StreamingQuery`` is alive: it has data available, a
+        trigger running, or a finished micro-batch behind it (a query that has
+        already caught up and sits between triggers is alive too).
 
         Raises:
             Exception: the query failed (its own exception, re-raised at once).
@@ -245,7 +249,11 @@ class KafkaUtils:
             if failure is not None:
                 raise _QueryFailed(failure)
             status = query.status
-            return bool(status.get("isDataAvailable") or status.get("isTriggerActive"))
+            return bool(
+                status.get("isDataAvailable")
+                or status.get("isTriggerActive")
+                or query.lastProgress is not None
+            )
 
         try:
             eventually(alive, timeout=timeout, interval=interval, reraise=(_QueryFailed,))
@@ -273,19 +281,31 @@ def _decoder(name: str) -> Callable[[bytes | None], Any]:
     raise ValueError(f"without a SparkSession, deserializer must be STRING or BINARY, not {name!r}")
 
 
+def _spark_cast(column: str, type_name: str) -> str:
+    """Return the SQL that turns Kafka's binary ``column`` into ``type_name``: Spark
+    casts binary only to STRING (as UTF-8) and BINARY, so other types go through
+    the text."""
+    kind = type_name.strip().upper()
+    if kind in ("STRING", "BINARY"):
+        return f"CAST({column} AS {kind}) AS {column}"
+    return f"CAST(CAST({column} AS STRING) AS {type_name}) AS {column}"
+
+
 def _read_with_spark(
     spark: Any, bootstrap_servers: str, topic: str, key_type: str, value_type: str
 ) -> dict[Any, Any]:
-    """Read ``topic`` with Spark's Kafka batch source. Untested in streamtest's own
-    suite (pyspark is not a dependency); it uses only documented Spark options."""
+    """Read ``topic`` with Spark's Kafka batch source (see ``examples/spark``)."""
     df = (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap_servers)
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
+        # See streamtest.kit.spark.TEST_CONSUMER_OPTIONS: without it each task
+        # waits half a second for a prefetch the broker parks.
+        .option("kafka.fetch.max.wait.ms", "50")
         .load()
         .orderBy("partition", "offset")  # so later offsets win, as without Spark
-        .selectExpr(f"CAST(key AS {key_type}) AS key", f"CAST(value AS {value_type}) AS value")
+        .selectExpr(_spark_cast("key", key_type), _spark_cast("value", value_type))
     )
     return {row["key"]: row["value"] for row in df.collect()}

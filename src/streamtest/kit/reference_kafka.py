@@ -415,10 +415,14 @@ class ReferenceKafka:
             the defaults (:meth:`default_properties`), e.g.
             ``{"auto.create.topics.enable": "false"}``.
         jvm_options: replaces :data:`DEFAULT_JVM_OPTIONS`.
-        startup_timeout: seconds to wait for the broker to answer metadata.
+        startup_timeout: seconds to wait until the broker is ready (see
+            ``warm_coordinators``).
         owner_pid: the JVM lives until this process exits (or :meth:`stop`),
             instead of until the calling process does.
         log_level: the root log4j level (``INFO`` shows startup and topic changes).
+        warm_coordinators: also wait until the group and transaction coordinators
+            answer (Kafka creates its internal topics on first use), so the first
+            test that commits offsets does not meet NOT_COORDINATOR.
     """
 
     def __init__(
@@ -431,6 +435,7 @@ class ReferenceKafka:
         startup_timeout: float = 120.0,
         owner_pid: int | None = None,
         log_level: str = "INFO",
+        warm_coordinators: bool = True,
     ) -> None:
         self.version = version
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -439,8 +444,13 @@ class ReferenceKafka:
         self.startup_timeout = startup_timeout
         self.owner_pid = owner_pid
         self.log_level = log_level
-        #: Seconds from :meth:`start` until clients got metadata (resolving excluded).
+        self.warm_coordinators = warm_coordinators
+        #: Seconds from :meth:`start` until ready: metadata answered and, with
+        #: ``warm_coordinators``, the group and transaction coordinators loaded
+        #: (resolving the jars is not included).
         self.startup_seconds: float | None = None
+        #: Seconds from :meth:`start` until clients got metadata.
+        self.metadata_seconds: float | None = None
         #: The KRaft cluster id the storage was formatted with.
         self.cluster_id: str | None = None
         self.pid: int | None = None
@@ -606,7 +616,50 @@ class ReferenceKafka:
             except Exception:  # KafkaException(_TRANSPORT / _TIMED_OUT): not up yet
                 continue
             if md.brokers:
-                return
+                break
+        self.metadata_seconds = time.monotonic() - began
+        if self.warm_coordinators:
+            self._warm_coordinators(deadline)
+
+    def _warm_coordinators(self, deadline: float) -> None:
+        """Return once the group and transaction coordinators answer.
+
+        A new Kafka creates ``__consumer_offsets`` and ``__transaction_state`` on
+        the first FindCoordinator and answers COORDINATOR_NOT_AVAILABLE until they
+        are loaded; librdkafka then fails a first synchronous commit with
+        NOT_COORDINATOR. A test broker is ready when a test can use groups.
+
+        Raises:
+            ReferenceKafkaError: the coordinators were not ready by ``deadline``.
+        """
+        from ..protocol.client import ClientConnection, build_request
+        from .wait import eventually
+
+        conn = ClientConnection("streamtest-reference-kafka")
+        with socket.create_connection(("127.0.0.1", self.port or 0), timeout=10) as sock:
+
+            def found(key_type: int) -> bool:
+                request = build_request(10, 3, {"key": "streamtest-warm-up", "key_type": key_type})
+                sock.sendall(conn.send_request(request))
+                while (response := conn.next_response()) is None:
+                    data = sock.recv(65536)
+                    if not data:
+                        raise ReferenceKafkaError("the broker closed the connection")
+                    conn.receive_data(data)
+                return response.body.error_code == 0
+
+            for key_type in (0, 1):  # group, transaction
+                try:
+                    eventually(
+                        lambda k=key_type: found(k),
+                        timeout=max(0.1, deadline - time.monotonic()),
+                        interval=0.05,
+                        reraise=(ReferenceKafkaError, OSError),
+                    )
+                except AssertionError:
+                    raise ReferenceKafkaError(
+                        f"the coordinators were not ready within {self.startup_timeout:g}s"
+                    ) from None
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after a deadline) and remove its
@@ -654,6 +707,7 @@ class ReferenceKafka:
             "workdir": str(self.workdir),
             "cluster_id": self.cluster_id,
             "startup_seconds": self.startup_seconds,
+            "metadata_seconds": self.metadata_seconds,
         }
 
     @classmethod
@@ -667,6 +721,7 @@ class ReferenceKafka:
         self.workdir = Path(info["workdir"]) if info.get("workdir") else None
         self.cluster_id = info.get("cluster_id")
         self.startup_seconds = info.get("startup_seconds")
+        self.metadata_seconds = info.get("metadata_seconds")
         return self
 
     @classmethod

@@ -2,6 +2,8 @@
 
 * :mod:`.plan` and :mod:`.timeparse`: pure parsing and offset-reset arithmetic.
 * :mod:`.client`: client configuration, fail-fast connection checks, metadata.
+* :mod:`.properties`: Java ``client.properties`` files read as librdkafka settings.
+* :mod:`.topics`: topic administration (create, describe, alter, delete, configs).
 * :mod:`.groups`, :mod:`.offsets`: group views and offset query/reset.
 * :mod:`.replay`, :mod:`.lag`: range replay and the backfill/lag monitor.
 * :mod:`.tail`, :mod:`.produce`: kcat-style consume and produce.

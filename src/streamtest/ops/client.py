@@ -126,27 +126,18 @@ def as_client_config(
 
 
 def load_properties(path: str | Path) -> dict[str, str]:
-    """Read a Java-style ``.properties`` file (``key=value`` or ``key: value`` lines,
-    ``#``/``!`` comments), as ``--command-config`` takes.
+    """Read a Java-style ``.properties`` file (``key=value``, ``key: value`` or
+    ``key value`` lines, ``#``/``!`` comments, ``\\`` continuation lines), as
+    ``--command-config`` takes, and translate Java client settings into librdkafka's
+    (see :mod:`streamtest.ops.properties`).
 
     Raises:
-        InvalidInputError: the file cannot be read or a line has no key.
+        InvalidInputError: the file cannot be read, a line has no key, or a setting
+            has no librdkafka equivalent.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    props: dict[str, str] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        cut = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
-        key, value = (line[:cut], line[cut + 1 :]) if cut >= 0 else (line, "")
-        if not key.strip():
-            raise InvalidInputError(f"{path}:{lineno}: property without a name")
-        props[key.strip()] = value.strip()
-    return props
+    from .properties import read_properties_file, translate_java_properties
+
+    return translate_java_properties(read_properties_file(path)).properties
 
 
 def _bootstrap_hosts(servers: str) -> list[tuple[str, int]]:

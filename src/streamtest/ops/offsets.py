@@ -28,7 +28,7 @@ from .groups import (
     committed_offsets,
     describe_group_raw,
     list_offsets,
-    wait,
+    wait_group_request,
 )
 from .plan import TP, PartitionState, ResetPlan, ResetSpec, TopicSelection, plan_reset
 from .timeparse import TimeSpec
@@ -200,8 +200,11 @@ def commit_offsets(config: ClientConfig, group: str, offsets: dict[TP, int]) -> 
     req = ConsumerGroupTopicPartitions(
         group, [TopicPartition(tp.topic, tp.partition, off) for tp, off in sorted(offsets.items())]
     )
-    futures = admin.alter_consumer_group_offsets([req], request_timeout=config.timeout)
-    res = wait(futures[group], config, f"cannot commit offsets of group '{group}'")
+    res = wait_group_request(
+        lambda: admin.alter_consumer_group_offsets([req], request_timeout=config.timeout)[group],
+        config,
+        f"cannot commit offsets of group '{group}'",
+    )
     failed = [tp for tp in res.topic_partitions or [] if tp.error is not None]
     if failed:
         tp = failed[0]

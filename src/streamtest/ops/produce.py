@@ -1,7 +1,12 @@
 """``produce``: kcat-style writing of lines or JSON lines from a stream to a topic.
 
-Text mode: each line is a value, or with a key delimiter ``key<delim>value``
-(split at the first delimiter; a line without it has a null key, as in kcat).
+Input is bytes and stays bytes: a record is everything between two record
+delimiters (``\n`` unless kcat's ``-D`` says otherwise), produced exactly as read,
+so binary and non-UTF-8 data go through unchanged.
+
+Text mode: each record is a value, or with a key delimiter ``key<delim>value``
+(split at the first delimiter; a record without it has a null key, as in kcat);
+with ``null_empty`` (kcat's ``-Z``) an empty value is sent as null (a tombstone).
 JSON mode: each line is an object with ``value`` (or kcat's ``payload``), and
 optionally ``key``, ``headers`` (an object or ``[name, value]`` pairs),
 ``partition`` and ``timestamp``. With ``base64`` the key, value and header values
@@ -16,7 +21,7 @@ import binascii
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from confluent_kafka import KafkaError, Message
 
@@ -84,6 +89,68 @@ def parse_json_record(line: str, lineno: int, *, b64: bool = False) -> OutgoingR
     )
 
 
+def split_records(source: IO[bytes] | Iterable[bytes], delimiter: bytes = b"\n") -> Iterator[bytes]:
+    """Yield the records of a byte stream split at ``delimiter`` (which is dropped;
+    a last record without a trailing delimiter is still yielded).
+
+    Raises:
+        InvalidInputError: an empty delimiter.
+    """
+    if not delimiter:
+        raise InvalidInputError("the record delimiter must not be empty")
+    read = getattr(source, "read", None)
+    chunks: Iterable[bytes] = iter(lambda: read(65536), b"") if read else source
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        *done, buf = buf.split(delimiter)
+        yield from done
+    if buf:
+        yield buf
+
+
+def parse_records(
+    records: Iterable[bytes],
+    *,
+    key_delimiter: bytes | None = None,
+    json_lines: bool = False,
+    b64: bool = False,
+    headers: Iterable[tuple[str, bytes | None]] = (),
+    partition: int | None = None,
+    null_empty: bool = False,
+) -> Iterator[OutgoingRecord]:
+    """Turn raw input records into records to produce; ``headers`` and ``partition``
+    apply to every record (a JSON ``partition`` field wins over ``partition``).
+
+    Empty records (and, in text mode, records of only whitespace) are skipped, as
+    blank lines. Keys and values are the input bytes, unchanged.
+
+    Raises:
+        InvalidInputError: a malformed record (reported with its number).
+    """
+    extra = list(headers)
+    for lineno, raw in enumerate(records, 1):
+        if not raw.strip():
+            continue
+        if json_lines:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidInputError(
+                    f"line {lineno}: JSON must be UTF-8 (bad byte at {exc.start})"
+                ) from None
+            rec = parse_json_record(text, lineno, b64=b64)
+        elif key_delimiter is not None and key_delimiter in raw:
+            k, v = raw.split(key_delimiter, 1)
+            rec = OutgoingRecord(None if null_empty and not v else v, k)
+        else:
+            rec = OutgoingRecord(raw)
+        rec.headers = extra + rec.headers
+        if rec.partition is None:
+            rec.partition = partition
+        yield rec
+
+
 def parse_lines(
     lines: Iterable[str],
     *,
@@ -93,28 +160,19 @@ def parse_lines(
     headers: Iterable[tuple[str, bytes | None]] = (),
     partition: int | None = None,
 ) -> Iterator[OutgoingRecord]:
-    """Turn input lines into records; ``headers`` and ``partition`` apply to every
-    record (a JSON ``partition`` field wins over ``partition``).
+    """:func:`parse_records` for text lines (UTF-8 encoded; a trailing newline dropped).
 
     Raises:
         InvalidInputError: a malformed line (reported with its line number).
     """
-    extra = list(headers)
-    for lineno, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
-        if json_lines:
-            rec = parse_json_record(line, lineno, b64=b64)
-        elif key_delimiter is not None and key_delimiter in line:
-            k, v = line.split(key_delimiter, 1)
-            rec = OutgoingRecord(v.encode("utf-8"), k.encode("utf-8"))
-        else:
-            rec = OutgoingRecord(line.encode("utf-8"))
-        rec.headers = extra + rec.headers
-        if rec.partition is None:
-            rec.partition = partition
-        yield rec
+    yield from parse_records(
+        (line.rstrip("\r\n").encode("utf-8") for line in lines),
+        key_delimiter=key_delimiter.encode("utf-8") if key_delimiter is not None else None,
+        json_lines=json_lines,
+        b64=b64,
+        headers=headers,
+        partition=partition,
+    )
 
 
 def parse_header_option(text: str) -> tuple[str, bytes]:

@@ -2,7 +2,8 @@
 
 The formats are those of ``kafka-consumer-groups.sh``: ``--to-datetime`` takes
 ``YYYY-MM-DDTHH:mm:SS[.sss][zone]`` and ``--by-duration`` an ISO-8601 duration
-``PnDTnHnMnS`` (``java.time.Duration.parse``). One deliberate difference: a
+``PnDTnHnMnS`` (``java.time.Duration.parse``). Two deliberate differences: the
+seconds may be left out (``2026-11-20T06:00Z``, as people write times), and a
 datetime without a zone is UTC here, not the JVM's local zone, so that the same
 command means the same instant on every machine.
 """
@@ -16,11 +17,11 @@ from typing import Literal
 
 from .errors import InvalidInputError
 
-DATETIME_FORMAT_HELP = "YYYY-MM-DDTHH:mm:SS[.sss][zone], e.g. 2026-01-01T00:00:00.000Z"
+DATETIME_FORMAT_HELP = "YYYY-MM-DDTHH:mm[:SS[.sss]][zone], e.g. 2026-01-01T00:00Z"
 
 _DATETIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})"
-    r"(?:\.(\d{1,9}))?"
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})"
+    r"(?::(\d{2})(?:\.(\d{1,9}))?)?"
     r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
@@ -48,7 +49,8 @@ def parse_zone(text: str) -> timezone:
 
 
 def parse_datetime(text: str) -> datetime:
-    """Parse ``YYYY-MM-DDTHH:mm:SS[.sss][zone]`` into an aware datetime (UTC if no zone).
+    """Parse ``YYYY-MM-DDTHH:mm[:SS[.sss]][zone]`` into an aware datetime (UTC if no
+    zone; seconds 0 if left out).
 
     Fractions longer than milliseconds are accepted and truncated to microseconds.
 
@@ -63,7 +65,7 @@ def parse_datetime(text: str) -> datetime:
     try:
         tz = parse_zone(zone) if zone else UTC
         return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros, tz
         )
     except ValueError as exc:  # e.g. month 13 or 30 February
         raise InvalidInputError(f"invalid datetime {text!r}: {exc}") from None

@@ -19,7 +19,7 @@ from ..protocol.errors import error_name
 from .client import ClientConfig, _bootstrap_hosts
 from .errors import BrokerUnreachableError, OpsError
 
-API_VERSIONS, FIND_COORDINATOR, OFFSET_DELETE = 18, 10, 47
+API_VERSIONS, FIND_COORDINATOR, OFFSET_DELETE, LIST_GROUPS = 18, 10, 47, 16
 
 
 class WireConnection:
@@ -91,13 +91,16 @@ class WireConnection:
         return v
 
 
-def _connect_bootstrap(config: ClientConfig) -> WireConnection:
+def _require_plaintext(config: ClientConfig, what: str, why: str) -> None:
     protocol = str(config.properties.get("security.protocol", "plaintext")).lower()
     if protocol != "plaintext":
-        raise OpsError(
-            f"delete-offsets supports only PLAINTEXT listeners, not {protocol.upper()} "
-            "(confluent-kafka's AdminClient has no DeleteConsumerGroupOffsets)"
-        )
+        raise OpsError(f"{what} supports only PLAINTEXT listeners, not {protocol.upper()} ({why})")
+
+
+def _connect_bootstrap(config: ClientConfig) -> WireConnection:
+    _require_plaintext(
+        config, "delete-offsets", "confluent-kafka's AdminClient has no DeleteConsumerGroupOffsets"
+    )
     last: OpsError | None = None
     for host, port in _bootstrap_hosts(config.bootstrap_servers):
         try:
@@ -162,3 +165,34 @@ def offset_delete(
         for p in t.partitions:
             out[(t.name, int(p.partition_index))] = int(p.error_code)
     return int(resp.error_code), out
+
+
+def list_groups_of_type(
+    config: ClientConfig, brokers: list[tuple[str, int]], group_type: str
+) -> list[tuple[str, str]]:
+    """Return ``(group id, state)`` of every group of ``group_type`` (``share``) on
+    ``brokers``: ListGroups v5 with a type filter (KIP-848), sent to every broker,
+    since each lists only the groups it coordinates.
+
+    Raises:
+        OpsError: a broker cannot be reached, is too old for type filters, or answers
+            with an error.
+    """
+    _require_plaintext(
+        config, f"--type {group_type}", "librdkafka cannot list groups of this type"
+    )
+    out: dict[str, str] = {}
+    for host, port in brokers:
+        conn = WireConnection(host, port, config.timeout)
+        try:
+            conn.negotiate()
+            v = conn.pick(LIST_GROUPS, 5, 5, "ListGroups v5 (group type filters, Kafka 4.0)")
+            resp = conn.call(LIST_GROUPS, v, {"states_filter": [], "types_filter": [group_type]})
+        finally:
+            conn.close()
+        code = int(resp.error_code)
+        if code:
+            raise OpsError(f"cannot list groups on {host}:{port}: {error_name(code)}")
+        for g in resp.groups:
+            out[g.group_id] = g.group_state
+    return sorted(out.items())

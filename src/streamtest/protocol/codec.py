@@ -24,35 +24,115 @@ while every primitive value is still read by kio's native per-type readers.
 
 The hot paths (Produce decode, Fetch encode) do not go through here; see
 ``produce.py`` and ``fetch.py``.
+
+Cold start. kio is imported on first use, not when this module is: ``import
+streamtest`` and a broker that has answered nothing have not paid for it. kio's
+base (its readers, writers and request headers) costs about 10 ms; each message
+class is one small module loaded the first time its API and version are used
+(``broker.warmup`` loads the common ones while the broker is idle). One thing is
+left out on purpose: when Hypothesis is installed, kio's phantom types import it
+and register a strategy for every primitive type at import time (kio's
+``static/_phantom.py``), which cost 200-300 ms in a fresh process (80 ms even with
+Hypothesis already imported). streamtest never asks Hypothesis for kio's types, so
+:func:`_import_kio` loads kio's phantom module with that hook off. If kio's
+primitive types were imported before (a program that uses kio before it starts a
+broker), nothing is changed.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.abc
 import io
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import fields
+from types import ModuleType
 from typing import Any, cast
-
-from kio._kio_native import get_field_reader, get_reader
-from kio.index import load_request_schema, load_response_schema
-from kio.serial import entity_writer
-from kio.serial._introspect import (
-    EntityField,
-    EntityTupleField,
-    PrimitiveTupleField,
-    classify_field,
-    get_field_tag,
-)
-from kio.serial.readers import (
-    read_compact_array_length,
-    read_legacy_array_length,
-)
 
 from .exceptions import InvalidFrame
 from .headers import read_uvarint
 
 Reader = Callable[[Any, int], tuple[Any, int]]
+
+
+class _RefuseInThisThread(importlib.abc.MetaPathFinder):
+    """Makes ``import <name>`` fail in one thread only, for the duration of one import.
+
+    Another thread importing the same module meanwhile is unaffected, which a
+    ``sys.modules[name] = None`` stand-in would not allow.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = frozenset(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        """Refuse the names, in the importing thread; defer everything else."""
+        if threading.get_ident() == self.thread and fullname.split(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is not loaded by kio inside streamtest")
+        return None
+
+
+_kio_lock = threading.Lock()
+
+
+def _import_kio() -> ModuleType:
+    """Import kio's phantom types without their Hypothesis registration hook (see the
+    module docstring), and return ``kio.static.primitive``."""
+    with _kio_lock:
+        if "kio.static.primitive" not in sys.modules:
+            if "kio.static._phantom" not in sys.modules and "hypothesis" not in sys.modules:
+                finder = _RefuseInThisThread(["hypothesis"])
+                sys.meta_path.insert(0, finder)
+                try:
+                    importlib.import_module("kio.static._phantom")
+                finally:
+                    sys.meta_path.remove(finder)
+            phantom = importlib.import_module("kio.static._phantom")
+            # With Hypothesis already imported the module found it: switch the hook
+            # off before the primitive types are defined.
+            phantom.hypothesis = None
+        return importlib.import_module("kio.static.primitive")
+
+
+class _Kio:
+    """The parts of kio this module uses, imported on first use."""
+
+    def __init__(self) -> None:
+        _import_kio()
+        from kio._kio_native import get_field_reader, get_reader
+        from kio.index import load_request_schema, load_response_schema
+        from kio.schema.errors import ErrorCode
+        from kio.serial import entity_writer
+        from kio.serial._introspect import (
+            EntityField,
+            EntityTupleField,
+            PrimitiveTupleField,
+            classify_field,
+            get_field_tag,
+        )
+        from kio.serial.readers import read_compact_array_length, read_legacy_array_length
+
+        self.get_field_reader = get_field_reader
+        self.get_reader = get_reader
+        self.load_request_schema = load_request_schema
+        self.load_response_schema = load_response_schema
+        self.ErrorCode = ErrorCode
+        self.entity_writer = entity_writer
+        self.EntityField = EntityField
+        self.EntityTupleField = EntityTupleField
+        self.PrimitiveTupleField = PrimitiveTupleField
+        self.classify_field = classify_field
+        self.get_field_tag = get_field_tag
+        self.read_compact_array_length = read_compact_array_length
+        self.read_legacy_array_length = read_legacy_array_length
+
+
+@functools.cache
+def _kio() -> _Kio:
+    return _Kio()
 
 
 @functools.cache
@@ -63,7 +143,7 @@ def request_schema(api_key: int, version: int) -> type:
         LookupError: kio has no schema for that key and version.
     """
     try:
-        return load_request_schema(api_key, version)
+        return _kio().load_request_schema(api_key, version)
     except Exception as exc:  # kio raises its own KioIndexError subclasses
         raise LookupError(f"no request schema for api_key={api_key} v{version}") from exc
 
@@ -76,7 +156,7 @@ def response_schema(api_key: int, version: int) -> type:
         LookupError: kio has no schema for that key and version.
     """
     try:
-        return load_response_schema(api_key, version)
+        return _kio().load_response_schema(api_key, version)
     except Exception as exc:
         raise LookupError(f"no response schema for api_key={api_key} v{version}") from exc
 
@@ -92,7 +172,7 @@ def is_flexible(api_key: int, version: int) -> bool:
 
 @functools.cache
 def _writer(cls: type) -> Callable[[io.BytesIO, Any], None]:
-    return cast(Callable[[io.BytesIO, Any], None], entity_writer(cls))
+    return cast(Callable[[io.BytesIO, Any], None], _kio().entity_writer(cls))
 
 
 def decode(cls: type, buf: bytes | bytearray | memoryview, offset: int = 0) -> tuple[Any, int]:
@@ -146,18 +226,19 @@ def _tolerant_reader(cls: type) -> Reader:
     is_header = getattr(cls, "__type__", None) is not None and cls.__name__ == "RequestHeader"
     plain: list[tuple[str, Reader]] = []
     tagged: dict[int, tuple[str, Reader]] = {}
+    k = _kio()
     for f in fields(cls):
-        tag = get_field_tag(f)
-        kind = classify_field(f)
-        if isinstance(kind, EntityField):
+        tag = k.get_field_tag(f)
+        kind = k.classify_field(f)
+        if isinstance(kind, k.EntityField):
             reader = _nullable(_tolerant_reader(kind.type_), f)
-        elif isinstance(kind, EntityTupleField):
+        elif isinstance(kind, k.EntityTupleField):
             reader = _array_of(_tolerant_reader(kind.type_), flexible, _allows_none(f), f.name)
-        elif isinstance(kind, PrimitiveTupleField):
-            item = _sized(get_reader(f.metadata["kafka_type"], flexible, False))
+        elif isinstance(kind, k.PrimitiveTupleField):
+            item = _sized(k.get_reader(f.metadata["kafka_type"], flexible, False))
             reader = _array_of(item, flexible, _allows_none(f), f.name)
         else:
-            native = get_field_reader(cls, f, is_header, tag is not None)
+            native = k.get_field_reader(cls, f, is_header, tag is not None)
             reader = _sized(native)
         if tag is None:
             plain.append((f.name, reader))
@@ -210,11 +291,14 @@ def _nullable(inner: Reader, f: Any) -> Reader:
 
 
 def _array_of(inner: Reader, flexible: bool, nullable: bool, name: str) -> Reader:
+    read_compact = _kio().read_compact_array_length
+    read_legacy = _kio().read_legacy_array_length
+
     def read(buf: Any, offset: int) -> tuple[Any, int]:
         if flexible:
-            length, size = read_compact_array_length(buf, offset)
+            length, size = read_compact(buf, offset)
         else:
-            length, size = read_legacy_array_length(buf, offset)
+            length, size = read_legacy(buf, offset)
         offset += size
         if length is None or length == -1:
             if not nullable:
@@ -248,13 +332,14 @@ def _array_of(inner: Reader, flexible: bool, nullable: bool, name: str) -> Reade
 def _build_plan(cls: type) -> tuple[tuple[str, str, Any, Any], ...]:
     from dataclasses import MISSING
 
+    k = _kio()
     plan = []
     for f in fields(cls):
-        kind = classify_field(f)
-        if isinstance(kind, EntityTupleField):
+        kind = k.classify_field(f)
+        if isinstance(kind, k.EntityTupleField):
             plan.append((f.name, "entities", kind.type_, None))
             continue
-        if isinstance(kind, EntityField):
+        if isinstance(kind, k.EntityField):
             plan.append((f.name, "entity", kind.type_, None))
             continue
         ktype = f.metadata.get("kafka_type", "")
@@ -264,6 +349,10 @@ def _build_plan(cls: type) -> tuple[tuple[str, str, Any, Any], ...]:
             default = f.default_factory()  # type: ignore[misc]
         elif "None" in str(f.type):
             default = None
+        elif ktype in ("timedelta_i32", "timedelta_i64"):
+            import datetime
+
+            default = datetime.timedelta(0)
         else:
             default = _ZERO.get(ktype, 0)
         is_array = "tuple[" in str(f.type)
@@ -290,7 +379,7 @@ def build(cls: type, data: dict[str, Any] | Any) -> Any:
     import datetime
     import uuid as _uuid
 
-    from kio.schema.errors import ErrorCode as KioErrorCode
+    KioErrorCode = _kio().ErrorCode  # noqa: N806
 
     if not isinstance(data, dict):
         return data

@@ -29,5 +29,11 @@ class CorruptRecordBatch(RemoteProtocolError):
     """A record batch is truncated, has a bad magic byte or fails its CRC."""
 
 
+class InvalidRecordBatch(CorruptRecordBatch):
+    """A record batch is malformed (truncated, a magic other than 2, an impossible
+    length or count), as opposed to failing its CRC. Kafka answers the first with
+    INVALID_RECORD and the second with CORRUPT_MESSAGE."""
+
+
 class LocalProtocolError(ProtocolError):
     """Our own code tried to encode something invalid."""

@@ -24,15 +24,14 @@ only the header is parsed on the hot path, with ``struct``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-import crc32c as _crc32c
-
-from .exceptions import CorruptRecordBatch
+from .exceptions import CorruptRecordBatch, InvalidRecordBatch
 
 HEADER_SIZE = 61
 #: Bytes before ``batchLength``'s payload starts: baseOffset + batchLength.
@@ -67,7 +66,17 @@ class Compression(IntEnum):
 
 def crc32c(data: bytes | bytearray | memoryview) -> int:
     """Return the CRC32C (Castagnoli) checksum of ``data``."""
-    return _crc32c.crc32c(data)
+    return _crc32c()(data)
+
+
+@functools.cache
+def _crc32c() -> Callable[[bytes | bytearray | memoryview], int]:
+    # Imported on the first batch, not with the broker: the crc32c package's
+    # __init__ reads its own version through importlib.metadata, ~15 ms of a cold
+    # start.
+    from crc32c import crc32c as native
+
+    return native
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +132,13 @@ def parse_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> BatchH
     """Parse the batch header at ``offset``.
 
     Raises:
-        CorruptRecordBatch: fewer than 61 bytes remain, or the magic is not 2.
+        InvalidRecordBatch: fewer than 61 bytes remain, or the magic is not 2.
     """
     if len(buf) - offset < HEADER_SIZE:
-        raise CorruptRecordBatch("record batch header is truncated")
+        raise InvalidRecordBatch("record batch header is truncated")
     header = BatchHeader(*_HEADER.unpack_from(buf, offset))
     if header.magic != 2:
-        raise CorruptRecordBatch(f"unsupported record batch magic {header.magic}")
+        raise InvalidRecordBatch(f"unsupported record batch magic {header.magic}")
     return header
 
 
@@ -140,8 +149,9 @@ def split_batches(records: memoryview) -> list[tuple[BatchHeader, memoryview]]:
         ``(header, view)`` pairs; each view covers one whole batch, zero-copy.
 
     Raises:
-        CorruptRecordBatch: a batch is truncated, has a bad magic, an impossible
-            length or a CRC mismatch.
+        InvalidRecordBatch: a batch is truncated, has a bad magic, an impossible
+            length or a negative count.
+        CorruptRecordBatch: a CRC mismatch.
     """
     out: list[tuple[BatchHeader, memoryview]] = []
     pos = 0
@@ -150,14 +160,14 @@ def split_batches(records: memoryview) -> list[tuple[BatchHeader, memoryview]]:
         header = parse_header(records, pos)
         end = pos + header.size
         if header.batch_length < HEADER_SIZE - LOG_OVERHEAD or end > n:
-            raise CorruptRecordBatch(
+            raise InvalidRecordBatch(
                 f"record batch length {header.batch_length} does not fit the record set"
             )
         view = records[pos:end]
         if crc32c(view[_CRC_START:]) != header.crc:
             raise CorruptRecordBatch("record batch CRC32C mismatch")
         if header.records_count < 0 or header.last_offset_delta < 0:
-            raise CorruptRecordBatch("record batch has a negative record count")
+            raise InvalidRecordBatch("record batch has a negative record count")
         out.append((header, view))
         pos = end
     return out
@@ -267,7 +277,12 @@ def compress(codec: Compression, data: bytes) -> bytes:
     if codec == Compression.SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == Compression.LZ4:
-        return bytes(cramjam.lz4.compress(data))
+        # An LZ4 frame of independent blocks: Kafka's reader (KafkaLZ4BlockInputStream)
+        # rejects block-linked frames, cramjam's default ("Dependent block stream is
+        # unsupported"). Found by tests/fidelity against Apache Kafka.
+        compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+        compressor.compress(data)
+        return bytes(compressor.finish())
     if codec == Compression.ZSTD:
         return bytes(cramjam.zstd.compress(data))
     raise ValueError(f"unknown compression codec {codec}")

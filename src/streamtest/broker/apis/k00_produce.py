@@ -10,13 +10,15 @@ CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
   replicas than the topic's ``min.insync.replicas`` it is refused before the
   append (NOT_ENOUGH_REPLICAS), or answered NOT_ENOUGH_REPLICAS_AFTER_APPEND if
   the ISR shrank while it waited; REQUEST_TIMED_OUT after the request's timeout.
-* NOT_LEADER_OR_FOLLOWER names the current leader and its endpoint from v10
-  (KIP-951), so the client fails over without a metadata round trip.
-* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition.
+* NOT_LEADER_OR_FOLLOWER when this node does not lead the partition, naming the
+  current leader and its endpoint from v10 (KIP-951), so the client fails over
+  without a metadata round trip.
 * KAFKA_STORAGE_ERROR when storage refuses the batch: nothing of it is visible.
-* CORRUPT_MESSAGE for a truncated batch, a bad magic or a CRC mismatch;
-  MESSAGE_TOO_LARGE when a batch exceeds the topic's ``max.message.bytes``;
-  UNKNOWN_TOPIC_OR_PARTITION for a missing topic (Produce never auto-creates).
+* As Kafka: CORRUPT_MESSAGE for a CRC mismatch; INVALID_RECORD for a truncated
+  batch, a magic other than 2 or no batch at all; MESSAGE_TOO_LARGE when a batch
+  exceeds the topic's ``max.message.bytes``; UNKNOWN_TOPIC_OR_PARTITION for a
+  missing topic (Produce never auto-creates); INVALID_REQUIRED_ACKS for acks other
+  than -1, 0 and 1. A failed partition reports log_start_offset -1.
 * Idempotent and transactional batches are checked by ``producers.py``
   (sequences, epochs; a duplicate gets its original offset). A transactional batch
   must belong to the producer's ongoing transaction and its partition must have
@@ -35,7 +37,7 @@ import logging
 from typing import Any
 
 from ...protocol.errors import ErrorCode
-from ...protocol.exceptions import CorruptRecordBatch
+from ...protocol.exceptions import CorruptRecordBatch, InvalidRecordBatch
 from ...protocol.produce import (
     PartitionResult,
     decode_produce_request,
@@ -58,6 +60,15 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
     request = decode_produce_request(frame, offset, ctx.version)
     results: list[tuple[str, list[PartitionResult]]] = []
     pending: list[tuple[PartitionResult, Partition, int, int]] = []
+    if request.acks not in (-1, 0, 1):
+        # Kafka rejects the whole request, every partition alike, appending nothing.
+        for topic_data in request.topics:
+            parts = [
+                PartitionResult(p.index, error_code=ErrorCode.INVALID_REQUIRED_ACKS)
+                for p in topic_data.partitions
+            ]
+            results.append((topic_data.name, parts))
+        return encode_produce_response(ctx.version, results)
     for topic_data in request.topics:
         parts = []
         for p in topic_data.partitions:
@@ -142,7 +153,6 @@ def _produce_partition(
         return result, None, -1
     topic = cluster.topics.get(topic_name)
     assert topic is not None
-    result.log_start_offset = partition.log_start_offset
     if acks == -1 and len(partition.isr) < partition.min_insync_replicas():
         # Kafka refuses before appending anything (appendRecordsToLeader).
         result.error_code = ErrorCode.NOT_ENOUGH_REPLICAS
@@ -153,12 +163,16 @@ def _produce_partition(
         )
         return result, None, -1
     if records is None or len(records) == 0:
-        result.error_code = ErrorCode.CORRUPT_MESSAGE
+        result.error_code = ErrorCode.INVALID_RECORD
         result.error_message = "Produce request has no record batch"
         return result, None, -1
     try:
         batches = split_batches(records)
-    except CorruptRecordBatch as exc:
+    except InvalidRecordBatch as exc:
+        result.error_code = ErrorCode.INVALID_RECORD
+        result.error_message = str(exc)
+        return result, None, -1
+    except CorruptRecordBatch as exc:  # the CRC
         result.error_code = ErrorCode.CORRUPT_MESSAGE
         result.error_message = str(exc)
         return result, None, -1
@@ -170,6 +184,7 @@ def _produce_partition(
             return result, None, -1
     first_offset = -1
     end = -1
+    end_before = partition.log_end_offset
     now = cluster.clock.now_ms()
     append_time = now if topic.log_append_time else -1
     for header, batch in batches:
@@ -190,11 +205,17 @@ def _produce_partition(
             if check.error_code:
                 result.error_code = check.error_code
                 result.error_message = check.message
+                # Kafka's log rejected it (not the request's validation): such
+                # errors carry the log start offset, the others -1.
+                result.log_start_offset = partition.log_start_offset
                 return result, None, -1
             if check.duplicate_of is not None:
-                # A retried batch: answer with the offset it got the first time.
+                # A retried batch: answer with the offset it got the first time and,
+                # as Kafka does, its max timestamp as the append time.
                 first_offset = check.duplicate_of if first_offset < 0 else first_offset
                 end = max(end, check.duplicate_of + header.last_offset_delta + 1)
+                if append_time < 0:
+                    result.log_append_time_ms = header.max_timestamp
                 continue
         base = partition.log_end_offset
         set_base_offset(batch, base)
@@ -220,6 +241,10 @@ def _produce_partition(
         if first_offset < 0:
             first_offset = base
         end = max(end, header.base_offset + header.last_offset_delta + 1)
+    if cluster.metrics is not None:
+        cluster.metrics.produced(topic_name, partition.log_end_offset - end_before, len(records))
     result.base_offset = first_offset
-    result.log_append_time_ms = append_time
+    result.log_start_offset = partition.log_start_offset
+    if append_time >= 0 or result.log_append_time_ms < 0:
+        result.log_append_time_ms = append_time
     return result, partition, end

@@ -4,7 +4,8 @@
   ``max_wait_ms`` passes; appends wake it.
 * ``max_bytes`` and ``partition_max_bytes`` bound the response, but the first
   batch of the first non-empty partition is always returned whole (KIP-74).
-* OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark.
+* OFFSET_OUT_OF_RANGE below the log start offset or above the high watermark,
+  with -1 for the partition's offsets (as Kafka).
 * NOT_LEADER_OR_FOLLOWER when this node does not lead the partition, naming the
   leader from v16 (KIP-951); FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH for a
   stale or future ``current_leader_epoch`` (v9+, KIP-320); ``diverging_epoch``
@@ -92,6 +93,8 @@ _ZERO_ID = uuid.UUID(int=0)
 
 
 def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    if ctx.cluster.metrics is not None:
+        ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
     leaders = {
         p.current_leader[0]
         for t in topics
@@ -135,6 +138,8 @@ def _collect(
                     if by_id and topic is None
                     else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 )
+                # Kafka sends an empty (not null) aborted list with these errors.
+                data.aborted_transactions = []
                 errored = True
                 continue
             injected = ctx.fault(name, p.partition)
@@ -153,14 +158,16 @@ def _collect(
                 errored = True
                 continue
             logs.append(log)
-            data.high_watermark = log.high_watermark
-            data.last_stable_offset = log.last_stable_offset
-            data.log_start_offset = log.log_start_offset
             offset = p.fetch_offset
             if offset < log.log_start_offset or offset > log.high_watermark:
+                # As Kafka: an error partition reports -1 for every offset, so a
+                # client resets from ListOffsets rather than from these.
                 data.error_code = ErrorCode.OFFSET_OUT_OF_RANGE
                 errored = True
                 continue
+            data.high_watermark = log.high_watermark
+            data.last_stable_offset = log.last_stable_offset
+            data.log_start_offset = log.log_start_offset
             last_epoch = getattr(p, "last_fetched_epoch", -1)
             if last_epoch >= 0:
                 diverging = _diverging(ctx, log, last_epoch, offset)

@@ -4,9 +4,9 @@ Timestamps: -2 earliest (the log start offset), -1 latest (the high watermark, o
 the last stable offset for read_committed), -3 max timestamp (KIP-734), -4
 earliest local and -5 latest tiered (KIP-1005; the same as -2 and -1 here: there
 is no tiered storage). Any other value finds the first record whose timestamp is
-at or after it (KIP-79), or answers offset -1 when there is none.
-NOT_LEADER_OR_FOLLOWER when this node does not lead the partition; FENCED_ or
-UNKNOWN_LEADER_EPOCH for a stale or future ``current_leader_epoch`` (v4+, KIP-320).
+at or after it (KIP-79), or answers offset -1 (and leader epoch -1) when there
+is none. NOT_LEADER_OR_FOLLOWER when this node does not lead the partition; FENCED_
+or UNKNOWN_LEADER_EPOCH for a stale or future ``current_leader_epoch`` (v4+, KIP-320).
 
 v0 was removed in Kafka 4.0 (KIP-896) and closes the connection, as on Kafka 4.x;
 with ``streamtest.legacy.protocol=true`` it is served (:func:`list_offsets_v0`) for
@@ -58,7 +58,6 @@ def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
             if log is None or code:
                 res["error_code"] = code
                 continue
-            res["leader_epoch"] = log.leader_epoch
             ts = p.timestamp
             if ts in (EARLIEST, EARLIEST_LOCAL):
                 res["offset"] = log.log_start_offset
@@ -74,6 +73,9 @@ def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 found = log.offset_for_timestamp(ts)
                 if found is not None:
                     res["offset"], res["timestamp"] = found
+            # Kafka leaves leader_epoch at -1 when no offset was found.
+            if res["offset"] >= 0:
+                res["leader_epoch"] = log.leader_epoch
         topics.append({"name": t.name, "partitions": parts})
     return {"throttle_time": 0, "topics": topics}
 

@@ -11,6 +11,7 @@ v7 the topic ID.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ...protocol.errors import ErrorCode
@@ -25,8 +26,16 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Create (or, with validate_only, just check) each requested topic."""
     service = ctx.cluster.topic_service
     results = []
-    seen: set[str] = set()
+    answered: set[str] = set()
+    names = [t.name for t in request.topics]
+    # As Kafka: a name given twice creates neither and is answered once.
+    duplicates = {n for n in names if names.count(n) > 1}
     for t in request.topics:
+        if t.name in duplicates:
+            if t.name not in answered:
+                answered.add(t.name)
+                results.append(_duplicate(t.name))
+            continue
         res: dict[str, Any] = {
             "name": t.name,
             "error_code": ErrorCode.NONE,
@@ -36,11 +45,6 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
             "configs": [],
         }
         results.append(res)
-        if t.name in seen:
-            res["error_code"] = ErrorCode.INVALID_REQUEST
-            res["error_message"] = f"Topic {t.name} appears more than once"
-            continue
-        seen.add(t.name)
         injected = ctx.fault(t.name)
         if injected:
             res["error_code"] = injected
@@ -58,6 +62,8 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 count, assignments = service.check(spec)
                 res["num_partitions"] = count
                 res["replication_factor"] = len(assignments[0])
+                # Kafka answers validate_only with a fresh id, of a topic never made.
+                res["topic_id"] = uuid.uuid4()
             else:
                 res["num_partitions"] = len(topic.partitions)
                 res["replication_factor"] = topic.replication_factor
@@ -67,6 +73,17 @@ def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
             continue
         res["configs"] = _created_configs(topic)
     return {"throttle_time": 0, "topics": results}
+
+
+def _duplicate(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "error_code": ErrorCode.INVALID_REQUEST,
+        "error_message": "Duplicate topic name.",
+        "num_partitions": -1,
+        "replication_factor": -1,
+        "configs": [],
+    }
 
 
 def _created_configs(topic: Topic) -> list[dict[str, Any]]:

@@ -32,8 +32,12 @@ def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str,
         not_here = transaction_error(ctx, txn_id)
         if not_here:
             entry.update(error_code=not_here, transaction_state="", topics=[],
-                         producer_id=-1, producer_epoch=-1, transaction_timeout=0,
-                         transaction_start_time=-1)
-        entry["transaction_start_time"] = _as_datetime(entry["transaction_start_time"])
+                         transaction_timeout=0)
+        if entry["error_code"]:
+            # As Kafka: an entry that failed carries zeros, not -1 (its defaults).
+            entry.update(transaction_start_time=0, producer_id=0, producer_epoch=0)
+        # -1 (no transaction ongoing) cannot be sent as a timestamp; Kafka's start
+        # time field is never negative either.
+        entry["transaction_start_time"] = _as_datetime(max(entry["transaction_start_time"], 0))
         states.append(entry)
     return {"throttle_time": 0, "transaction_states": states}

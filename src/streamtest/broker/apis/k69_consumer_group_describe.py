@@ -22,9 +22,10 @@ def _not_found(group_id: str, message: str) -> dict[str, Any]:
         "error_code": ErrorCode.GROUP_ID_NOT_FOUND,
         "error_message": message,
         "group_id": group_id,
-        "group_state": DEAD,
-        "group_epoch": -1,
-        "assignment_epoch": -1,
+        # As Kafka's coordinator: no state and zero epochs for a group it lacks.
+        "group_state": "",
+        "group_epoch": 0,
+        "assignment_epoch": 0,
         "assignor_name": "",
         "members": [],
     }
