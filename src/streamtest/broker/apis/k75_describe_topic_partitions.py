@@ -29,7 +29,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..services.authorization import TOPIC_OPERATIONS
+from ..services.authorization import AUTH_OPS_UNSET, TOPIC_OPERATIONS
 from ..topics import NO_LEADER, Topic, is_valid_topic_name
 
 _ZERO_UUID = uuid.UUID(int=0)
@@ -71,7 +71,7 @@ def _invalid(request: Any, message: str) -> dict[str, Any]:
                 "topic_id": _ZERO_UUID,
                 "is_internal": False,
                 "partitions": [],
-                "topic_authorized_operations": TOPIC_OPERATIONS,
+                "topic_authorized_operations": AUTH_OPS_UNSET,
             }
             for t in request.topics
         ],

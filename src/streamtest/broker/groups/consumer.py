@@ -915,7 +915,8 @@ class ConsumerGroup:
                     "client_id": m.client_id,
                     "client_host": m.client_host,
                     "subscribed_topic_names": sorted(m.subscribed_topic_names),
-                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    # Kafka 4.4 describes an unset pattern as "", not null.
+                    "subscribed_topic_regex": m.subscribed_topic_regex or "",
                     "assignment": tps(m.assigned),
                     "target_assignment": tps(self.target.get(m.member_id, {})),
                     # KIP-1099: 0 classic protocol, 1 consumer protocol.

@@ -396,9 +396,10 @@ class GroupCoordinator:
                 group = upgraded
         if group is None:
             if req.member_epoch != consumer.JOIN_EPOCH:
+                # Kafka: a heartbeat (other than a join) for a group it does not
+                # know is GROUP_ID_NOT_FOUND.
                 return error_response(
-                    ErrorCode.UNKNOWN_MEMBER_ID,
-                    f"Group {req.group_id} has no member {req.member_id}",
+                    ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} not found."
                 )
             group = ConsumerGroup(req.group_id, self)
             self.groups[req.group_id] = group
