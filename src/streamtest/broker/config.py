@@ -190,6 +190,8 @@ BOOL, STR, INT, LONG, DBL, LST = (
 )
 SHORT = ConfigType.SHORT
 RO, PB, CW = Dynamic.READ_ONLY, Dynamic.PER_BROKER, Dynamic.CLUSTER_WIDE
+#: The switch for streamtest's tuned defaults (see its ConfigKey).
+_TUNED = "streamtest.tuned.defaults"
 _FAST_GROUPS = "a test waits for this on every consumer group; Kafka's value adds seconds"
 
 _KEYS: tuple[ConfigKey, ...] = (
@@ -749,6 +751,14 @@ _KEYS: tuple[ConfigKey, ...] = (
         "The cluster id reported in Metadata and DescribeCluster.",
     ),
     ConfigKey(
+        _TUNED,
+        BOOL,
+        "true",
+        "false: Kafka's own defaults for the settings streamtest tunes for tests "
+        "(group.initial.rebalance.delay.ms, heartbeat intervals, ...), reported as "
+        "defaults; for suites written against a stock Kafka.",
+    ),
+    ConfigKey(
         "streamtest.legacy.protocol",
         BOOL,
         "false",
@@ -988,7 +998,9 @@ class BrokerSettings:
             return default[name]
         if name in self._static:
             return self._static[name]
-        return self.key(name).effective_default
+        key = self.key(name)
+        tuned = self._tuned(key)
+        return tuned if tuned is not None else key.default
 
     def __getitem__(self, name: str) -> Any:
         """Return the effective value of ``name``, parsed to its type."""
@@ -1013,7 +1025,7 @@ class BrokerSettings:
         key = self.key(name)
         # A tuned default is, to a client, a value set in the broker's properties.
         return (
-            Source.STATIC_BROKER_CONFIG if key.test_default is not None else Source.DEFAULT_CONFIG
+            Source.STATIC_BROKER_CONFIG if self._tuned(key) is not None else Source.DEFAULT_CONFIG
         )
 
     def synonyms(self, name: str, node_id: int | None = None) -> list[tuple[str, str, Source]]:
@@ -1029,11 +1041,22 @@ class BrokerSettings:
             out.append((name, default[name], Source.DYNAMIC_DEFAULT_BROKER_CONFIG))
         if name in self._static:
             out.append((name, self._static[name], Source.STATIC_BROKER_CONFIG))
-        elif key.test_default is not None:
-            out.append((name, key.test_default, Source.STATIC_BROKER_CONFIG))
+        elif self._tuned(key) is not None:
+            out.append((name, str(key.test_default), Source.STATIC_BROKER_CONFIG))
         if key.default is not None:
             out.append((name, key.default, Source.DEFAULT_CONFIG))
         return out
+
+    def _tuned(self, key: ConfigKey) -> str | None:
+        # streamtest.tuned.defaults=false: Kafka's own defaults everywhere.
+        if key.test_default is None or self._static.get(_TUNED, "true").lower() == "false":
+            return None
+        return key.test_default
+
+    def tuned(self, name: str) -> str | None:
+        """Return streamtest's default for ``name`` where it differs from Kafka's and
+        tuned defaults are on (``streamtest.tuned.defaults``), else ``None``."""
+        return self._tuned(self.key(name))
 
     def is_set(self, name: str) -> bool:
         """Return whether ``name`` was set explicitly (statically or dynamically)."""
