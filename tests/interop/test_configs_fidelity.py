@@ -19,6 +19,7 @@ from confluent_kafka.admin import (
 )
 
 from streamtest import EmbeddedKafka
+from streamtest.kit.wait import eventually
 
 from .kafkatools import kafka_tool
 
@@ -32,7 +33,11 @@ def _new_topic(admin: AdminClient, **configs: str) -> str:
 
 
 def _describe(admin: AdminClient, resource: ConfigResource) -> dict[str, ConfigEntry]:
-    return admin.describe_configs([resource])[resource].result(15)
+    # Apache Kafka may not know a topic for a moment after creating it (its
+    # metadata propagates asynchronously); clients retry, and so does this.
+    return eventually(
+        lambda: admin.describe_configs([resource])[resource].result(15), timeout=30, interval=0.3
+    )
 
 
 def _incremental(admin: AdminClient, resource: ConfigResource) -> None:
