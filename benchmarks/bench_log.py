@@ -1,7 +1,7 @@
 """Log engine benchmarks (issue 10), each against a baseline measured in this run.
 
 * append and read throughput of ``broker.log.PartitionLog`` on the in-memory and
-  the OS filesystem, against today's list-based ``state.log.PartitionLog`` (with
+  the OS filesystem, against wave 1's list-based log (``_wave1_storage.ListLog``, with
   ``DiskStorage`` as its journal for the data-dir case);
 * RSS after 1 GB was written to an ``OsFileSystem`` (a subprocess each), against
   the list-based log holding the same data (target: <= 150 MB);
@@ -32,12 +32,12 @@ import uuid
 from pathlib import Path
 
 from _common import Row, print_table  # type: ignore[import-not-found]
+from _wave1_storage import DiskStorage, ListLog  # type: ignore[import-not-found]
 
 from streamtest.broker.clock import ManualClock, RealClock
 from streamtest.broker.log.config import LogConfig
 from streamtest.broker.log.manager import LogManager
 from streamtest.broker.log.partition import PartitionLog
-from streamtest.broker.state.log import PartitionLog as ListLog
 from streamtest.broker.storage.fs import MemoryFileSystem, OsFileSystem
 from streamtest.protocol.records import (
     Compression,
@@ -81,8 +81,6 @@ class _ListWithJournal:
 
     def __init__(self, root: Path) -> None:
         from streamtest.broker.state.cluster import Topic
-        from streamtest.broker.storage.disk import DiskStorage
-
         self.log = ListLog("t", 0)
         self.storage = DiskStorage(root)
         topic = Topic("t", uuid.uuid4(), [self.log], {})
@@ -313,8 +311,6 @@ def child_recover(kind: str, root: str) -> dict[str, float]:
     only thing warm)."""
     t = time.perf_counter()
     if kind == "old":
-        from streamtest.broker.storage.disk import DiskStorage
-
         topics = DiskStorage(Path(root)).load_topics()
         end = topics[0].partitions[0].log_end_offset
     else:

@@ -447,14 +447,17 @@ def test_a_transaction_caught_in_prepare_commit_is_completed_on_restart(tmp_path
         txn = Txn(client, "t")
         txn.add()
         txn.send(b"v")
+        assert add_offsets(client, txn.txn_id, txn.pid, txn.epoch, "g") == 0
+        assert txn_offset_commit(client, txn.txn_id, txn.pid, txn.epoch, "g", "t", {0: 1})
 
         def crash_before_markers(b: Any) -> None:
-            # What a kill between "PrepareCommit is logged" and the markers leaves.
+            # What a kill between "PrepareCommit is logged" and the markers leaves:
+            # the coordinator's first write of EndTxn, and nothing after it.
             from streamtest.broker.txn.state import TxnState
 
             meta = b.transactions.transactions[txn.txn_id]
             meta.transition_to(TxnState.PREPARE_COMMIT, 0)
-            b.transactions._save(meta)
+            assert b.transactions._write(meta, meta.producer_id) == ErrorCode.NONE
 
         kafka.call(crash_before_markers)
         client.close()
@@ -464,6 +467,8 @@ def test_a_transaction_caught_in_prepare_commit_is_completed_on_restart(tmp_path
         assert kafka.call(lambda b: b.transactions.transactions[txn.txn_id].state.value) == (
             "CompleteCommit"
         )
+        # The offsets staged by TxnOffsetCommit reached their group as well.
+        assert kafka.call(lambda b: b.groups.committed("g")) == {("t", 0): 1}
         client.close()
 
 

@@ -33,13 +33,37 @@ def test_an_illegal_transition_raises(start, target):
     assert meta.state is start
 
 
-def test_metadata_round_trips_through_json():
-    meta = TransactionMetadata(
+def _ongoing() -> TransactionMetadata:
+    return TransactionMetadata(
         "t", 1000, producer_epoch=3, last_producer_epoch=2, timeout_ms=5000,
         state=S.ONGOING, partitions={("a", 0), ("b", 2)}, groups={"g"},
         pending_offsets={"g": {("a", 0): (17, 4, "md")}}, start_ms=10, last_update_ms=20,
     )
-    assert TransactionMetadata.from_json("t", meta.to_json()) == meta
+
+
+def test_staged_offsets_round_trip_through_their_journal_document():
+    meta = _ongoing()
+    restored = TransactionMetadata("t", 1000, producer_epoch=3, state=S.ONGOING)
+    assert restored.restore_staged_offsets(meta.staged_offsets_json())
+    assert (restored.groups, restored.pending_offsets) == (meta.groups, meta.pending_offsets)
+
+
+def test_staged_offsets_of_another_producer_epoch_are_not_taken():
+    stale = _ongoing().staged_offsets_json()
+    newer = TransactionMetadata("t", 1000, producer_epoch=4, state=S.ONGOING)
+    assert not newer.restore_staged_offsets(stale)
+    assert (newer.groups, newer.pending_offsets) == (set(), {})
+
+
+def test_restore_undoes_every_change_since_the_copy():
+    meta = _ongoing()
+    snapshot = meta.copy()
+    meta.partitions.add(("c", 1))
+    meta.pending_offsets["g"][("a", 0)] = (99, 0, None)
+    meta.transition_to(S.PREPARE_COMMIT, 30)
+    assert snapshot == _ongoing()  # the copy shares nothing with the original
+    meta.restore(snapshot)
+    assert meta == _ongoing()
 
 
 def test_epoch_exhaustion_leaves_room_for_one_fencing_bump():

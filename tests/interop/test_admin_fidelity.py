@@ -183,7 +183,7 @@ def test_describe_log_dirs_reports_the_data_dir_and_its_volume(tmp_path):
         finally:
             admin.close()
     (log_dir,) = result["log_dirs"]
-    assert log_dir["log_dir"] == str(tmp_path)
+    assert log_dir["log_dir"] == str(tmp_path / "node-0")
     assert log_dir["total_bytes"] > 0 and 0 <= log_dir["usable_bytes"] <= log_dir["total_bytes"]
 
 

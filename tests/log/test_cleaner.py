@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import random
+import signal
 import time
 
 import pytest
@@ -14,6 +16,7 @@ from streamtest.broker.log.compaction import MAP_ENTRY_BYTES
 from streamtest.broker.log.config import LogManagerConfig
 from streamtest.broker.log.manager import LogManager
 from streamtest.broker.storage.fs import MemoryFileSystem
+from streamtest.kit.wait import eventually
 from streamtest.protocol.records import Compression, iter_records, parse_header, split_batches
 
 from .conftest import START_MS, append, append_marker, batch, config, offsets_in, open_log
@@ -435,8 +438,18 @@ def test_a_pass_in_the_cleaner_process_can_be_aborted(tmp_path):
     process = CleanerProcess(str(tmp_path))
     try:
         job = cleaner.start(log_to_clean(log, None, clock.now_ms()), clock.now_ms())
-        future = process.submit(job)
-        process.abort(job)
+        # Hold the worker still until both the job and the abort are in its pipe:
+        # otherwise, on a busy machine, it may finish the pass before the abort is
+        # even written, and the test would depend on timing. It then sees the
+        # abort at its first check (every 64 batches; this pass has 3000).
+        process._start()
+        os.kill(process._proc.pid, signal.SIGSTOP)
+        try:
+            future = process.submit(job)
+            eventually(lambda: process._sent is job, timeout=30)
+            process.abort(job)
+        finally:
+            os.kill(process._proc.pid, signal.SIGCONT)
         with pytest.raises(CleaningAborted):
             future.result(timeout=60)
         assert cleaner.finish(job, CleaningAborted()) is None

@@ -32,21 +32,22 @@ from .control_endpoint import ControlEndpoint
 from .faults import FaultTable
 from .groups import GroupCoordinator
 from .intercept import Interceptors
+from .log import LogManager, PartitionLog
 from .node import Node
-from .producers import ProducerIdManager, rebuild
+from .producers import ProducerIdManager
 from .quorum import MetadataQuorum
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
 from .services.topics import TopicService, TopicSpec
-from .state.log import PartitionLog
-from .topics import Partition, Topic, TopicTable
+from .storage.fs import FileSystem, MemoryFileSystem, OsFileSystem
+from .storage.metadata import DataDirError, MetadataStore
+from .topics import NO_LEADER, Partition, Topic, TopicTable
 from .txn import TransactionCoordinator
 
 if TYPE_CHECKING:
     import uuid
 
     from .metrics import BrokerMetrics
-    from .storage.disk import DiskStorage
 
 log = logging.getLogger("streamtest.broker")
 # One WARNING line per closed connection, at most ten every ten seconds
@@ -56,6 +57,9 @@ logfilter.install()
 _PRODUCER_IDS = "producer_ids"
 #: Storage namespace of the dynamic broker configs: level ("" or a node id) -> values.
 _BROKER_CONFIGS = "broker_configs"
+#: The groups and TxnOffsetCommit offsets of open transactions (Kafka keeps these in
+#: __consumer_offsets as transactional records; see txn.coordinator).
+_TXN_STAGED_OFFSETS = "txn_staged_offsets"
 #: Internal topic, partition-count setting and replication-factor setting, by
 #: FindCoordinator key type (0 groups, 1 transactions).
 _INTERNAL = (
@@ -79,46 +83,67 @@ def java_string_hash(key: str) -> int:
 
 
 class _ReplicaLogs:
-    """Creates replica logs (in memory, journaled by the disk storage if any)."""
-
-    def __init__(self, storage: DiskStorage | None) -> None:
-        self.storage = storage
-
-    def create(self, node_id: int, topic: str, topic_id: uuid.UUID, index: int) -> PartitionLog:
-        return PartitionLog(topic, index)
-
-    def delete(self, node_id: int, log: PartitionLog) -> None:
-        log.batches.clear()
-
-
-class _OffsetsTopic:
-    """``__consumer_offsets`` as the group coordinator writes and reads it: records
-    go to the group's partition through the normal append path (so they are
-    replicated and persisted like any record)."""
+    """Creates and deletes replica logs through each node's log manager."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+    def create(
+        self,
+        node_id: int,
+        topic: str,
+        topic_id: uuid.UUID,
+        index: int,
+        configs: Mapping[str, str] | None = None,
+    ) -> PartitionLog:
         cluster = self.cluster
-        partition = cluster.coordinator_partition(0, group_id)
-        if partition is None or not partition.online:
-            log.warning("__consumer_offsets is not available; group %r's change is not "
-                        "recorded", group_id)
+        if configs is None:
+            found = cluster.topics.get(topic)
+            configs = found.configs if found is not None else {}
+        return cluster.nodes[node_id].logs.get_or_create(topic, index, configs)
+
+    def delete(self, node_id: int, replica: PartitionLog) -> None:
+        node = self.cluster.nodes.get(node_id)
+        if node is None:
             return
-        now = cluster.clock.now_ms()
+        try:
+            node.logs.delete(replica.topic, replica.index)
+        except OSError as exc:
+            log.error("deleting %s on node %d failed: %s", replica.directory, node_id, exc)
+
+
+class _CoordinatorTopic:
+    """An internal topic as a coordinator writes and reads it: records go to the
+    key's partition through the normal append path (so they are replicated and
+    persisted like any record), and are read back from the leaders' logs."""
+
+    def __init__(self, cluster: Cluster, key_type: int) -> None:
+        self.cluster = cluster
+        self.key_type = key_type
+        self.name = _INTERNAL[key_type][0]
+
+    def _write(self, partition: Partition, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        """Append ``records`` to ``partition``'s leader; return NONE, or the error
+        Kafka's coordinators map a failed append to (COORDINATOR_NOT_AVAILABLE
+        without a leader, NOT_COORDINATOR for KAFKA_STORAGE_ERROR)."""
+        now = self.cluster.clock.now_ms()
         batch = build_batch(
             [RecordInput(key, value, timestamp=now) for key, value in records],
             base_offset=partition.log_end_offset,
             default_timestamp=now,
         )
         try:
-            cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+            self.cluster.replicas.append_to_leader(partition, batch, parse_header(batch))
+        except LookupError:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
         except OSError as exc:
-            log.error("writing group %r's change to __consumer_offsets failed: %s", group_id, exc)
+            log.error("writing to %s-%d failed: %s", self.name, partition.index, exc)
+            return ErrorCode.NOT_COORDINATOR
+        return ErrorCode.NONE
 
     def replay(self) -> Iterator[tuple[bytes, bytes | None]]:
-        topic = self.cluster.topics.get("__consumer_offsets")
+        """Yield every keyed record of the topic, each partition in offset order."""
+        topic = self.cluster.topics.get(self.name)
         if topic is None:
             return
         for partition in topic.partitions:
@@ -132,6 +157,60 @@ class _OffsetsTopic:
                 for record in iter_records(batch):
                     if record.key is not None:
                         yield record.key, record.value
+
+
+class _OffsetsTopic(_CoordinatorTopic):
+    """``__consumer_offsets`` as the group coordinator writes and reads it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster, 0)
+
+    def append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> None:
+        partition = self.cluster.coordinator_partition(0, group_id)
+        if partition is None or not partition.online:
+            log.warning("__consumer_offsets is not available; group %r's change is not "
+                        "recorded", group_id)
+            return
+        self._write(partition, records)
+
+
+class _TransactionStateTopic(_CoordinatorTopic):
+    """``__transaction_state`` as the transaction coordinator writes and reads it
+    (``txn.coordinator.TransactionLog``). Kafka writes it with acks=-1, so a
+    partition with fewer in-sync replicas than its ``min.insync.replicas`` refuses
+    the write (NOT_ENOUGH_REPLICAS, which the coordinator answers as
+    COORDINATOR_NOT_AVAILABLE)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster, 1)
+
+    def append(self, transactional_id: str, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        partition = self.cluster.coordinator_partition(1, transactional_id)
+        if partition is None or not partition.online:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if len(partition.isr) < partition.min_insync_replicas():
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        return self._write(partition, records)
+
+
+class _MetaJournal:
+    """One namespace of the metadata journal (``MetadataStore.put_meta`` documents)."""
+
+    def __init__(self, storage: MetadataStore, namespace: str) -> None:
+        self.storage = storage
+        self.namespace = namespace
+
+    def load(self) -> dict[str, Any]:
+        """Return every key's document."""
+        return self.storage.load_meta(self.namespace)
+
+    def put(self, key: str, doc: Any) -> None:
+        """Store ``doc`` under ``key`` (``None`` deletes it).
+
+        Raises:
+            OSError: the write failed.
+        """
+        self.storage.put_meta(self.namespace, key, doc)
 
 
 class Cluster:
@@ -174,24 +253,27 @@ class Cluster:
             i: Node(i, host, port + i if port else 0, advertised_host) for i in range(brokers)
         }
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.storage: DiskStorage | None = None
-        if self.data_dir is not None:
-            from .storage.disk import DiskStorage
-
-            self.storage = DiskStorage(self.data_dir)
-        if self.storage is not None and brokers > 1:
-            raise ValueError(
-                "a data dir with more than one broker needs the segmented log engine, "
-                "which is not wired in yet; use brokers=1 with data_dir"
-            )
+        #: Topic definitions and metadata documents (``None``: memory only).
+        self.storage: MetadataStore | None = (
+            MetadataStore(self.data_dir) if self.data_dir is not None else None
+        )
         self._init_dynamic_configs()
+        storage = self.storage
+        self.producer_ids = ProducerIdManager(
+            (lambda: storage.load_meta(_PRODUCER_IDS).get("block_end"))
+            if storage
+            else (lambda: None),
+            (lambda end: storage.put_meta(_PRODUCER_IDS, "block_end", end))
+            if storage
+            else (lambda end: None),
+        )
         self.topics = TopicTable()
         self.replicas = ReplicaManager(
             self.clock,
             self,
             lambda: int(self.settings["replica.lag.time.max.ms"]),
             self._leader_changed,
-            self.storage,
+            self.producer_ids,
         )
         self.topic_service = TopicService(
             self.topics,
@@ -199,10 +281,11 @@ class Cluster:
             lambda name: int(self.settings[name]),
             self.live_node_ids,
             self.node_ids,
-            _ReplicaLogs(self.storage),
+            _ReplicaLogs(self),
             self.storage,
         )
         self.topic_service.on_partition.append(self.replicas.init_partition)
+        self.topic_service.on_configs_changed.append(self._topic_configs_changed)
         #: The KRaft metadata quorum as DescribeQuorum reports it (``quorum.py``).
         self.quorum = MetadataQuorum(
             self.clock.now_ms,
@@ -212,7 +295,7 @@ class Cluster:
             lambda: len(self.topics),
         )
         self.topic_service.on_deleted.append(self.quorum.topic_deleted)
-        self.topic_service.on_configs.append(lambda _topic: self.quorum.record())
+        self.topic_service.on_configs_changed.append(lambda *_: self.quorum.record())
         persist = self.settings.on_dynamic_change
 
         def configs_changed(level: str, values: dict[str, str]) -> None:
@@ -225,15 +308,8 @@ class Cluster:
         self.control = ClusterControl(self)
         #: Ongoing reassignments (KIP-455): (topic, partition) -> (target, original).
         self.reassignments: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
-        storage = self.storage
-        self.producer_ids = ProducerIdManager(
-            (lambda: storage.load_meta(_PRODUCER_IDS).get("block_end"))
-            if storage
-            else (lambda: None),
-            (lambda end: storage.put_meta(_PRODUCER_IDS, "block_end", end))
-            if storage
-            else (lambda end: None),
-        )
+        for node in self.nodes.values():
+            self.open_node_storage(node)
         self._restore()
         #: Injected failures (``faults.py``) and intercept hooks (``intercept.py``).
         self.faults = FaultTable()
@@ -259,7 +335,9 @@ class Cluster:
             self.topics,
             self.replicas,
             self.groups.commit_offsets_from_txn,
-            self.storage,
+            _TransactionStateTopic(self),
+            _MetaJournal(self.storage, _TXN_STAGED_OFFSETS) if self.storage else None,
+            self._offsets_partition,
         )
         self._warmup: asyncio.Task[None] | None = None
         self._control_port = control_port
@@ -282,17 +360,100 @@ class Cluster:
             self.settings.on_dynamic_change = persist
         self.settings.bootstrap_dynamic_defaults()
 
+    # -- storage -----------------------------------------------------------------------
+
+    def node_filesystem(self, node_id: int) -> FileSystem:
+        """Return a new filesystem for node ``node_id``'s logs: its directory
+        ``node-<id>`` of the data dir, or memory.
+
+        Raises:
+            DataDirError: the directory cannot be created.
+        """
+        if self.data_dir is None:
+            return MemoryFileSystem()
+        root = self.data_dir / f"node-{node_id}"
+        try:
+            return OsFileSystem(root)
+        except OSError as exc:
+            raise DataDirError(f"cannot use log dir {root}: {exc.strerror or exc}") from None
+
+    def open_node_storage(self, node: Node, fs: FileSystem | None = None) -> dict[
+        tuple[str, int], PartitionLog
+    ]:
+        """Give ``node`` a log manager on ``fs`` (its existing filesystem, or a new
+        one) and load the logs it finds there; return them by (topic, partition).
+
+        Raises:
+            DataDirError: the node's directory cannot be used.
+            OSError: a log cannot be read (the message names it).
+        """
+        if fs is None:
+            fs = node.fs if node.fs is not None else self.node_filesystem(node.node_id)
+        node.fs = fs
+        node.logs = LogManager(fs, self.clock, self.settings)
+        configs = {t.name: t.configs for t in self.topics}
+        if self.storage is not None:
+            for record in self.storage.load_topics():
+                configs.setdefault(record.name, record.configs)
+        return node.logs.load(configs)
+
+    def shutdown_node_storage(self, node: Node) -> None:
+        """Shut ``node``'s logs down cleanly: flushed, checkpointed, and marked so
+        that the next start trusts them without a scan. A failure is logged (the
+        next start then recovers what the checkpoints say is unflushed)."""
+        try:
+            node.logs.shutdown()
+        except OSError as exc:
+            log.error("node %d: clean shutdown of its logs failed: %s", node.node_id, exc)
+
     def _restore(self) -> None:
+        """Rebuild the topics from the metadata store and the nodes' recovered logs:
+        in each partition the replicas with the longest log form the ISR and the
+        first of them (in assignment order) leads, at an epoch above any its logs
+        have seen (Kafka elects again at start-up the same way: only replicas with
+        everything committed may lead)."""
         if self.storage is None:
             return
-        leader = min(self.nodes)
-        for name, topic_id, configs, logs in self.storage.load_topics():
+        known: set[tuple[int, str, int]] = set()
+        for record in self.storage.load_topics():
+            partitions = []
+            for index, replicas in enumerate(record.replicas):
+                logs = {}
+                for r in replicas:
+                    node = self.nodes.get(r)
+                    if node is None:
+                        continue  # a node of a bigger cluster: its replica is lost
+                    logs[r] = node.logs.get_or_create(record.name, index, record.configs)
+                    known.add((r, record.name, index))
+                partitions.append((replicas, logs))
             topic = self.topic_service.restore(
-                name, topic_id, configs, [([leader], {leader: log}) for log in logs]
+                record.name, record.topic_id, record.configs, partitions
             )
             for partition in topic.partitions:
-                # Producer sequences, open and aborted transactions come back from the log.
-                rebuild(partition, self.producer_ids, self.clock.now_ms())
+                self._elect_on_restore(partition)
+        # Logs on a node whose topic (or replica) is gone: a deletion the crash cut
+        # short. Kafka deletes stray logs at start-up too.
+        for node in self.nodes.values():
+            for (topic_name, index) in list(node.logs.logs):
+                if (node.node_id, topic_name, index) not in known:
+                    log.warning("node %d: deleting the stray log %s-%d", node.node_id,
+                                topic_name, index)
+                    node.logs.delete(topic_name, index)
+
+    def _elect_on_restore(self, partition: Partition) -> None:
+        logs = partition.logs
+        if not logs:
+            partition.leader = NO_LEADER
+            partition.isr = []
+            return
+        longest = max(log.log_end_offset for log in logs.values())
+        isr = [r for r in partition.replicas if r in logs and logs[r].log_end_offset == longest]
+        epochs = [log.epochs.latest_epoch for log in logs.values()]
+        partition.leader_epoch = max((e for e in epochs if e is not None), default=-1) + 1
+        partition.partition_epoch = partition.leader_epoch
+        partition.isr = isr
+        partition.leader = isr[0]
+        self.replicas.init_partition(partition)
 
     # -- nodes ----------------------------------------------------------------------
 
@@ -325,10 +486,16 @@ class Cluster:
         )
 
     def _leader_changed(self, partition: Partition) -> None:
-        # A new leader's producer state is what its own log says (Kafka rebuilds it
-        # from the log when a replica becomes leader).
-        if partition.online:
-            rebuild(partition, self.producer_ids, self.clock.now_ms())
+        # Each replica keeps its own producer state (replication.py), so the new
+        # leader's is already current: nothing to rebuild, as in Kafka.
+        pass
+
+    def _topic_configs_changed(self, topic: Topic) -> None:
+        """Apply a topic's new configs to its replica logs on every node (retention,
+        segment and cleaner settings take effect at once, as in Kafka)."""
+        for node in self.nodes.values():
+            if node.logs is not None:
+                node.logs.update_config(topic.name, topic.configs)
 
     def start_reassignment(self, partition: Partition, target: list[int]) -> None:
         """Move ``partition`` to the ``target`` replicas (AlterPartitionReassignments):
@@ -405,16 +572,17 @@ class Cluster:
             if r in partition.isr:
                 partition.isr.remove(r)
             self.topic_service.logs.delete(r, partition.logs.pop(r))
-            partition.epochs.pop(r, None)
+            partition.states.pop(r, None)
         if self.storage is not None and topic is not None:
             self.storage.topic_changed(topic)
 
     def log_dir(self, node_id: int) -> str:
         """Return node ``node_id``'s log directory as tools see it (``log.dirs``,
-        DescribeLogDirs): the data dir, or, for a cluster kept in memory, a
-        ``memory://`` name (there is no directory, and the name says so)."""
+        DescribeLogDirs): its ``node-<id>`` directory of the data dir (see
+        :meth:`node_filesystem`), or, for a cluster kept in memory, a ``memory://``
+        name (there is no directory, and the name says so)."""
         if self.data_dir is not None:
-            return str(self.data_dir)
+            return str(self.data_dir / f"node-{node_id}")
         return f"memory://streamtest/node-{node_id}"
 
     @property
@@ -438,6 +606,10 @@ class Cluster:
             if topic is None:
                 return None
         return topic.partitions[java_string_hash(key) % len(topic.partitions)]
+
+    def _offsets_partition(self, group_id: str) -> int | None:
+        partition = self.coordinator_partition(0, group_id)
+        return None if partition is None else partition.index
 
     def coordinator_for(self, key_type: int, key: str) -> Node | None:
         """Return the node that coordinates group or transactional id ``key``
@@ -509,6 +681,9 @@ class Cluster:
                     await node.close()
                 raise
             self.control_endpoint = endpoint
+        for node in self.nodes.values():
+            if node.running:
+                node.logs.start()
         self.groups.start()
         self.transactions.start()
         self.replicas.start(self.topics.partitions)
@@ -528,6 +703,11 @@ class Cluster:
         self.replicas.stop()
         for node in self.nodes.values():
             await node.close()
+        for partition in self.topics.partitions():
+            self.replicas.snapshot_states(partition)
+        for node in self.nodes.values():
+            if node.running:  # a stopped node's logs were shut down with it
+                self.shutdown_node_storage(node)
         if self.storage is not None:
             self.storage.close()
         if self.metrics is not None:

@@ -518,6 +518,20 @@ _KEYS: tuple[ConfigKey, ...] = (
         dynamic=CW,
     ),
     ConfigKey(
+        "log.cleaner.io.buffer.load.factor",
+        DBL,
+        "0.9",
+        "How full the cleaner's key map may get before a pass stops taking segments.",
+        dynamic=CW,
+    ),
+    ConfigKey(
+        "replica.high.watermark.checkpoint.interval.ms",
+        LONG,
+        "5000",
+        "How often each node writes its replicas' high watermarks to disk.",
+        at_least(1),
+    ),
+    ConfigKey(
         "log.cleaner.io.buffer.size", INT, "524288", "Cleaner read/write buffer.", at_least(0), CW
     ),
     # -- consumer groups (GroupCoordinatorConfig) ------------------------------------

@@ -63,7 +63,8 @@ class ClusterControl:
         partitions it led elect new leaders and its replicas leave every ISR, its
         listener closes, and the connections it still has are served
         ``streamtest.controlled.shutdown.drain.ms`` longer (answering
-        NOT_LEADER_OR_FOLLOWER with the new leader) before they are dropped.
+        NOT_LEADER_OR_FOLLOWER with the new leader) before they are dropped. Its
+        logs are flushed, checkpointed and closed.
 
         Raises:
             ControlError: no such node.
@@ -71,54 +72,79 @@ class ClusterControl:
         node = self._node(node_id)
         if node.state is NodeState.STOPPED:
             return
-        node.state = NodeState.STOPPED
-        replicas = self.cluster.replicas
+        await self._take_down(node, grace=self._drain_seconds() if drain else 0.0)
         for partition in self._partitions_on(node_id):
-            replicas.remove_from_isr(partition, node_id)
-            if partition.leader == node_id:
-                replicas.elect(partition)
-        grace = int(self.cluster.settings["streamtest.controlled.shutdown.drain.ms"]) / 1000
-        self.cluster.quorum.nodes_changed()
-        await node.close(grace if drain else 0.0)
+            # Producer snapshots at the log end: the restart replays nothing.
+            self.cluster.replicas.snapshot_states(partition, node_id)
+        self.cluster.shutdown_node_storage(node)
         log.info("node %d stopped", node_id)
 
+    def _drain_seconds(self) -> float:
+        return int(self.cluster.settings["streamtest.controlled.shutdown.drain.ms"]) / 1000
+
+    async def _take_down(self, node: Node, grace: float) -> None:
+        """Mark ``node`` stopped, move its leaderships and ISR places away, and
+        close its listener (serving open connections ``grace`` seconds longer)."""
+        node.state = NodeState.STOPPED
+        replicas = self.cluster.replicas
+        for partition in self._partitions_on(node.node_id):
+            replicas.remove_from_isr(partition, node.node_id)
+            if partition.leader == node.node_id:
+                replicas.elect(partition)
+        self.cluster.quorum.nodes_changed()
+        await node.close(grace)
+
     async def kill_node(self, node_id: int) -> None:
-        """Crash a node: like :meth:`stop_node`, and every replica on it loses what
-        was not flushed to disk (as a power loss would).
+        """Crash a node: its connections drop at once, nobody is told, and every
+        replica on it loses what was not flushed (fsynced) to its filesystem, as a
+        power cut would; the next start recovers its logs from the checkpoints.
 
         Raises:
             ControlError: no such node.
         """
-        # A crash: connections drop at once, nobody is told.
-        await self.stop_node(node_id, drain=False)
-        for partition in self._partitions_on(node_id):
-            replica = partition.logs[node_id]
-            flushed = getattr(replica, "recovery_point", replica.log_start_offset)
-            if flushed < replica.log_end_offset:
-                log.info("%s-%d: node %d loses offsets %d-%d (not flushed)", partition.topic,
-                         partition.index, node_id, flushed, replica.log_end_offset - 1)
-                replica.truncate_to(flushed)
-                self.cluster.replicas.epochs(partition, node_id).truncate_from_end(
-                    replica.log_end_offset
-                )
+        node = self._node(node_id)
+        if node.state is NodeState.STOPPED:
+            return
+        await self._take_down(node, grace=0.0)
+        node.logs.abandon()
+        if node.fs is not None:
+            node.fs.crash()
         log.info("node %d killed", node_id)
 
     async def start_node(self, node_id: int) -> None:
-        """Bring a stopped or killed node back on its address: it catches up, rejoins
-        the ISRs, and leads again where a partition was waiting for it.
+        """Bring a stopped or killed node back on its address: its logs are
+        recovered from its filesystem, it catches up, rejoins the ISRs, and leads
+        again where a partition was waiting for it.
 
         Raises:
             ControlError: no such node.
-            OSError: its address cannot be bound again.
+            OSError: its address cannot be bound again, or its logs cannot be read.
         """
         node = self._node(node_id)
         if node.state is NodeState.RUNNING and node.listening:
             return
+        cluster = self.cluster
+        if node.state is NodeState.STOPPED:
+            loaded = cluster.open_node_storage(node)
+            mine = self._partitions_on(node_id)
+            for partition in mine:
+                replica = loaded.pop((partition.topic, partition.index), None)
+                if replica is None:
+                    topic = cluster.topics.get(partition.topic)
+                    replica = node.logs.get_or_create(
+                        partition.topic, partition.index, topic.configs if topic else None
+                    )
+                partition.logs[node_id] = replica
+                cluster.replicas.recover(partition, node_id)
+            for topic_name, index in loaded:
+                # A replica deleted or moved away while the node was down.
+                node.logs.delete(topic_name, index)
+            node.logs.start()
         node.state = NodeState.RUNNING
-        await node.listen(self.cluster)
+        await node.listen(cluster)
         self._rejoin(node_id)
-        self.cluster.resume_reassignments()
-        self.cluster.quorum.nodes_changed()
+        cluster.resume_reassignments()
+        cluster.quorum.nodes_changed()
         log.info("node %d started", node_id)
 
     def isolate_node(self, node_id: int) -> None:
@@ -166,6 +192,8 @@ class ClusterControl:
         node_id = max(cluster.nodes) + 1
         first = cluster.nodes[min(cluster.nodes)]
         node = Node(node_id, cluster.host, 0, first.advertised_host)
+        cluster.open_node_storage(node)
+        node.logs.start()
         cluster.nodes[node_id] = node
         await node.listen(cluster)
         cluster.quorum.nodes_changed()

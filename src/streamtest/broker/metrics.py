@@ -128,7 +128,7 @@ def snapshot(cluster: Any) -> BrokerState:
                 PartitionState(
                     p.topic,
                     p.index,
-                    sum(len(b) for b in log.batches),
+                    log.size_bytes,
                     log.log_start_offset,
                     log.log_end_offset,
                     p.high_watermark,

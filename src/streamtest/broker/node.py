@@ -2,8 +2,10 @@
 
 Kafka clients see each node as a broker with its own address. Here every node
 shares the cluster's event loop and state; what a node owns is its listening
-socket, the connections accepted on it and whether it is up. Stopping a node
-closes both, so clients fail over exactly as they would when a broker dies.
+socket, the connections accepted on it, its storage (a filesystem and the log
+manager of the replica logs on it) and whether it is up. Stopping a node closes
+the first two and shuts its logs down, so clients fail over exactly as they
+would when a broker dies, and its replicas really miss what follows.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .cluster import Cluster
+    from .log import LogManager
     from .server import KafkaProtocol
+    from .storage.fs import FileSystem
 
 log = logging.getLogger("streamtest.broker")
 
@@ -61,6 +65,11 @@ class Node:
         self.isolated_since_ms: int | None = None
         self.connections: set[KafkaProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
+        #: The node's storage: its filesystem (its own directory of the data dir,
+        #: or memory) and the log manager of the replica logs on it. Set by the
+        #: cluster; a restart gives it a new log manager on the same filesystem.
+        self.fs: FileSystem | None = None
+        self.logs: LogManager = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<Node {self.node_id} {self.advertised_host}:{self.port} {self.state.value}>"

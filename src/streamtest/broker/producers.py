@@ -21,11 +21,12 @@ and ``ProducerAppendInfo`` apply them (current Kafka, with KIP-360):
 * Transactions (KIP-98): a transactional batch opens the producer's transaction on
   the partition (``Partition.open_transactions``); a non-transactional batch
   while one is open is INVALID_TXN_STATE; a COMMIT or ABORT marker closes it,
-  bumps the stored epoch if the marker's is newer, and an ABORT is remembered in
-  ``Partition.aborted_transactions`` for read_committed fetches.
+  bumps the stored epoch if the marker's is newer, and an ABORT is recorded in the
+  log's transaction index for read_committed fetches.
 
-The state of each partition lives on its :class:`~.topics.Partition` (the
-leader's view); the functions here read and change it.
+Each replica of a partition keeps its own :class:`ProducerState` (as each Kafka
+replica does), applied by ``replication.py`` to every batch its log takes and
+snapshotted with the log; Produce checks the leader's (:func:`check_append`).
 
 Producer ids are handed out from blocks of 1000 (as Kafka's ``ProducerIdManager``
 does); the end of the current block is persisted, so a restarted broker never
@@ -34,16 +35,24 @@ hands out an id twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..protocol.control import decode_marker
 from ..protocol.errors import ErrorCode
 from ..protocol.exceptions import CorruptRecordBatch
 from ..protocol.records import BatchHeader
-from .topics import Partition
+from .log.compaction import LastRecord
+
+if TYPE_CHECKING:
+    from .log import PartitionLog
+    from .topics import Partition
+
+Buffer = bytes | bytearray | memoryview
 
 _logger = logging.getLogger("streamtest.broker.producers")
 
@@ -200,106 +209,202 @@ def check_append(partition: Partition, header: BatchHeader) -> AppendCheck:
     return OK
 
 
-def record_append(partition: Partition, header: BatchHeader, now_ms: int) -> None:
-    """Remember an appended data batch (its header has the final offset).
+class ProducerState:
+    """One replica's producer state (Kafka's ``ProducerStateManager``): what each
+    producer id last wrote to this replica's log, and its open transactions.
 
-    A transactional batch opens the producer's transaction on ``partition`` if none
-    is open, which holds back the last stable offset (KIP-98).
+    Every replica keeps its own, applied to each batch its log takes (as a Kafka
+    follower does while it fetches), so a new leader already knows its producers
+    and a truncated replica rebuilds only its own (:func:`recover_state`). The
+    leader's state is the one Produce checks (``Partition.producers``).
+
+    Attributes:
+        producers: each producer's entry, by producer id.
+        open_transactions: the first offset of each producer's open transaction
+            (KIP-98); the smallest is the first unstable offset.
     """
-    entries = partition.producers
-    pid = header.producer_id
-    entry = entries.get(pid)
-    if entry is None or header.producer_epoch > entry.epoch:
-        coordinator_epoch = entry.coordinator_epoch if entry is not None else -1
-        entry = entries[pid] = ProducerEntry(
-            header.producer_epoch, coordinator_epoch=coordinator_epoch
-        )
-    entry.last_timestamp = header.max_timestamp
-    entry.last_append_ms = now_ms
-    if header.base_sequence >= 0:
-        entry.batches.append(
-            BatchMetadata(
-                header.base_sequence,
-                _last_seq_of(header),
-                header.base_offset,
-                header.base_offset + header.last_offset_delta,
-            )
-        )
-    if header.is_transactional and pid not in partition.open_transactions:
-        partition.open_transactions[pid] = header.base_offset
 
+    __slots__ = ("producers", "open_transactions")
 
-def record_marker(
-    partition: Partition, header: BatchHeader, committed: bool, coordinator_epoch: int, now_ms: int
-) -> None:
-    """Apply an appended COMMIT or ABORT marker (``header`` is its batch header).
+    def __init__(self) -> None:
+        self.producers: dict[int, ProducerEntry] = {}
+        self.open_transactions: dict[int, int] = {}
 
-    Closes the producer's open transaction on ``partition``; an ABORT of a
-    transaction that wrote data is added to ``partition.aborted_transactions`` as
-    ``(producer_id, first_offset, marker_offset)``. A marker with a newer epoch
-    (a fenced or timed-out transaction) moves the producer to that epoch, so the
-    old epoch's late batches are rejected.
-    """
-    pid = header.producer_id
-    entries = partition.producers
-    entry = entries.get(pid)
-    if entry is None or header.producer_epoch > entry.epoch:
-        entry = entries[pid] = ProducerEntry(header.producer_epoch)
-    entry.coordinator_epoch = coordinator_epoch
-    entry.last_timestamp = header.max_timestamp
-    entry.last_append_ms = now_ms
-    first = partition.open_transactions.pop(pid, None)
-    if first is not None and not committed:
-        partition.aborted_transactions.append((pid, first, header.base_offset))
+    def first_unstable_offset(self) -> int | None:
+        """Return the first offset of the oldest open transaction, or ``None``."""
+        return min(self.open_transactions.values()) if self.open_transactions else None
 
+    def apply(self, header: BatchHeader, batch: Buffer, now_ms: int) -> tuple[int, int, int] | None:
+        """Apply one appended batch (its header carries the final offsets).
 
-def expire(partitions: Iterable[Partition], max_age_ms: int, now_ms: int) -> int:
-    """Forget producers idle for ``max_age_ms`` (``producer.id.expiration.ms``).
+        A data batch updates its producer's entry and, if transactional, opens the
+        producer's transaction; a COMMIT or ABORT marker closes it, and a marker
+        with a newer epoch (a fenced or timed-out transaction) moves the producer
+        to that epoch so that the old epoch's late batches are refused.
 
-    A producer with an open transaction on a partition is kept there, as Kafka
-    keeps it. Returns how many (partition, producer) entries were dropped.
-    """
-    dropped = 0
-    for partition in partitions:
-        entries = partition.producers
-        if not entries:
-            continue
-        for pid in [
-            pid
-            for pid, e in entries.items()
-            if now_ms - e.last_append_ms >= max_age_ms and pid not in partition.open_transactions
-        ]:
-            del entries[pid]
-            dropped += 1
-    return dropped
-
-
-def rebuild(partition: Partition, ids: ProducerIdManager | None, now_ms: int) -> None:
-    """Rebuild producer state, open transactions and the aborted-transactions list
-    of ``partition`` from its leader's log, as Kafka does when a replica becomes
-    leader or a log is recovered.
-
-    Kafka replays the log from its last producer snapshot; this replays the
-    partition's whole leader log.
-    """
-    partition.producers.clear()
-    partition.open_transactions.clear()
-    partition.aborted_transactions.clear()
-    log = partition.log
-    for header, batch in partition.iter_batches(log.log_start_offset, log.log_end_offset):
-        if header.producer_id < 0:
-            continue
-        if ids is not None:
-            ids.seen(header.producer_id)
+        Returns:
+            ``(producer_id, first_offset, marker_offset)`` when an ABORT closed a
+            transaction that wrote data here (for the transaction index), else
+            ``None``.
+        """
+        pid = header.producer_id
+        if pid < 0:
+            return None
         if header.is_control:
             try:
                 marker = decode_marker(batch)
             except CorruptRecordBatch as exc:
-                _logger.warning(
-                    "skipping a bad marker in %s-%s: %s", partition.topic, partition.index, exc
+                _logger.warning("skipping a bad transaction marker at offset %d: %s",
+                                header.base_offset, exc)
+                return None
+            if marker is None:
+                return None
+            entry = self.producers.get(pid)
+            if entry is None or header.producer_epoch > entry.epoch:
+                entry = self.producers[pid] = ProducerEntry(header.producer_epoch)
+            entry.coordinator_epoch = marker.coordinator_epoch
+            entry.last_timestamp = header.max_timestamp
+            entry.last_append_ms = now_ms
+            first = self.open_transactions.pop(pid, None)
+            if first is not None and not marker.committed:
+                return pid, first, header.base_offset
+            return None
+        entry = self.producers.get(pid)
+        if entry is None or header.producer_epoch > entry.epoch:
+            coordinator_epoch = entry.coordinator_epoch if entry is not None else -1
+            entry = self.producers[pid] = ProducerEntry(
+                header.producer_epoch, coordinator_epoch=coordinator_epoch
+            )
+        entry.last_timestamp = header.max_timestamp
+        entry.last_append_ms = now_ms
+        if header.base_sequence >= 0:
+            entry.batches.append(
+                BatchMetadata(
+                    header.base_sequence,
+                    _last_seq_of(header),
+                    header.base_offset,
+                    header.base_offset + header.last_offset_delta,
                 )
-                continue
-            if marker is not None:
-                record_marker(partition, header, marker.committed, marker.coordinator_epoch, now_ms)
-        else:
-            record_append(partition, header, now_ms)
+            )
+        if header.is_transactional and pid not in self.open_transactions:
+            self.open_transactions[pid] = header.base_offset
+        return None
+
+    def expire(self, max_age_ms: int, now_ms: int) -> int:
+        """Forget producers idle for ``max_age_ms`` (``producer.id.expiration.ms``),
+        except those with an open transaction (Kafka keeps them); return how many."""
+        doomed = [
+            pid
+            for pid, e in self.producers.items()
+            if now_ms - e.last_append_ms >= max_age_ms and pid not in self.open_transactions
+        ]
+        for pid in doomed:
+            del self.producers[pid]
+        return len(doomed)
+
+    def last_records(self) -> dict[int, LastRecord]:
+        """Return each producer's last data offset and epoch, for the log cleaner
+        (it keeps each active producer's last batch, as Kafka's cleaner does)."""
+        return {
+            pid: LastRecord(e.batches[-1].last_offset if e.batches else None, e.epoch)
+            for pid, e in self.producers.items()
+        }
+
+    # -- snapshots (taken at segment rolls and clean shutdown, as Kafka does) ---------
+
+    def snapshot(self) -> bytes:
+        """Return this state as bytes for ``PartitionLog.write_snapshot``.
+
+        streamtest's own JSON document, not Kafka's ``.snapshot`` schema: only this
+        broker reads it back.
+        """
+        return json.dumps(
+            {
+                "v": 1,
+                "producers": [
+                    [pid, e.epoch, e.coordinator_epoch, e.last_timestamp, e.last_append_ms,
+                     [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in e.batches]]
+                    for pid, e in self.producers.items()
+                ],
+                "open": [[pid, first] for pid, first in self.open_transactions.items()],
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_snapshot(cls, data: bytes) -> ProducerState:
+        """Rebuild a state from :meth:`snapshot`'s bytes.
+
+        Raises:
+            ValueError: the bytes are not such a snapshot.
+        """
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("v") != 1:
+            raise ValueError("not a producer-state snapshot of this broker")
+        state = cls()
+        for pid, epoch, coordinator_epoch, last_ts, last_ms, batches in doc["producers"]:
+            entry = ProducerEntry(epoch, coordinator_epoch=coordinator_epoch,
+                                  last_timestamp=last_ts, last_append_ms=last_ms)
+            entry.batches.extend(BatchMetadata(*b) for b in batches)
+            state.producers[pid] = entry
+        state.open_transactions = {pid: first for pid, first in doc["open"]}
+        return state
+
+
+def recover_state(
+    log: PartitionLog, ids: ProducerIdManager | None, now_ms: int
+) -> ProducerState:
+    """Rebuild a replica's producer state from its log: from the newest snapshot
+    (if any) on, replaying the batches after it, as Kafka's ``loadProducerState``
+    does on recovery and after truncation. ABORT markers found on the way are
+    (re)recorded in the log's transaction index (a no-op when already there), and
+    the log's first unstable offset is set.
+
+    Producer ids found are reported to ``ids`` so that none is handed out again.
+    """
+    state = ProducerState()
+    start = log.log_start_offset
+    found = log.latest_snapshot()
+    if found is not None and found[0] >= start:
+        try:
+            state = ProducerState.from_snapshot(found[1])
+            start = found[0]
+        except (ValueError, KeyError, TypeError) as exc:
+            _logger.warning("ignoring the producer snapshot of %s at offset %d: %s",
+                            log.directory, found[0], exc)
+    for header, batch in log.iter_batches(start, log.log_end_offset):
+        aborted = state.apply(header, batch, now_ms)
+        if aborted is not None:
+            pid, first, last = aborted
+            log.add_aborted(pid, first, last, _lso_after(state, last))
+    if ids is not None and state.producers:
+        ids.seen(max(state.producers))
+    log.first_unstable_offset = state.first_unstable_offset()
+    return state
+
+
+def _lso_after(state: ProducerState, marker_offset: int) -> int:
+    """Return the last stable offset right after a marker at ``marker_offset``
+    (Kafka records it with each aborted transaction)."""
+    first = state.first_unstable_offset()
+    return marker_offset + 1 if first is None else min(first, marker_offset + 1)
+
+
+def record_aborted(log: PartitionLog, state: ProducerState, aborted: tuple[int, int, int]) -> None:
+    """Record an aborted transaction returned by :meth:`ProducerState.apply` in
+    ``log``'s transaction index (read_committed fetches list it, KIP-98).
+
+    Raises:
+        OSError: the index write failed.
+    """
+    pid, first, last = aborted
+    log.add_aborted(pid, first, last, _lso_after(state, last))
+
+
+def expire(partitions: Iterable[Partition], max_age_ms: int, now_ms: int) -> int:
+    """Forget producers idle for ``max_age_ms`` on every replica of ``partitions``
+    (``producer.id.expiration.ms``); return how many (replica, producer) entries
+    were dropped."""
+    return sum(
+        state.expire(max_age_ms, now_ms) for p in partitions for state in p.states.values()
+    )

@@ -7,10 +7,12 @@ AlterPartition, this module does directly, with Kafka's rules:
 
 * **Append** (:meth:`ReplicaManager.append_to_leader`): the leader's log stores the
   batch first (an ``OSError`` leaves nothing visible), stamped with the leader
-  epoch (KIP-101). Every follower that the leader can reach and that is caught up
-  copies it at once, so the high watermark moves in the same step; a follower on
-  a stopped or isolated node gets nothing and falls behind.
-* **High watermark**: the smallest log end offset in the ISR.
+  epoch (KIP-101), and the leader's producer state applies it. Every follower
+  that the leader can reach and that is caught up copies it at once (into its
+  own log and producer state), so the high watermark moves in the same step; a
+  follower on a stopped or isolated node gets nothing and falls behind.
+* **High watermark**: the smallest log end offset in the ISR, published to every
+  replica log after each change (retention and compaction stop there).
 * **ISR** (KIP-16 ``replica.lag.time.max.ms``): a follower that has not caught up
   with the leader for that long leaves the ISR (checked every half of it, as
   Kafka's ``isr-expiration`` task does); a leader cut off from the rest of the
@@ -37,30 +39,15 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from ..protocol.records import BatchHeader, parse_header, set_partition_leader_epoch
+from ..protocol.records import BatchHeader
 from .clock import Clock, TimerHandle
-from .epochs import LeaderEpochCache
+from .log import LeaderEpochCache, PartitionLog
+from .producers import ProducerIdManager, ProducerState, record_aborted, recover_state
 from .topics import NO_LEADER, Partition, Topic
 
-log = logging.getLogger("streamtest.broker.replication")
+logger = logging.getLogger("streamtest.broker.replication")
 
 Buffer = bytes | bytearray | memoryview
-
-
-class AppendJournal(Protocol):
-    """Persists an appended batch of a replica log before it is acknowledged."""
-
-    def append(self, log: object, batch: Buffer) -> None:
-        """Write ``batch`` to ``log``'s files.
-
-        Raises:
-            OSError: the write failed.
-        """
-        ...
-
-    def log_start_changed(self, log: object) -> None:
-        """Persist ``log``'s new log start offset."""
-        ...
 
 
 class Topology(Protocol):
@@ -86,9 +73,9 @@ class ReplicaManager:
         clock: the cluster's clock.
         topology: node liveness and reachability.
         lag_time_ms: returns ``replica.lag.time.max.ms``.
-        on_leader_change: called with a partition after every election (producer
-            state is rebuilt, coordinators move).
-        journal: persists appends (``None``: memory only).
+        on_leader_change: called with a partition after every election
+            (coordinators move).
+        producer_ids: told about every producer id found in a recovered log.
     """
 
     def __init__(
@@ -97,13 +84,13 @@ class ReplicaManager:
         topology: Topology,
         lag_time_ms: Callable[[], int],
         on_leader_change: Callable[[Partition], None],
-        journal: AppendJournal | None = None,
+        producer_ids: ProducerIdManager | None = None,
     ) -> None:
         self.clock = clock
         self.topology = topology
         self.lag_time_ms = lag_time_ms
         self.on_leader_change = on_leader_change
-        self.journal = journal
+        self.producer_ids = producer_ids
         self._timer: TimerHandle | None = None
         self._partitions: Callable[[], Iterable[Partition]] = lambda: ()
 
@@ -111,72 +98,155 @@ class ReplicaManager:
 
     @staticmethod
     def epochs(partition: Partition, node_id: int) -> LeaderEpochCache:
-        """Return the leader-epoch cache of ``partition``'s replica on ``node_id``."""
-        cache = partition.epochs.get(node_id)
-        if cache is None:
-            cache = partition.epochs[node_id] = LeaderEpochCache()
-        return cache
+        """Return the leader-epoch cache of ``partition``'s replica on ``node_id``
+        (kept by its log, in its ``leader-epoch-checkpoint``)."""
+        return partition.logs[node_id].epochs
 
     def init_partition(self, partition: Partition) -> None:
-        """Start a new or recovered partition's epoch bookkeeping: its leader's
-        current epoch begins at the leader's log end offset."""
+        """Start a new or recovered partition's bookkeeping: each replica's producer
+        state (recovered from its log), and the leader's current epoch, which begins
+        at the leader's log end offset."""
         now = self.clock.now_ms()
         for r in partition.replicas:
             partition.caught_up_ms[r] = now
+        for r in partition.logs:
+            self.recover(partition, r)
         if partition.online:
-            self.epochs(partition, partition.leader).assign(
-                partition.leader_epoch, partition.log.log_end_offset
-            )
+            log = partition.log
+            if log.epochs.latest_epoch != partition.leader_epoch:
+                log.epochs.assign(partition.leader_epoch, log.log_end_offset)
+        partition.publish_high_watermark()
+
+    def recover(self, partition: Partition, node_id: int) -> None:
+        """Rebuild the producer state of ``partition``'s replica on ``node_id`` from
+        its log (its newest snapshot, then the batches after it)."""
+        log = partition.logs[node_id]
+        state = recover_state(log, self.producer_ids, self.clock.now_ms())
+        partition.states[node_id] = state
+        self._attach(partition, node_id, log, state)
+
+    def _attach(
+        self, partition: Partition, node_id: int, log: PartitionLog, state: ProducerState
+    ) -> None:
+        """Connect a replica log to its producer state: snapshots at each roll (as
+        Kafka takes them) and the cleaner's view of active producers."""
+
+        def on_roll(new_base: int) -> None:
+            # Only a state that reflects exactly the log up to the roll is a valid
+            # snapshot there: true for appends in order, which is when logs roll.
+            if partition.states.get(node_id) is state and log.log_end_offset == new_base:
+                try:
+                    log.write_snapshot(new_base, state.snapshot())
+                except OSError as exc:
+                    logger.warning("%s: producer snapshot at %d failed: %s", log.directory,
+                                   new_base, exc)
+
+        log.on_roll = on_roll
+        log.active_producers = state.last_records
+
+    def snapshot_states(self, partition: Partition, node_id: int | None = None) -> None:
+        """Write the producer-state snapshot of every open replica (or only the one
+        on ``node_id``) at its log end: a clean shutdown does, so that the next
+        start replays nothing."""
+        for replica_node, log in partition.logs.items():
+            if node_id is not None and replica_node != node_id:
+                continue
+            state = partition.states.get(replica_node)
+            if state is None or log.closed:
+                continue
+            try:
+                log.write_snapshot(log.log_end_offset, state.snapshot())
+            except OSError as exc:
+                logger.warning("%s: producer snapshot failed: %s", log.directory, exc)
+
+    def _apply(self, partition: Partition, node_id: int, header: BatchHeader, batch: Buffer,
+               now: int) -> None:
+        """Apply an appended batch to the replica's producer state: an aborted
+        transaction goes into its log's transaction index, and the log learns its
+        first unstable offset."""
+        state = partition.states.get(node_id)
+        if state is None:
+            state = partition.states[node_id] = ProducerState()
+            self._attach(partition, node_id, partition.logs[node_id], state)
+        if header.producer_id < 0:
+            return
+        log = partition.logs[node_id]
+        aborted = state.apply(header, batch, now)
+        if aborted is not None:
+            record_aborted(log, state, aborted)
+        log.first_unstable_offset = state.first_unstable_offset()
 
     # -- the append path ------------------------------------------------------------
 
-    def append_to_leader(self, partition: Partition, batch: Buffer, header: BatchHeader) -> int:
+    def append_to_leader(
+        self, partition: Partition, batch: Buffer, header: BatchHeader, *, owned: bool = False
+    ) -> int:
         """Append one batch, whose base offset is already set, to ``partition``'s
         leader, then to every caught-up follower the leader can reach.
+
+        Args:
+            partition: the partition.
+            batch: the batch (writable: the leader epoch is stamped into it).
+            header: its parsed header.
+            owned: the caller never touches ``batch`` again (a request frame), so
+                in-memory logs may keep it instead of a copy (the replicas then
+                share it: it is never changed once appended).
 
         Returns:
             The batch's base offset.
 
         Raises:
-            OSError: storage refused the batch; nothing became visible.
+            OSError: the leader's storage refused the batch; nothing became visible.
             LookupError: the partition has no leader.
         """
         leader = partition.leader
         leader_log = partition.log
         end = leader_log.log_end_offset
-        set_partition_leader_epoch(batch, partition.leader_epoch)
-        if self.journal is not None:
-            # Write first: a failure here leaves the in-memory log untouched.
-            self.journal.append(leader_log, batch)
-        leader_log.append(batch, header)
-        self.epochs(partition, leader).assign(partition.leader_epoch, header.base_offset)
+        epoch = partition.leader_epoch
+        # Write first: an OSError here leaves the log (and everything else) untouched.
+        leader_log.append(batch, header, epoch, owned=owned)
+        now = self.clock.now_ms()
+        self._apply(partition, leader, header, batch, now)
         if len(partition.logs) > 1:
-            now = self.clock.now_ms()
             reachable = self.topology.reachable
             for node_id, replica in partition.logs.items():
                 if node_id == leader or not reachable(leader, node_id):
                     continue
                 if replica.log_end_offset == end:
-                    replica.append(bytes(batch), header)
-                    self.epochs(partition, node_id).assign(partition.leader_epoch, end)
+                    try:
+                        self._copy(partition, node_id, header, batch, epoch, now, owned)
+                    except OSError as exc:
+                        # The follower's disk failed: it falls behind (and out of
+                        # the ISR), as a Kafka follower with a failed log dir does.
+                        logger.error("%s-%d: node %d cannot store a batch: %s",
+                                     partition.topic, partition.index, node_id, exc)
+                        continue
                     partition.caught_up_ms[node_id] = now
                 elif node_id not in partition.isr:
                     self.catch_up(partition, node_id)
+        partition.publish_high_watermark()
         partition.wake_waiters()
         return header.base_offset
 
+    def _copy(self, partition: Partition, node_id: int, header: BatchHeader, batch: Buffer,
+              epoch: int, now: int, owned: bool) -> None:
+        """Append a batch the leader already has to a follower's log and state."""
+        log = partition.logs[node_id]
+        log.append(batch, header, owned=owned)
+        if epoch >= 0 and log.epochs.latest_epoch != epoch:
+            log.epochs.assign(epoch, header.base_offset)
+        self._apply(partition, node_id, header, batch, now)
+
     def delete_records_before(self, partition: Partition, offset: int) -> None:
         """Move ``partition``'s log start offset to ``offset`` on every replica that
-        the leader reaches (DeleteRecords) and persist it."""
+        the leader reaches (DeleteRecords); the segments below it are deleted."""
         for node_id, replica in partition.logs.items():
             if node_id != partition.leader and not self.topology.reachable(
                 partition.leader, node_id
             ):
                 continue
             replica.delete_records_before(offset)
-            self.epochs(partition, node_id).truncate_from_start(offset)
-            if self.journal is not None:
-                self.journal.log_start_changed(replica)
+        partition.publish_high_watermark()
         partition.wake_waiters()
 
     # -- followers ----------------------------------------------------------------------
@@ -198,25 +268,34 @@ class ReplicaManager:
             return False
         lead = partition.logs[leader]
         mine = partition.logs[follower]
-        self._truncate_to_divergence(partition, follower)
-        if mine.log_end_offset < lead.log_start_offset:
-            mine.truncate_fully_and_start_at(lead.log_start_offset)
-            self.epochs(partition, follower).clear()
-        elif mine.log_start_offset < lead.log_start_offset:
-            mine.delete_records_before(lead.log_start_offset)
-        cache = self.epochs(partition, follower)
-        for batch in lead.read(mine.log_end_offset, 2**62, True, lead.log_end_offset):
-            header = parse_header(batch)
-            mine.append(bytes(batch), header)
-            cache.assign(header.partition_leader_epoch, header.base_offset)
+        if mine.closed:
+            return False  # its node is down; start_node reopens it
+        try:
+            self._truncate_to_divergence(partition, follower)
+            if mine.log_end_offset < lead.log_start_offset:
+                # It misses what the leader no longer has: start over at the
+                # leader's log start (Kafka's truncateFullyAndStartAt).
+                mine.truncate_fully_and_start_at(lead.log_start_offset)
+                self.recover(partition, follower)
+            elif mine.log_start_offset < lead.log_start_offset:
+                mine.delete_records_before(lead.log_start_offset)
+            now = self.clock.now_ms()
+            for header, batch in lead.iter_batches(mine.log_end_offset, lead.log_end_offset):
+                self._copy(partition, follower, header, batch, header.partition_leader_epoch,
+                           now, False)
+        except OSError as exc:
+            logger.error("%s-%d: node %d cannot catch up: %s", partition.topic,
+                         partition.index, follower, exc)
+            return False
         partition.caught_up_ms[follower] = self.clock.now_ms()
         if follower not in partition.isr:
             partition.isr.append(follower)
             order = partition.replicas
             partition.isr.sort(key=lambda r: order.index(r) if r in order else len(order))
             partition.partition_epoch += 1
-            log.info("%s-%d: node %d rejoined the ISR %s", partition.topic, partition.index,
-                     follower, partition.isr)
+            logger.info("%s-%d: node %d rejoined the ISR %s", partition.topic, partition.index,
+                        follower, partition.isr)
+        partition.publish_high_watermark()
         partition.wake_waiters()
         return True
 
@@ -226,7 +305,7 @@ class ReplicaManager:
         mine_cache = self.epochs(partition, follower)
         lead_cache = self.epochs(partition, partition.leader)
         epoch = mine_cache.latest_epoch
-        if epoch < 0:
+        if epoch is None:
             target = min(mine.log_end_offset, lead.log_end_offset)
         else:
             lead_epoch, lead_end = lead_cache.end_offset_for(epoch, lead.log_end_offset)
@@ -242,10 +321,12 @@ class ReplicaManager:
                 _, my_end = mine_cache.end_offset_for(lead_epoch, mine.log_end_offset)
                 target = min(lead_end, my_end)
         if target < mine.log_end_offset:
-            log.info("%s-%d: node %d truncates its log from %d to %d", partition.topic,
+            logger.info("%s-%d: node %d truncates its log from %d to %d", partition.topic,
                      partition.index, follower, mine.log_end_offset, target)
             mine.truncate_to(target)
-            mine_cache.truncate_from_end(mine.log_end_offset)
+            # Its producer state described the cut batches too (Kafka reloads it
+            # from the snapshot below the truncation point).
+            self.recover(partition, follower)
 
     # -- ISR maintenance ------------------------------------------------------------------
 
@@ -267,7 +348,7 @@ class ReplicaManager:
         try:
             self.check_isr()
         except Exception:
-            log.exception("ISR check failed")
+            logger.exception("ISR check failed")
         self._schedule()
 
     def check_isr(self) -> int:
@@ -282,7 +363,7 @@ class ReplicaManager:
                 continue
             since = self.topology.isolated_since_ms(leader)
             if since is not None and now - since >= lag:
-                log.info("%s-%d: leader %d is cut off; it leaves the ISR", partition.topic,
+                logger.info("%s-%d: leader %d is cut off; it leaves the ISR", partition.topic,
                          partition.index, leader)
                 self.remove_from_isr(partition, leader)
                 removed += 1
@@ -295,7 +376,7 @@ class ReplicaManager:
                 ):
                     partition.caught_up_ms[f] = now
                 elif now - partition.caught_up_ms.get(f, now) >= lag:
-                    log.info("%s-%d: node %d lagged for %d ms; it leaves the ISR",
+                    logger.info("%s-%d: node %d lagged for %d ms; it leaves the ISR",
                              partition.topic, partition.index, f, lag)
                     self.remove_from_isr(partition, f)
                     removed += 1
@@ -316,6 +397,8 @@ class ReplicaManager:
         partition.partition_epoch += 1
         if partition.leader == node_id:
             self.elect(partition)
+        # A smaller ISR may move the high watermark up (KIP-16).
+        partition.publish_high_watermark()
         partition.wake_waiters()
 
     # -- elections -----------------------------------------------------------------------
@@ -353,7 +436,7 @@ class ReplicaManager:
             ]
             if allow and live:
                 new = live[0]
-                log.warning("%s-%d: unclean election of node %d (out of sync; data may be "
+                logger.warning("%s-%d: unclean election of node %d (out of sync; data may be "
                             "lost)", partition.topic, partition.index, new)
                 partition.isr = [new]
             else:
@@ -379,8 +462,10 @@ class ReplicaManager:
             for f in partition.replicas:
                 if f != new and self.topology.reachable(new, f):
                     self.catch_up(partition, f)
-        log.info("%s-%d: leader %d -> %d (epoch %d, isr %s)", partition.topic,
-                 partition.index, old, new, partition.leader_epoch, partition.isr)
+        logger.info("%s-%d: leader %d -> %d (epoch %d, isr %s)", partition.topic,
+                    partition.index, old, new, partition.leader_epoch, partition.isr)
+        if new != NO_LEADER:
+            partition.publish_high_watermark()
         partition.leader_changed()
         self.on_leader_change(partition)
 

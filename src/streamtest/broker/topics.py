@@ -6,12 +6,16 @@ controller and partition leader see it together:
 * ``replicas``: the assigned nodes, the preferred leader first;
 * ``isr``: the in-sync replicas; ``leader`` and ``leader_epoch`` (KIP-101/279),
   and ``partition_epoch``, bumped on every change of leader, ISR or replicas;
-* ``logs``: one replica log per assigned node. Replication is logical, as in
-  franz-go's kfake: one owner of state copies batches from the leader's log to
-  the followers' logs, so a stopped node really misses data and catches up;
-* the leader's state: the high watermark (the smallest log end offset in the
-  ISR), idempotent-producer state, open and aborted transactions (KIP-98) and
-  the Fetch requests parked on the partition.
+* ``logs``: one replica log per assigned node (``log.PartitionLog``, on that
+  node's filesystem). Replication is logical, as in franz-go's kfake: one owner
+  of state copies batches from the leader's log to the followers' logs, so a
+  stopped node really misses data and catches up;
+* ``states``: each replica's producer state (``producers.ProducerState``:
+  sequences, open transactions), kept in step with its log as Kafka keeps it on
+  every replica;
+* the leader's view: the high watermark (the smallest log end offset in the
+  ISR), the last stable offset (KIP-98) and the Fetch requests parked on the
+  partition.
 
 Everything here is touched only from the cluster's event loop.
 """
@@ -24,12 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.records import BatchHeader, Record, iter_records, parse_header
-from .epochs import LeaderEpochCache
+from ..protocol.records import BatchHeader, Record, iter_records
 
 if TYPE_CHECKING:
-    from .producers import ProducerEntry
-    from .state.log import PartitionLog as ReplicaLog
+    from .log import PartitionLog as ReplicaLog
+    from .producers import ProducerEntry, ProducerState
 
 Buffer = bytes | bytearray | memoryview
 
@@ -70,20 +73,14 @@ class Partition:
         self.leader_epoch = 0
         self.partition_epoch = 0
         self.logs = logs
-        #: Each replica's leader-epoch cache (``epochs.py``), by node id.
-        self.epochs: dict[int, LeaderEpochCache] = {}
+        #: Each replica's producer state, by node id (``producers.ProducerState``).
+        self.states: dict[int, ProducerState] = {}
         #: When each follower last had everything the leader has (ms).
         self.caught_up_ms: dict[int, int] = {}
         #: Reads the topic's effective configs (set by the topic service).
         self.config: Callable[[str], str] = _no_config
         #: Parked Fetch requests, woken by an append or a high-watermark move.
         self.waiters: set[asyncio.Future[None]] = set()
-        #: Idempotent producer state (``producers.py``), by producer id.
-        self.producers: dict[int, ProducerEntry] = {}
-        #: First offset of each producer's open transaction (KIP-98).
-        self.open_transactions: dict[int, int] = {}
-        #: Aborted transactions as (producer_id, first_offset, last_offset), in order.
-        self.aborted_transactions: list[tuple[int, int, int]] = []
 
     def __repr__(self) -> str:
         return (
@@ -133,19 +130,44 @@ class Partition:
         return min(logs[r].log_end_offset for r in self.isr if r in logs)
 
     @property
+    def producers(self) -> dict[int, ProducerEntry]:
+        """Return the leader's producer entries, by producer id (empty while the
+        partition has no leader)."""
+        state = self.states.get(self.leader)
+        return state.producers if state is not None else {}
+
+    @property
+    def open_transactions(self) -> dict[int, int]:
+        """Return the first offset of each producer's open transaction on the
+        leader (KIP-98)."""
+        state = self.states.get(self.leader)
+        return state.open_transactions if state is not None else {}
+
+    @property
     def last_stable_offset(self) -> int:
         """Return the LSO: the first offset of the oldest open transaction, capped
         by the high watermark (KIP-98)."""
         hw = self.high_watermark
-        if self.open_transactions:
-            return min(hw, min(self.open_transactions.values()))
+        open_txns = self.open_transactions
+        if open_txns:
+            return max(min(hw, min(open_txns.values())), self.log_start_offset)
         return hw
+
+    def publish_high_watermark(self) -> None:
+        """Tell every replica log the high watermark (a Kafka follower learns it
+        from its fetch responses): retention, compaction and the high-watermark
+        checkpoint stop there. Each log clamps it to its own end."""
+        hw = self.high_watermark
+        for log in self.logs.values():
+            if log.high_watermark != hw and not log.closed:
+                log.high_watermark = hw
 
     def read(
         self, offset: int, max_bytes: int, at_least_one: bool, end: int | None = None
     ) -> list[Buffer]:
         """Return whole batches of the leader's log from ``offset`` (see
-        ``ReplicaLog.read``), never past ``end`` (default: the high watermark)."""
+        ``PartitionLog.read``; a buffer may hold several batches), never past
+        ``end`` (default: the high watermark)."""
         return self.log.read(
             offset, max_bytes, at_least_one, self.high_watermark if end is None else end
         )
@@ -153,23 +175,11 @@ class Partition:
     def aborted_in_range(self, start: int, end: int) -> list[tuple[int, int]]:
         """Return ``(producer_id, first_offset)`` of aborted transactions that overlap
         ``[start, end)``, for read_committed fetches (KIP-98)."""
-        return [
-            (pid, first)
-            for pid, first, last in self.aborted_transactions
-            if first < end and last >= start
-        ]
-
-    def is_aborted(self, header: BatchHeader) -> bool:
-        """Return whether a transactional batch belongs to an aborted transaction."""
-        return any(
-            pid == header.producer_id and first <= header.base_offset <= last
-            for pid, first, last in self.aborted_transactions
-        )
+        return self.log.aborted_in_range(start, end)
 
     def iter_batches(self, start: int, end: int) -> Iterator[tuple[BatchHeader, Buffer]]:
         """Yield ``(header, batch)`` of the leader's batches overlapping ``[start, end)``."""
-        for batch in self.log.read(start, 2**62, True, end):
-            yield parse_header(batch), batch
+        return self.log.iter_batches(start, end)
 
     def records(self, read_committed: bool = False) -> list[Record]:
         """Decode every readable (committed) record, skipping control batches.
@@ -179,11 +189,20 @@ class Partition:
         """
         start = self.log_start_offset
         end = self.last_stable_offset if read_committed else self.high_watermark
+        aborted = (
+            [(t.producer_id, t.first_offset, t.last_offset)
+             for t in self.log.collect_aborted(start, end)]
+            if read_committed
+            else []
+        )
         out: list[Record] = []
         for header, batch in self.iter_batches(start, end):
             if header.is_control:
                 continue
-            if read_committed and header.is_transactional and self.is_aborted(header):
+            if read_committed and header.is_transactional and any(
+                pid == header.producer_id and first <= header.base_offset <= last
+                for pid, first, last in aborted
+            ):
                 continue
             out.extend(r for r in iter_records(batch) if start <= r.offset < end)
         return out

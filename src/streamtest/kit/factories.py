@@ -546,6 +546,8 @@ def spark_session(
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def spark_fixture() -> Iterator[Any]:
+        """A SparkSession (local[2]) with Spark's Kafka connector; streaming queries
+        still running are stopped with it. Skips where pyspark or Java is missing."""
         from .engines import ConnectorUnavailable, EngineUnavailable
 
         # While Spark's JVM boots, this process only waits for it: load the
@@ -584,6 +586,8 @@ def flink_kafka_connector(*, scope: str = "session") -> Callable[..., Any]:
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def connector_fixture() -> list[Any]:
+        """The Kafka connector jar(s) for the installed PyFlink. Skips where PyFlink
+        or Java is missing."""
         from .engines import ConnectorUnavailable, EngineUnavailable, MavenNotFound, require_java
 
         try:
@@ -614,6 +618,8 @@ def flink_table_env(
 
     @pytest.fixture
     def table_env_fixture(request: pytest.FixtureRequest) -> Any:
+        """A streaming PyFlink TableEnvironment with the Kafka connector, checkpointing
+        for exactly-once sinks."""
         from .flink import table_environment
 
         jars = request.getfixturevalue(connector_fixture)
@@ -639,6 +645,7 @@ def flink_stream_env(
 
     @pytest.fixture
     def stream_env_fixture(request: pytest.FixtureRequest) -> Any:
+        """A PyFlink StreamExecutionEnvironment with the Kafka connector."""
         from .flink import stream_environment
 
         jars = request.getfixturevalue(connector_fixture)

@@ -43,7 +43,12 @@ from ...protocol.produce import (
     decode_produce_request,
     encode_produce_response,
 )
-from ...protocol.records import set_base_offset, set_log_append_time, split_batches
+from ...protocol.records import (
+    iter_records,
+    set_base_offset,
+    set_log_append_time,
+    split_batches,
+)
 from .. import producers
 from ..dispatch import NO_RESPONSE, RequestContext, api
 from ..services.partitions import leader_partition
@@ -187,11 +192,21 @@ def _produce_partition(
     end_before = partition.log_end_offset
     now = cluster.clock.now_ms()
     append_time = now if topic.log_append_time else -1
+    compacted = topic.compacted
     for header, batch in batches:
         if header.is_control:
             # Only the transaction coordinator writes markers (Kafka's LogValidator).
             result.error_code = ErrorCode.INVALID_RECORD
             result.error_message = "clients may not write control batches"
+            return result, None, -1
+        if compacted and _has_keyless_record(batch):
+            # Kafka's LogValidator: a compacted log keeps the last record per key,
+            # so a record without one is refused (the whole batch, nothing appended).
+            result.error_code = ErrorCode.INVALID_RECORD
+            result.error_message = (
+                f"Compacted topic cannot accept message without key in topic partition "
+                f"{topic_name}-{index}."
+            )
             return result, None, -1
         if header.producer_id >= 0:
             if header.is_transactional:
@@ -229,15 +244,15 @@ def _produce_partition(
             max_timestamp=append_time if append_time >= 0 else header.max_timestamp,
         )
         try:
-            cluster.replicas.append_to_leader(partition, batch, header)
+            # The batch is a view of this request's frame, which nothing touches
+            # again: in-memory logs may keep it rather than a copy.
+            cluster.replicas.append_to_leader(partition, batch, header, owned=True)
         except OSError as exc:
             # Write first, then publish: nothing of this batch is visible.
             log.error("storage refused a batch for %s-%d: %s", topic_name, index, exc)
             result.error_code = ErrorCode.KAFKA_STORAGE_ERROR
             result.error_message = f"storage error: {exc.strerror or exc}"
             return result, None, -1
-        if header.producer_id >= 0:
-            producers.record_append(partition, header, now)
         if first_offset < 0:
             first_offset = base
         end = max(end, header.base_offset + header.last_offset_delta + 1)
@@ -248,3 +263,8 @@ def _produce_partition(
     if append_time >= 0 or result.log_append_time_ms < 0:
         result.log_append_time_ms = append_time
     return result, partition, end
+
+
+def _has_keyless_record(batch: memoryview) -> bool:
+    """Return whether any record of ``batch`` has a null key."""
+    return any(record.key is None for record in iter_records(batch))

@@ -40,7 +40,7 @@ def node_values(ctx: RequestContext, node_id: int) -> dict[str, str]:
         "log.dirs": cluster.log_dir(node_id),
     }
     if data_dir is not None:
-        out["log.dir"] = str(data_dir)
+        out["log.dir"] = out["log.dirs"]
     return out
 
 

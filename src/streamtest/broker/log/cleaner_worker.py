@@ -35,12 +35,25 @@ def _send(out: BinaryIO, message: Any) -> None:
     out.flush()
 
 
+def _read_exact(inp: BinaryIO, size: int) -> bytes:
+    """Read exactly ``size`` bytes (``inp`` may be unbuffered: a pipe read can
+    return less); fewer only at end of file."""
+    parts = []
+    while size:
+        chunk = inp.read(size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
 def _recv(inp: BinaryIO) -> Any:
-    head = inp.read(_LEN.size)
+    head = _read_exact(inp, _LEN.size)
     if len(head) < _LEN.size:
         raise EOFError("the pipe closed")
     (size,) = _LEN.unpack(head)
-    data = inp.read(size)
+    data = _read_exact(inp, size)
     if len(data) < size:
         raise EOFError("the pipe closed mid-message")
     return pickle.loads(data)
@@ -214,7 +227,10 @@ def _serve(commands: BinaryIO, results: BinaryIO) -> None:
 
 def main(argv: list[str]) -> None:
     """Serve passes on the pipes whose descriptors are given (worker entry point)."""
-    commands = os.fdopen(int(argv[0]), "rb")
+    # Unbuffered: the worker polls this pipe with select() for an abort while it
+    # cleans, which a buffered reader would defeat by reading the abort ahead
+    # together with the job.
+    commands = os.fdopen(int(argv[0]), "rb", buffering=0)
     results = os.fdopen(int(argv[1]), "wb")
     try:
         _serve(commands, results)

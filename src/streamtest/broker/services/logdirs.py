@@ -20,9 +20,9 @@ UNKNOWN_BYTES = -1
 
 
 def replica_size(partition: Partition, node_id: int) -> int:
-    """Return the bytes of ``node_id``'s replica of ``partition`` (its batches)."""
-    log = partition.logs[node_id]
-    return sum(len(batch) for batch in log.batches)  # type: ignore[attr-defined]
+    """Return the bytes of ``node_id``'s replica of ``partition`` (its segments'
+    sizes, as Kafka's ``UnifiedLog.size``)."""
+    return int(partition.logs[node_id].size_bytes)  # type: ignore[attr-defined]
 
 
 def offset_lag(partition: Partition, node_id: int) -> int:

@@ -20,7 +20,7 @@ from ..topics import Partition, Topic, TopicTable, is_valid_topic_name
 from .configs import TopicDefaults, validate_topic_config
 
 if TYPE_CHECKING:
-    from ..state.log import PartitionLog as ReplicaLog
+    from ..log import PartitionLog as ReplicaLog
 
 #: Kafka's cap on partitions per CreateTopics/CreatePartitions request and topic.
 MAX_PARTITIONS = 1_000_000
@@ -38,8 +38,16 @@ class TopicError(Exception):
 class ReplicaLogs(Protocol):
     """Creates and deletes the replica logs of partitions on nodes."""
 
-    def create(self, node_id: int, topic: str, topic_id: uuid.UUID, index: int) -> ReplicaLog:
-        """Return a new, empty replica log of ``topic``/``index`` on ``node_id``."""
+    def create(
+        self,
+        node_id: int,
+        topic: str,
+        topic_id: uuid.UUID,
+        index: int,
+        configs: Mapping[str, str] | None = None,
+    ) -> ReplicaLog:
+        """Return a new, empty replica log of ``topic``/``index`` on ``node_id``, with
+        the topic's ``configs`` (``None``: those of the registered topic)."""
         ...
 
     def delete(self, node_id: int, log: ReplicaLog) -> None:
@@ -114,10 +122,10 @@ class TopicService:
         self.logs = logs
         self.store = store
         self.on_deleted: list[Callable[[Topic], None]] = []
-        #: Called with every new or restored partition (replication starts its epochs).
+        #: Called with every new partition (replication starts its bookkeeping).
         self.on_partition: list[Callable[[Partition], None]] = []
-        #: Called with a topic after its configs changed (AlterConfigs).
-        self.on_configs: list[Callable[[Topic], None]] = []
+        #: Called with a topic whose configs were replaced (its logs apply them).
+        self.on_configs_changed: list[Callable[[Topic], None]] = []
         # Kafka starts replica placement at a random node; a seeded generator keeps
         # leaders the same from run to run, so tests are reproducible.
         self._rng = random.Random(0)
@@ -259,7 +267,10 @@ class TopicService:
         return topic
 
     def _partition(self, topic: Topic, index: int, replicas: list[int]) -> Partition:
-        logs = {r: self.logs.create(r, topic.name, topic.topic_id, index) for r in replicas}
+        logs = {
+            r: self.logs.create(r, topic.name, topic.topic_id, index, topic.configs)
+            for r in replicas
+        }
         partition = Partition(topic.name, topic.topic_id, index, replicas, logs)
         partition.config = topic.config
         for listener in self.on_partition:
@@ -273,14 +284,13 @@ class TopicService:
         configs: Mapping[str, str],
         partitions: list[tuple[list[int], dict[int, ReplicaLog]]],
     ) -> Topic:
-        """Register a topic recovered from storage (no validation, nothing persisted)."""
+        """Register a topic recovered from storage (no validation, nothing persisted;
+        the caller elects each partition's leader and starts its bookkeeping)."""
         topic = Topic(name, topic_id, [], dict(configs), self.defaults)
         for i, (replicas, logs) in enumerate(partitions):
             partition = Partition(name, topic_id, i, replicas, logs)
             partition.config = topic.config
             topic.partitions.append(partition)
-            for listener in self.on_partition:
-                listener(partition)
         self.topics.add(topic)
         return topic
 
@@ -350,5 +360,5 @@ class TopicService:
         topic.configs = dict(configs)
         if self.store is not None:
             self.store.topic_changed(topic)
-        for listener in self.on_configs:
+        for listener in self.on_configs_changed:
             listener(topic)

@@ -4,17 +4,27 @@
   legal transitions as a table.
 * ``coordinator``: :class:`TransactionCoordinator`, serving InitProducerId,
   AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit, verifying
-  transactional Produce, and aborting transactions that time out.
+  transactional Produce, and aborting transactions that time out; it receives
+  the ``__transaction_state`` topic as a :class:`TransactionLog`.
 * ``markers``: appending COMMIT / ABORT control batches to partitions.
+* ``records``: the ``__transaction_state`` records in Kafka's schemas
+  (``TransactionLogKey`` / ``TransactionLogValue``), where the coordinator keeps
+  its state and from which it rebuilds itself on start.
 * ``admin``: the read-only views DescribeTransactions, ListTransactions and
   DescribeProducers answer from.
 
-Idempotence (sequence numbers, duplicate batches) lives in ``state.producers``;
+Idempotence (sequence numbers, duplicate batches) lives in ``producers.py``;
 the open-transaction and aborted-transaction bookkeeping that read_committed
-fetches use lives on ``state.log.PartitionLog``.
+fetches use lives in each log's transaction index (``log.PartitionLog``).
 """
 
-from .coordinator import TransactionCoordinator
+from .coordinator import StagedOffsetsJournal, TransactionCoordinator, TransactionLog
 from .state import TransactionMetadata, TxnState
 
-__all__ = ["TransactionCoordinator", "TransactionMetadata", "TxnState"]
+__all__ = [
+    "StagedOffsetsJournal",
+    "TransactionCoordinator",
+    "TransactionLog",
+    "TransactionMetadata",
+    "TxnState",
+]

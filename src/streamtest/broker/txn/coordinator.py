@@ -6,16 +6,36 @@ AddOffsetsToTxn, EndTxn and TxnOffsetCommit, plus the verification Produce does
 for transactional batches (KIP-890 part 1: a batch for a partition that was not
 added to the transaction is refused).
 
+State lives in ``__transaction_state``, in Kafka's schemas (``records``): every
+state change is appended to the transactional id's partition through the cluster's
+replicated append path (:class:`TransactionLog`) before it takes effect, as Kafka's
+``TransactionStateManager.appendTransactionToLog`` precedes ``completeTransitionTo``;
+a change that cannot be logged is undone and the request gets the error Kafka maps
+the append failure to (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR). On start the
+coordinator rebuilds itself from the topic and finishes transactions left in
+PrepareCommit / PrepareAbort.
+
 Differences from Kafka, all on the side of simplicity:
 
 * Markers are written synchronously (see ``markers``), so ``PrepareCommit`` /
-  ``PrepareAbort`` are never visible to clients and CONCURRENT_TRANSACTIONS is not
-  returned in practice. InitProducerId for a transactional id whose transaction is
-  ongoing fences and aborts it at once and answers with the twice-bumped epoch,
-  where Kafka answers CONCURRENT_TRANSACTIONS and bumps again on the retry; the
-  client ends up with the same epoch.
+  ``PrepareAbort`` are visible to clients (as CONCURRENT_TRANSACTIONS) only while a
+  marker or the Complete record cannot be written and is being retried. InitProducerId
+  for a transactional id whose transaction is ongoing fences and aborts it at once
+  and answers with the twice-bumped epoch, where Kafka answers
+  CONCURRENT_TRANSACTIONS and bumps again on the retry; the client ends up with the
+  same epoch.
+* Offsets staged by TxnOffsetCommit, and the groups added by AddOffsetsToTxn, are
+  kept in a journal beside the topic (:class:`StagedOffsetsJournal`, the broker's
+  metadata journal), not in ``__consumer_offsets``: Kafka's group coordinator writes
+  them there as transactional records which the COMMIT/ABORT marker in the group's
+  ``__consumer_offsets`` partition settles. Here no marker is written to
+  ``__consumer_offsets``; the group coordinator receives the offsets when the
+  transaction commits (``commit_offsets``). The ``TransactionLogValue`` still lists
+  each added group's ``__consumer_offsets`` partition, as Kafka's does.
+* ``lastProducerEpoch`` is not in ``TransactionLogValue`` (Kafka loses it on a
+  reload as well), so a KIP-360 retry of InitProducerId is recognised across a
+  restart only as Kafka recognises it across a coordinator move.
 * The coordinator's epoch is 0 and never changes.
-* State is kept in ``Storage`` meta documents instead of ``__transaction_state``.
 
 Errors are Kafka error codes; the API modules map PRODUCER_FENCED to
 INVALID_PRODUCER_EPOCH for request versions that predate KIP-588.
@@ -24,10 +44,11 @@ INVALID_PRODUCER_EPOCH for request versions that predate KIP-588.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from ...protocol.errors import ErrorCode
+from ...protocol.exceptions import InvalidFrame
 from ...protocol.records import BatchHeader
 from .. import producers as producer_state
 from ..clock import Clock, TimerHandle
@@ -35,6 +56,7 @@ from ..config import BrokerSettings
 from ..producers import ProducerIdManager
 from ..replication import ReplicaManager
 from ..topics import Partition, TopicTable
+from . import records
 from .markers import write_marker
 from .state import (
     COMPLETED,
@@ -45,14 +67,55 @@ from .state import (
     is_epoch_exhausted,
 )
 
-if TYPE_CHECKING:
-    from ..storage.base import Storage
-
 log = logging.getLogger("streamtest.broker.txn")
 
-_META_NAMESPACE = "transactions"
 #: Commits a transaction's staged offsets to a group: ``(group_id, rows)``.
 OffsetCommitter = Callable[[str, list[tuple[str, int, int, int, str | None]]], None]
+#: Kafka lists a group added with AddOffsetsToTxn as its offsets partition.
+CONSUMER_OFFSETS = "__consumer_offsets"
+#: Seconds before a marker or record that could not be written is tried again
+#: (Kafka's marker channel retries after ``retry.backoff.ms``, 100 ms).
+RETRY_BACKOFF_S = 0.1
+_PREPARED = (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT)
+#: States in which a transaction is open (its staged offsets are kept).
+_OPEN = frozenset({TxnState.ONGOING, *_PREPARED})
+
+
+class TransactionLog(Protocol):
+    """The ``__transaction_state`` topic, as the coordinator writes and reads it."""
+
+    def append(self, transactional_id: str, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        """Append key/value records (``None``: a tombstone) to ``transactional_id``'s
+        partition.
+
+        Returns:
+            NONE once the partition's leader stored them, else the error the
+            client's request gets: COORDINATOR_NOT_AVAILABLE (no leader, fewer
+            in-sync replicas than ``min.insync.replicas``) or NOT_COORDINATOR (the
+            storage refused the write), as Kafka maps a failed append.
+        """
+        ...
+
+    def replay(self) -> Iterable[tuple[bytes, bytes | None]]:
+        """Yield every record of the topic, each partition in offset order."""
+        ...
+
+
+class StagedOffsetsJournal(Protocol):
+    """Where the groups and TxnOffsetCommit offsets of open transactions outlive a
+    restart (they are not part of ``TransactionLogValue``; see the module notes)."""
+
+    def load(self) -> Mapping[str, Any]:
+        """Return every transactional id's document."""
+        ...
+
+    def put(self, transactional_id: str, doc: Any) -> None:
+        """Store ``doc`` for ``transactional_id`` (``None`` deletes it).
+
+        Raises:
+            OSError: the write failed.
+        """
+        ...
 
 
 class TransactionCoordinator:
@@ -65,7 +128,11 @@ class TransactionCoordinator:
         topics: looks up the partitions a transaction writes to.
         replicas: appends the COMMIT and ABORT markers.
         commit_offsets: hands a committed transaction's offsets to their group.
-        storage: persists transaction state (``None``: memory only).
+        log: the ``__transaction_state`` topic (``None``: keep nothing there).
+        staged: the journal of staged offsets (``None``: memory only).
+        group_partition: the ``__consumer_offsets`` partition of a group, listed
+            in the transaction's record for a group added with AddOffsetsToTxn
+            (``None``, or a callable returning ``None``: not listed).
     """
 
     def __init__(
@@ -76,7 +143,9 @@ class TransactionCoordinator:
         topics: TopicTable,
         replicas: ReplicaManager,
         commit_offsets: OffsetCommitter,
-        storage: Storage | None = None,
+        log: TransactionLog | None = None,
+        staged: StagedOffsetsJournal | None = None,
+        group_partition: Callable[[str], int | None] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -84,9 +153,14 @@ class TransactionCoordinator:
         self.topics = topics
         self.replicas = replicas
         self.commit_offsets = commit_offsets
-        self.storage = storage
+        self.log = log
+        self.staged = staged
+        self.group_partition = group_partition
         self.transactions: dict[str, TransactionMetadata] = {}
         self._timeouts: dict[str, TimerHandle] = {}
+        self._retries: dict[str, TimerHandle] = {}
+        #: Transactional ids with a document in the staged-offsets journal.
+        self._journaled: set[str] = set()
         self._expiry: TimerHandle | None = None
         self._running = False
         self._load()
@@ -100,52 +174,190 @@ class TransactionCoordinator:
     # -- lifecycle --------------------------------------------------------------
 
     def _load(self) -> None:
-        """Load persisted transactions and finish any caught between Prepare and
-        Complete when the broker stopped (Kafka's coordinator does the same when it
-        loads ``__transaction_state``)."""
-        storage = self.storage
-        if storage is None:
-            return
-        for txn_id, doc in storage.load_meta(_META_NAMESPACE).items():
-            try:
-                meta = TransactionMetadata.from_json(txn_id, doc)
-            except (KeyError, ValueError, TypeError) as exc:
-                log.error("ignoring unreadable transaction state of %r: %s", txn_id, exc)
-                continue
-            self.transactions[txn_id] = meta
+        """Rebuild every transactional id from ``__transaction_state`` (the last
+        record of each id wins, a tombstone removes it), take the staged offsets of
+        open transactions from the journal, and finish any transaction caught
+        between Prepare and Complete when the broker stopped (Kafka's coordinator
+        does the same when it loads a ``__transaction_state`` partition)."""
+        if self.log is not None:
+            for key, value in self.log.replay():
+                try:
+                    self._apply(key, value)
+                except InvalidFrame as exc:
+                    log.error("skipping an unreadable __transaction_state record: %s", exc)
+        for meta in self.transactions.values():
             self.producer_ids.seen(meta.producer_id)
+            if meta.last_producer_id != NO_PRODUCER_ID:
+                self.producer_ids.seen(meta.last_producer_id)
+        self._load_staged()
         for meta in list(self.transactions.values()):
-            if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            if meta.state == TxnState.PREPARE_EPOCH_FENCE:
+                # Kafka never logs this state; a record written by another broker
+                # that has it is finished as the abort it was heading for.
+                meta.transition_to(TxnState.PREPARE_ABORT, self.clock.now_ms())
+            if meta.state in _PREPARED:
                 log.info(
                     "completing transaction %r left in %s", meta.transactional_id, meta.state.value
                 )
                 self._write_markers_and_complete(meta, meta.state == TxnState.PREPARE_COMMIT)
-            elif meta.state == TxnState.PREPARE_EPOCH_FENCE:
-                meta.transition_to(TxnState.PREPARE_ABORT, self.clock.now_ms())
-                self._write_markers_and_complete(meta, False)
+
+    def _apply(self, key: bytes, value: bytes | None) -> None:
+        """Apply one ``__transaction_state`` record to the cache.
+
+        Raises:
+            InvalidFrame: the key or value cannot be decoded.
+        """
+        transactional_id = records.decode_transaction_log_key(key)
+        if transactional_id is None:
+            return
+        if value is None:
+            self.transactions.pop(transactional_id, None)
+            return
+        v = records.decode_transaction_log_value(value)
+        state = v.state
+        if state == TxnState.DEAD:
+            self.transactions.pop(transactional_id, None)
+            return
+        self.transactions[transactional_id] = TransactionMetadata(
+            transactional_id,
+            v.producer_id,
+            producer_epoch=v.producer_epoch,
+            # Kafka's records carry the producer id before each change: it differs
+            # from the current one only after a rotation (KIP-360).
+            last_producer_id=(
+                v.previous_producer_id
+                if v.previous_producer_id != v.producer_id
+                else NO_PRODUCER_ID
+            ),
+            timeout_ms=v.transaction_timeout_ms,
+            state=state,
+            # Groups come back from the staged-offsets journal, not from their
+            # __consumer_offsets partitions.
+            partitions={tp for tp in v.partitions() if tp[0] != CONSUMER_OFFSETS},
+            start_ms=v.transaction_start_timestamp_ms if state in _OPEN else -1,
+            last_update_ms=v.transaction_last_update_timestamp_ms,
+        )
+
+    def _load_staged(self) -> None:
+        if self.staged is None:
+            return
+        for transactional_id, doc in self.staged.load().items():
+            meta = self.transactions.get(transactional_id)
+            applied = False
+            if meta is not None and meta.state in _OPEN:
+                try:
+                    applied = meta.restore_staged_offsets(doc)
+                except (KeyError, ValueError, TypeError) as exc:
+                    log.error("ignoring unreadable staged offsets of %r: %s", transactional_id, exc)
+            if applied:
+                self._journaled.add(transactional_id)
+                continue
+            try:
+                self.staged.put(transactional_id, None)  # a finished transaction's
+            except OSError as exc:
+                log.error("could not drop the staged offsets of %r: %s", transactional_id, exc)
 
     def start(self) -> None:
-        """Start the timers (transaction timeouts and producer-state expiry); call on
-        the broker's loop once it is serving."""
+        """Start the timers (transaction timeouts and producer-state expiry) and
+        retry the completions that failed while loading; call on the broker's loop
+        once it is serving."""
         self._running = True
-        for meta in self.transactions.values():
+        for meta in list(self.transactions.values()):
             if meta.state == TxnState.ONGOING:
                 self._schedule_timeout(meta)
+            elif meta.state in _PREPARED:
+                self._retry_later(meta.transactional_id)
         self._schedule_expiry()
 
     def close(self) -> None:
         """Cancel every timer (the broker is stopping)."""
-        for handle in self._timeouts.values():
+        for handle in (*self._timeouts.values(), *self._retries.values()):
             handle.cancel()
         self._timeouts.clear()
+        self._retries.clear()
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
         self._running = False
 
-    def _save(self, meta: TransactionMetadata) -> None:
-        if self.storage is not None:
-            self.storage.put_meta(_META_NAMESPACE, meta.transactional_id, meta.to_json())
+    # -- writing __transaction_state ---------------------------------------------------
+
+    def _write(
+        self, meta: TransactionMetadata, previous_producer_id: int, start_ms: int | None = None
+    ) -> ErrorCode:
+        """Append ``meta``'s state to ``__transaction_state``.
+
+        Args:
+            previous_producer_id: the producer id before this change (Kafka's
+                ``PreviousProducerId``).
+            start_ms: the start timestamp to record, if not ``meta.start_ms`` (a
+                completed transaction keeps its start, as in Kafka).
+
+        Returns:
+            NONE, or the error of the failed append (the caller undoes the change).
+        """
+        if self.log is None:
+            return ErrorCode.NONE
+        partitions = None
+        if meta.state != TxnState.EMPTY:
+            partitions = records.group_partitions(meta.partitions | self._group_partitions(meta))
+        value = records.TransactionLogValue(
+            producer_id=meta.producer_id,
+            producer_epoch=meta.producer_epoch,
+            transaction_timeout_ms=meta.timeout_ms,
+            transaction_status=records.STATUS[meta.state],
+            transaction_partitions=partitions,
+            transaction_last_update_timestamp_ms=meta.last_update_ms,
+            transaction_start_timestamp_ms=meta.start_ms if start_ms is None else start_ms,
+            previous_producer_id=previous_producer_id,
+        )
+        key = records.transaction_log_key(meta.transactional_id)
+        error = self.log.append(
+            meta.transactional_id, [(key, records.encode_transaction_log_value(value))]
+        )
+        if error != ErrorCode.NONE:
+            log.warning(
+                "could not log transaction %r as %s: %s",
+                meta.transactional_id,
+                meta.state.value,
+                error.name,
+            )
+        return error
+
+    def _group_partitions(self, meta: TransactionMetadata) -> set[tuple[str, int]]:
+        if self.group_partition is None:
+            return set()
+        out = set()
+        for group_id in meta.groups:
+            index = self.group_partition(group_id)
+            if index is not None:
+                out.add((CONSUMER_OFFSETS, index))
+        return out
+
+    def _journal(self, meta: TransactionMetadata) -> ErrorCode:
+        """Store the groups and staged offsets of ``meta``'s open transaction, or
+        drop them once it has ended.
+
+        Returns:
+            NONE, or NOT_COORDINATOR if the journal could not be written (what
+            Kafka answers when its log refuses a write, KAFKA_STORAGE_ERROR).
+        """
+        if self.staged is None:
+            return ErrorCode.NONE
+        txn_id = meta.transactional_id
+        keep = meta.state in _OPEN and bool(meta.groups or meta.pending_offsets)
+        if not keep and txn_id not in self._journaled:
+            return ErrorCode.NONE
+        try:
+            self.staged.put(txn_id, meta.staged_offsets_json() if keep else None)
+        except OSError as exc:
+            log.error("could not journal the staged offsets of %r: %s", txn_id, exc)
+            return ErrorCode.NOT_COORDINATOR
+        if keep:
+            self._journaled.add(txn_id)
+        else:
+            self._journaled.discard(txn_id)
+        return ErrorCode.NONE
 
     # -- checks shared by the APIs --------------------------------------------------
 
@@ -171,13 +383,13 @@ class TransactionCoordinator:
         return meta, ErrorCode.NONE
 
     def _begin_if_needed(self, meta: TransactionMetadata) -> None:
-        """Move to Ongoing (if not already there), starting the timeout clock."""
+        """Move to Ongoing (if not already there); the caller starts the timeout
+        clock once the change is logged."""
         if meta.state != TxnState.ONGOING:
             meta.clear_transaction()
             now = self.clock.now_ms()
             meta.transition_to(TxnState.ONGOING, now)
             meta.start_ms = now
-            self._schedule_timeout(meta)
 
     # -- InitProducerId ---------------------------------------------------------------
 
@@ -222,14 +434,15 @@ class TransactionCoordinator:
             return ErrorCode.INVALID_TRANSACTION_TIMEOUT, *fail
         now = self.clock.now_ms()
         meta = self.transactions.get(transactional_id)
+        created = meta is None
         if meta is None:
+            # Kept only once its first record is logged.
             meta = TransactionMetadata(
                 transactional_id,
                 self.producer_ids.allocate(),
                 timeout_ms=timeout_ms,
                 last_update_ms=now,
             )
-            self.transactions[transactional_id] = meta
         expected = expected_producer_id != NO_PRODUCER_ID
         if expected and not (
             meta.producer_epoch == NO_PRODUCER_EPOCH
@@ -244,9 +457,12 @@ class TransactionCoordinator:
         if meta.state == TxnState.ONGOING:
             # Fence the current producer and abort its transaction (Kafka's
             # prepareFenceProducerEpoch + endTransaction(ABORT, isFromClient=false)).
-            self._fence_and_abort(meta)
+            error = self._fence_and_abort(meta)
+            if error != ErrorCode.NONE:
+                return error, *fail
         if meta.state not in COMPLETED:
             return ErrorCode.CONCURRENT_TRANSACTIONS, *fail
+        before = meta.copy()
         if is_epoch_exhausted(meta.producer_epoch) and (
             not expected or expected_epoch == meta.producer_epoch
         ):
@@ -267,17 +483,33 @@ class TransactionCoordinator:
         meta.timeout_ms = timeout_ms
         meta.clear_transaction()
         meta.transition_to(TxnState.EMPTY, now)
-        self._save(meta)
+        error = self._write(meta, before.producer_id)
+        if error != ErrorCode.NONE:
+            meta.restore(before)
+            return error, *fail
+        if created:
+            self.transactions[transactional_id] = meta
         return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
 
-    def _fence_and_abort(self, meta: TransactionMetadata) -> None:
-        """Bump the epoch past the current producer's and abort its transaction."""
+    def _fence_and_abort(self, meta: TransactionMetadata) -> ErrorCode:
+        """Bump the epoch past the current producer's and abort its transaction.
+
+        Returns:
+            NONE once PrepareAbort is logged (the markers follow), else the error
+            of the failed append, with ``meta`` unchanged.
+        """
+        before = meta.copy()
         meta.producer_epoch += 1
         meta.last_producer_epoch = NO_PRODUCER_EPOCH
         meta.transition_to(TxnState.PREPARE_EPOCH_FENCE, self.clock.now_ms())
+        # Kafka logs only the PrepareAbort that follows the fence, with the new epoch.
         meta.transition_to(TxnState.PREPARE_ABORT, self.clock.now_ms())
-        self._save(meta)
+        error = self._write(meta, before.producer_id)
+        if error != ErrorCode.NONE:
+            meta.restore(before)
+            return error
         self._write_markers_and_complete(meta, False)
+        return ErrorCode.NONE
 
     # -- AddPartitionsToTxn / AddOffsetsToTxn ------------------------------------------------
 
@@ -321,10 +553,16 @@ class TransactionCoordinator:
             }
         if meta.state == TxnState.ONGOING and meta.partitions.issuperset(wanted):
             return dict.fromkeys(wanted, ErrorCode.NONE)
+        before = meta.copy()
         self._begin_if_needed(meta)
         meta.partitions.update(wanted)
         meta.last_update_ms = self.clock.now_ms()
-        self._save(meta)
+        error = self._write(meta, before.producer_id)
+        if error != ErrorCode.NONE:
+            meta.restore(before)
+            return dict.fromkeys(wanted, error)
+        if before.state != TxnState.ONGOING:
+            self._schedule_timeout(meta)
         return dict.fromkeys(wanted, ErrorCode.NONE)
 
     def add_offsets(
@@ -332,7 +570,8 @@ class TransactionCoordinator:
     ) -> ErrorCode:
         """Add a consumer group's offsets to the transaction (AddOffsetsToTxn).
 
-        Kafka adds the group's ``__consumer_offsets`` partition; we add the group.
+        Kafka adds the group's ``__consumer_offsets`` partition; we add the group
+        (journaled with the staged offsets) and log that partition as Kafka does.
 
         Returns:
             The error code for the response.
@@ -344,10 +583,18 @@ class TransactionCoordinator:
             return ErrorCode.INVALID_GROUP_ID
         if meta.state == TxnState.ONGOING and group_id in meta.groups:
             return ErrorCode.NONE
+        before = meta.copy()
         self._begin_if_needed(meta)
         meta.groups.add(group_id)
         meta.last_update_ms = self.clock.now_ms()
-        self._save(meta)
+        error = self._write(meta, before.producer_id)
+        if error == ErrorCode.NONE:
+            error = self._journal(meta)
+        if error != ErrorCode.NONE:
+            meta.restore(before)
+            return error
+        if before.state != TxnState.ONGOING:
+            self._schedule_timeout(meta)
         return ErrorCode.NONE
 
     # -- TxnOffsetCommit ------------------------------------------------------------------
@@ -361,7 +608,9 @@ class TransactionCoordinator:
         offsets: Iterable[tuple[str, int, int, int, str | None]],
     ) -> dict[tuple[str, int], ErrorCode]:
         """Stage offsets for ``group_id``; they reach the group when the transaction
-        commits and are dropped if it aborts (KIP-98).
+        commits and are dropped if it aborts (KIP-98). They are journaled, not
+        logged: Kafka's ``TransactionLogValue`` has no place for them (its group
+        coordinator writes them to ``__consumer_offsets`` as transactional records).
 
         Args:
             offsets: ``(topic, partition, offset, leader_epoch, metadata)`` rows.
@@ -378,12 +627,14 @@ class TransactionCoordinator:
             return dict.fromkeys(keys, error)
         if meta.state != TxnState.ONGOING or group_id not in meta.groups:
             return dict.fromkeys(keys, ErrorCode.INVALID_TXN_STATE)
+        before = {g: dict(staged) for g, staged in meta.pending_offsets.items()}
         staged = meta.pending_offsets.setdefault(group_id, {})
         for topic, partition, offset, leader_epoch, metadata in rows:
             staged[(topic, partition)] = (offset, leader_epoch, metadata)
-        meta.last_update_ms = self.clock.now_ms()
-        self._save(meta)
-        return dict.fromkeys(keys, ErrorCode.NONE)
+        error = self._journal(meta)
+        if error != ErrorCode.NONE:
+            meta.pending_offsets = before
+        return dict.fromkeys(keys, error)
 
     def pending_offset_partitions(self, group_id: str) -> set[tuple[str, int]]:
         """Return partitions of ``group_id`` with offsets staged by an open transaction.
@@ -405,20 +656,28 @@ class TransactionCoordinator:
         """Commit or abort the producer's transaction (EndTxn).
 
         Returns:
-            NONE once the markers are in every partition (and, for a commit, the
-            staged offsets are in their groups). A retried EndTxn of a transaction
-            that already ended the same way is NONE too; ending it the other way, or
-            ending when none is open, is INVALID_TXN_STATE.
+            NONE once PrepareCommit / PrepareAbort is logged; the markers (and, for
+            a commit, the staged offsets) follow at once, or are retried until they
+            can be written. A retried EndTxn of a transaction that already ended
+            the same way is NONE too; ending it the other way, or ending when none
+            is open, is INVALID_TXN_STATE. COORDINATOR_NOT_AVAILABLE or
+            NOT_COORDINATOR when the decision could not be logged.
         """
         meta, error = self._lookup(transactional_id, producer_id, producer_epoch)
         if meta is None:
             return error
         if meta.state == TxnState.ONGOING:
+            before = meta.copy()
             meta.transition_to(
                 TxnState.PREPARE_COMMIT if committed else TxnState.PREPARE_ABORT,
                 self.clock.now_ms(),
             )
-            self._save(meta)
+            # The decision is logged before any marker is written: a broker that
+            # stops after this point finishes the transaction when it starts again.
+            error = self._write(meta, before.producer_id)
+            if error != ErrorCode.NONE:
+                meta.restore(before)
+                return error
             self._write_markers_and_complete(meta, committed)
             return ErrorCode.NONE
         if meta.state == TxnState.COMPLETE_COMMIT and committed:
@@ -429,27 +688,72 @@ class TransactionCoordinator:
 
     def _write_markers_and_complete(self, meta: TransactionMetadata, committed: bool) -> None:
         """From PrepareCommit/PrepareAbort: write the markers, hand committed offsets
-        to the groups, and move to CompleteCommit/CompleteAbort."""
-        self._cancel_timeout(meta.transactional_id)
+        to the groups, and log CompleteCommit/CompleteAbort.
+
+        A partition is dropped from the transaction once its marker is written, as
+        Kafka drops it when the partition acknowledges WriteTxnMarkers. A marker or
+        the Complete record that cannot be written leaves the transaction prepared
+        and is retried after :data:`RETRY_BACKOFF_S`.
+        """
+        txn_id = meta.transactional_id
+        self._cancel_timeout(txn_id)
         for topic, index in sorted(meta.partitions):
             partition = self.topics.partition(topic, index)
-            if partition is None:
-                continue  # the topic was deleted while the transaction was open
-            write_marker(
-                self.replicas,
-                self.clock,
-                partition,
-                meta.producer_id,
-                meta.producer_epoch,
-                committed,
-            )
+            if partition is not None:  # else the topic was deleted meanwhile
+                try:
+                    write_marker(
+                        self.replicas,
+                        self.clock,
+                        partition,
+                        meta.producer_id,
+                        meta.producer_epoch,
+                        committed,
+                    )
+                except (OSError, LookupError) as exc:
+                    log.warning(
+                        "could not write the %s marker of %r to %s-%d (%s); retrying",
+                        "COMMIT" if committed else "ABORT",
+                        txn_id,
+                        topic,
+                        index,
+                        exc,
+                    )
+                    self._retry_later(txn_id)
+                    return
+            meta.partitions.discard((topic, index))
         if committed and meta.pending_offsets:
             self._commit_offsets(meta)
+            meta.pending_offsets = {}
+        before = meta.copy()
         meta.transition_to(
             TxnState.COMPLETE_COMMIT if committed else TxnState.COMPLETE_ABORT, self.clock.now_ms()
         )
         meta.clear_transaction()
-        self._save(meta)
+        if self._write(meta, before.producer_id, start_ms=before.start_ms) != ErrorCode.NONE:
+            meta.restore(before)
+            self._retry_later(txn_id)
+            return
+        self._journal(meta)  # drops the staged offsets; a failure leaves a stale entry
+
+    def _retry_later(self, transactional_id: str) -> None:
+        """Try to finish a prepared transaction again after :data:`RETRY_BACKOFF_S`
+        (at :meth:`start` while the broker is not serving yet)."""
+        if not self._running or transactional_id in self._retries:
+            return
+        self._retries[transactional_id] = self.clock.call_later(
+            RETRY_BACKOFF_S, self._on_retry, transactional_id
+        )
+
+    def _on_retry(self, transactional_id: str) -> None:
+        self._retries.pop(transactional_id, None)
+        meta = self.transactions.get(transactional_id)
+        if meta is None or meta.state not in _PREPARED:
+            return
+        try:
+            self._write_markers_and_complete(meta, meta.state == TxnState.PREPARE_COMMIT)
+        except Exception:
+            log.exception("completing transaction %r failed", transactional_id)
+            self._retry_later(transactional_id)
 
     def _commit_offsets(self, meta: TransactionMetadata) -> None:
         for group_id, staged in meta.pending_offsets.items():
@@ -535,9 +839,16 @@ class TransactionCoordinator:
             meta.timeout_ms,
         )
         try:
-            self._fence_and_abort(meta)
+            error = self._fence_and_abort(meta)
         except Exception:
             log.exception("aborting timed-out transaction %r failed", transactional_id)
+            return
+        if error != ErrorCode.NONE and self._running:
+            # PrepareAbort could not be logged: look again later, as Kafka's
+            # abortTimedOutTransactions does on its next run.
+            self._timeouts[transactional_id] = self.clock.call_later(
+                RETRY_BACKOFF_S, self._on_timeout, transactional_id, producer_id, epoch, start
+            )
 
     def _schedule_expiry(self) -> None:
         if not self._running:
@@ -568,10 +879,16 @@ class TransactionCoordinator:
             for meta in self.transactions.values()
             if meta.state in COMPLETED and now - meta.last_update_ms >= max_age
         ]
-        storage = self.storage
+        removed = 0
         for meta in expired:
+            # A tombstone, then the cache entry (Kafka's removeExpiredTransactionalIds);
+            # an id whose tombstone could not be written is tried on the next run.
+            txn_id = meta.transactional_id
+            if self.log is not None:
+                key = records.transaction_log_key(txn_id)
+                if self.log.append(txn_id, [(key, None)]) != ErrorCode.NONE:
+                    continue
             meta.transition_to(TxnState.DEAD, now)
-            del self.transactions[meta.transactional_id]
-            if storage is not None:
-                storage.put_meta(_META_NAMESPACE, meta.transactional_id, None)
-        return dropped, len(expired)
+            del self.transactions[txn_id]
+            removed += 1
+        return dropped, removed

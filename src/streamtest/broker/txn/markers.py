@@ -3,15 +3,15 @@
 In Kafka the coordinator sends WriteTxnMarkers to each partition leader, which
 appends a control batch. Here the coordinator and every leader share one owner of
 state, so the marker is appended directly, synchronously, before EndTxn is
-answered: a client never sees the PrepareCommit window in which Kafka answers
-CONCURRENT_TRANSACTIONS.
+answered: a client sees the PrepareCommit window in which Kafka answers
+CONCURRENT_TRANSACTIONS only while a partition without a leader (or a failed
+write) makes the coordinator retry its marker.
 """
 
 from __future__ import annotations
 
 from ...protocol.control import build_marker_batch
 from ...protocol.records import parse_header
-from .. import producers
 from ..clock import Clock
 from ..replication import ReplicaManager
 from ..topics import Partition
@@ -35,6 +35,10 @@ def write_marker(
 
     Returns:
         The marker's offset.
+
+    Raises:
+        OSError: storage refused the marker.
+        LookupError: the partition has no leader.
     """
     now = clock.now_ms()
     batch = build_marker_batch(
@@ -47,7 +51,7 @@ def write_marker(
         partition_leader_epoch=partition.leader_epoch,
     )
     header = parse_header(batch)
-    replicas.append_to_leader(partition, batch, header)
-    producers.record_marker(partition, header, committed, COORDINATOR_EPOCH, now)
+    # Every replica's producer state applies the marker as its log takes it.
+    replicas.append_to_leader(partition, batch, header, owned=True)
     partition.wake_waiters()
     return header.base_offset

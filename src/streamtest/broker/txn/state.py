@@ -6,12 +6,14 @@ One :class:`TransactionMetadata` per ``transactional.id``, named after Kafka's
 anything else, so an illegal move is a bug in the coordinator, not a client error.
 
 Our coordinator writes markers synchronously, so ``PrepareCommit`` and
-``PrepareAbort`` last only while markers are being appended (and are persisted
-first, so a broker killed in between completes the transaction on restart).
+``PrepareAbort`` last only while markers are being appended (they are logged to
+``__transaction_state`` first, so a broker killed in between completes the
+transaction on restart), or until a marker that could not be written is retried.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,48 +121,62 @@ class TransactionMetadata:
         self.pending_offsets = {}
         self.start_ms = -1
 
-    # -- persistence (Storage.put_meta documents) -----------------------------------
+    # -- snapshots (a state change that could not be logged is undone) ---------------
 
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-serialisable snapshot (the inverse of :meth:`from_json`)."""
+    def copy(self) -> TransactionMetadata:
+        """Return an independent copy (the sets and the staged offsets are copied too)."""
+        return dataclasses.replace(
+            self,
+            partitions=set(self.partitions),
+            groups=set(self.groups),
+            pending_offsets={g: dict(rows) for g, rows in self.pending_offsets.items()},
+        )
+
+    def restore(self, snapshot: TransactionMetadata) -> None:
+        """Take every field back from ``snapshot`` (a :meth:`copy` taken earlier)."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(snapshot, f.name))
+
+    # -- the staged-offsets journal document ------------------------------------------
+
+    def staged_offsets_json(self) -> dict[str, Any]:
+        """Return the groups and staged offsets of the current transaction as a
+        JSON-serialisable document (the inverse of :meth:`restore_staged_offsets`).
+
+        They are not part of Kafka's ``TransactionLogValue``: Kafka writes staged
+        offsets to ``__consumer_offsets`` as transactional records (see
+        ``coordinator``), so they are journaled beside ``__transaction_state``.
+        """
         return {
             "producer_id": self.producer_id,
             "producer_epoch": self.producer_epoch,
-            "last_producer_id": self.last_producer_id,
-            "last_producer_epoch": self.last_producer_epoch,
-            "timeout_ms": self.timeout_ms,
-            "state": self.state.value,
-            "partitions": sorted([t, p] for t, p in self.partitions),
             "groups": sorted(self.groups),
-            "pending_offsets": {
-                group: [[t, p, off, le, md] for (t, p), (off, le, md) in offsets.items()]
-                for group, offsets in self.pending_offsets.items()
+            "offsets": {
+                group: [[t, p, off, le, md] for (t, p), (off, le, md) in sorted(rows.items())]
+                for group, rows in sorted(self.pending_offsets.items())
             },
-            "start_ms": self.start_ms,
-            "last_update_ms": self.last_update_ms,
         }
 
-    @classmethod
-    def from_json(cls, transactional_id: str, doc: dict[str, Any]) -> TransactionMetadata:
-        """Rebuild metadata from :meth:`to_json` output.
+    def restore_staged_offsets(self, doc: dict[str, Any]) -> bool:
+        """Take the groups and staged offsets from a :meth:`staged_offsets_json`
+        document if it belongs to the current producer id and epoch.
+
+        Returns:
+            Whether the document was applied (``False``: it is stale).
 
         Raises:
-            KeyError, ValueError: the document is malformed.
+            KeyError, ValueError, TypeError: the document is malformed.
         """
-        return cls(
-            transactional_id=transactional_id,
-            producer_id=int(doc["producer_id"]),
-            producer_epoch=int(doc["producer_epoch"]),
-            last_producer_id=int(doc["last_producer_id"]),
-            last_producer_epoch=int(doc["last_producer_epoch"]),
-            timeout_ms=int(doc["timeout_ms"]),
-            state=TxnState(doc["state"]),
-            partitions={(str(t), int(p)) for t, p in doc["partitions"]},
-            groups=set(doc["groups"]),
-            pending_offsets={
-                group: {(str(t), int(p)): (int(off), int(le), md) for t, p, off, le, md in rows}
-                for group, rows in doc["pending_offsets"].items()
-            },
-            start_ms=int(doc["start_ms"]),
-            last_update_ms=int(doc["last_update_ms"]),
-        )
+        if (int(doc["producer_id"]), int(doc["producer_epoch"])) != (
+            self.producer_id,
+            self.producer_epoch,
+        ):
+            return False
+        groups = {str(g) for g in doc["groups"]}
+        offsets = {
+            str(group): {(str(t), int(p)): (int(off), int(le), md) for t, p, off, le, md in rows}
+            for group, rows in doc["offsets"].items()
+        }
+        self.groups = groups
+        self.pending_offsets = offsets
+        return True
