@@ -145,22 +145,39 @@ def test_burrow_reports_consumer_lag_with_the_legacy_protocol(zookeeper, tmp_pat
         consumer.close()
         http_port = _free_port()
         _burrow_config(tmp_path, zookeeper, bootstrap, http_port)
-        proc = subprocess.Popen(
-            [burrow, "--config-dir", str(tmp_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log_path = tmp_path / "burrow.log"
         url = f"http://127.0.0.1:{http_port}/v3/kafka/local/consumer/lagging/lag"
+        procs: list[subprocess.Popen[bytes]] = []
+
+        def start() -> None:
+            with log_path.open("ab") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [burrow, "--config-dir", str(tmp_path)],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
 
         def lag() -> dict[str, object] | None:
+            # Burrow exits when ZooKeeper does not serve yet (a loaded machine): start
+            # it again, as its service manager would.
+            if procs[-1].poll() is not None and len(procs) < 5:
+                start()
             with urllib.request.urlopen(url, timeout=5) as response:
                 status = json.load(response)["status"]
             return status if status.get("totallag") == 6 else None
 
+        start()
         try:
-            status = eventually(lag, timeout=90, interval=1)
+            status = eventually(lag, timeout=120, interval=1)
+        except AssertionError as exc:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"{exc}\nBurrow's log ends:\n{tail}") from None
         finally:
-            proc.terminate()
-            proc.wait(20)
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(20)
     by_partition = {p["partition"]: p["current_lag"] for p in status["partitions"]}
     assert by_partition == {0: 6, 1: 0}
