@@ -53,7 +53,7 @@ FLOOR_TESTS := tests/plugin tests/registry tests/interop/test_confluent_kafka.py
 test-floor: pyproject.toml
 	$(PYTHON) -m venv $(FLOOR_VENV)
 	$(FLOOR_VENV)/bin/python -m pip install -q --upgrade pip
-	$(FLOOR_VENV)/bin/python -m pip install -q -e '.[dev]' \
+	$(FLOOR_VENV)/bin/python -m pip install -q -e '.[dev,bench]' \
 		'confluent-kafka[schemaregistry,avro,json,protobuf]==$(CONFLUENT_FLOOR)'
 	$(FLOOR_VENV)/bin/python -c 'import confluent_kafka as c; print("confluent-kafka", c.version())'
 	$(FLOOR_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(FLOOR_TESTS)
