@@ -98,3 +98,11 @@ def test_setting_lines_from_the_command_line():
     for bad in ("no-equals", "=5", "bogus.key=1"):
         with pytest.raises(ConfigError):
             parse_setting_line(bad)
+
+
+def test_tuned_defaults_can_be_turned_off_for_suites_written_against_stock_kafka():
+    tuned, stock = BrokerSettings(), BrokerSettings({"streamtest.tuned.defaults": "false"})
+    assert tuned["group.initial.rebalance.delay.ms"] == 0
+    assert tuned.source("group.initial.rebalance.delay.ms") == Source.STATIC_BROKER_CONFIG
+    assert stock["group.initial.rebalance.delay.ms"] == 3000
+    assert stock.source("group.initial.rebalance.delay.ms") == Source.DEFAULT_CONFIG

@@ -188,3 +188,33 @@ def test_range_assignor_gives_contiguous_ranges():
     specs = {m: MemberSpec(frozenset({T1})) for m in ("b", "a")}
     out = range_assign(specs, {T1: 5})
     assert out["a"][T1] == {0, 1, 2} and out["b"][T1] == {3, 4}
+
+
+def test_a_regex_is_resolved_after_the_heartbeat_that_brings_it_and_refreshed_every_10s():
+    # Kafka resolves KIP-848 patterns off the heartbeat path, and re-resolves them
+    # on a heartbeat at least 10 s after the last resolution (groups/regex.py).
+    async def main():
+        broker = make_broker(clock="manual")
+        clock = broker.clock
+        first = broker.create_topic("orders-eu", 2).topic_id
+        g = broker.groups
+        r = g.consumer_group_heartbeat(hb("a", 0, None, {}, subscribed_topic_regex="orders-.*"))
+        assert r["error_code"] == 0 and r["assignment"] == {"topic_partitions": []}
+        clock.advance(0)  # the resolution runs
+        r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={}))
+        assert _parts(r, first) == {0, 1}
+        second = broker.create_topic("orders-us", 1).topic_id
+        clock.advance(5)
+        r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={first: {0, 1}}))
+        clock.advance(0)
+        r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={first: {0, 1}}))
+        assert r["assignment"] is None, "a new topic waits for the next refresh"
+        clock.advance(5)
+        r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={first: {0, 1}}))
+        clock.advance(0)
+        r = g.consumer_group_heartbeat(hb("a", r["member_epoch"], owned={first: {0, 1}}))
+        assert _parts(r, second) == {0}
+        bad = g.consumer_group_heartbeat(hb("b", 0, None, {}, subscribed_topic_regex="(?=x)y"))
+        assert bad["error_code"] == ErrorCode.INVALID_REGULAR_EXPRESSION
+
+    run(main)

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import (  # noqa: F401
     scenarios_admin,
+    scenarios_cluster,
     scenarios_data,
     scenarios_groups,
     scenarios_replication,

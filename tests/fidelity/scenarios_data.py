@@ -519,7 +519,7 @@ def _fetch_multi(side: Side) -> None:
 # -- ListOffsets (2) --------------------------------------------------------------------
 
 
-@scenario(2, "list_offsets/latest-earliest", range(1, 10))
+@scenario(2, "list_offsets/latest-earliest", range(1, 11))
 def _list_offsets(side: Side, v: int) -> None:
     """Latest (-1) and earliest (-2) offsets after three records."""
     name = side.create_topic("t")

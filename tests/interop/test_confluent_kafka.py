@@ -15,10 +15,12 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from streamtest.kit.compat import librdkafka_version
+
 from .helpers import consume_all, create_topic
 
 pytestmark = pytest.mark.interop
-LIBRDKAFKA = confluent_kafka.libversion()[0]
+LIBRDKAFKA = ".".join(map(str, librdkafka_version(confluent_kafka.libversion())))
 
 
 def test_librdkafka_version_is_recorded():

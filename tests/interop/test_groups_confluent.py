@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from streamtest.kit.compat import librdkafka_version
 from streamtest.kit.wait import eventually
 
 from .groupclients import Pump, consumer, group_id, partitions_of, produce
@@ -31,7 +32,7 @@ def _committed(broker, gid):
 
 
 def test_librdkafka_version_supports_kip848():
-    assert confluent_kafka.libversion()[1] >= 0x020C0000
+    assert librdkafka_version(confluent_kafka.libversion()) >= (2, 12, 0)
 
 
 def test_three_consumers_share_six_partitions_and_two_take_over_when_one_leaves(

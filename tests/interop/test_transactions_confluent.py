@@ -16,10 +16,11 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from streamtest import EmbeddedKafka
+from streamtest.kit.compat import librdkafka_version
 from streamtest.kit.wait import eventually
 
 pytestmark = pytest.mark.interop
-LIBRDKAFKA = confluent_kafka.libversion()[0]
+LIBRDKAFKA = ".".join(map(str, librdkafka_version(confluent_kafka.libversion())))
 
 
 def _producer(bootstrap: str, txn_id: str | None = None, **config: Any) -> Producer:
@@ -208,8 +209,11 @@ def test_idempotent_producer_writes_each_record_once(broker, bootstrap, topic_na
     assert all(entries[pid].last_seq == 249 for entries in producers)
 
 
+# "consumer": a KIP-848 member's transactional commit (TxnOffsetCommit checks its
+# member epoch, not the OffsetCommit v9+ rule; it was once UNSUPPORTED_VERSION).
+@pytest.mark.parametrize("group_protocol", ["classic", "consumer"])
 def test_send_offsets_to_transaction_commits_offsets_with_the_output(
-    broker, bootstrap, topic_name
+    broker, bootstrap, topic_name, group_protocol
 ):
     source, sink = f"{topic_name}-in", f"{topic_name}-out"
     broker.create_topic(source, 1)
@@ -227,6 +231,7 @@ def test_send_offsets_to_transaction_commits_offsets_with_the_output(
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            "group.protocol": group_protocol,
         }
     )
     consumer.subscribe([source])

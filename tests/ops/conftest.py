@@ -29,9 +29,15 @@ class KafkaBroker:
     tools say they work against any Kafka, so their tests run against both."""
 
     def __init__(self, bootstrap_servers: str) -> None:
+        from confluent_kafka.admin import AdminClient
+
         from streamtest import ExternalCluster
 
         self.bootstrap_servers = bootstrap_servers
+        #: The one node's id, from Metadata (the reference Kafka runs as node 1).
+        (self.node_id,) = AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(
+            timeout=30
+        ).brokers
         self.cluster = ExternalCluster(bootstrap_servers, connect_timeout=30)
 
     def create_topic(self, name: str, partitions: int | None = None) -> None:
@@ -90,6 +96,8 @@ class Cli:
     bootstrap: str
     #: ``--timeout`` for commands that take it (``None``: the tool's default).
     timeout: float | None = None
+    #: The broker's node id (0 embedded; the reference Kafka runs as node 1).
+    node: int = 0
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
         """Invoke ``streamtest ARGS --bootstrap-server <broker>``; return click's Result."""
@@ -122,7 +130,9 @@ def _takes_timeout(args: tuple[str, ...]) -> bool:
 def cli(bootstrap: str, broker: EmbeddedKafka | KafkaBroker) -> Cli:
     """The CLI bound to the session broker (with a longer ``--timeout`` on Apache
     Kafka, see :func:`timeout_for`)."""
-    return Cli(bootstrap, timeout_for(broker) if isinstance(broker, KafkaBroker) else None)
+    if isinstance(broker, KafkaBroker):
+        return Cli(bootstrap, timeout_for(broker), node=broker.node_id)
+    return Cli(bootstrap, None, node=0)
 
 
 def produce(

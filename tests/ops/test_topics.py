@@ -28,16 +28,20 @@ def test_create_list_describe_alter_delete(cli, topic_name):
     assert t in cli.ok("topics", "list").stdout.splitlines()
 
     lines = cli.ok("topics", "describe", "--topic", t).stdout.splitlines()
+    n = cli.node
     head = lines[0].split("\t")
     assert head[0] == f"Topic: {t}"
     assert head[1].startswith("TopicId: ") and len(head[1]) == len("TopicId: ") + 22
     assert head[2:] == [
         "PartitionCount: 3",
         "ReplicationFactor: 1",
-        "Configs: cleanup.policy=compact,retention.ms=1000",
+        # min.insync.replicas: a cluster-level dynamic default in Kafka 4.1+ (KIP-966),
+        # so not a default, as kafka-topics.sh prints it too.
+        "Configs: cleanup.policy=compact,min.insync.replicas=1,retention.ms=1000",
     ]
     assert lines[1:] == [
-        f"\tTopic: {t}\tPartition: {p}\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A"
+        f"\tTopic: {t}\tPartition: {p}\tLeader: {n}\tReplicas: {n}\tIsr: {n}\tElr: N/A"
+        "\tLastKnownElr: N/A"
         for p in range(3)
     ]
 
@@ -136,10 +140,11 @@ def test_describe_json_and_csv_have_stable_keys(cli, topic_name):
         "configs",
         "partitions",
     }
-    assert doc["configs"] == {"retention.ms": "1000"}
+    assert doc["configs"] == {"min.insync.replicas": "1", "retention.ms": "1000"}
+    n = cli.node
     assert doc["partitions"] == [
-        {"partition": 0, "leader": 0, "replicas": [0], "isr": [0]},
-        {"partition": 1, "leader": 0, "replicas": [0], "isr": [0]},
+        {"partition": 0, "leader": n, "replicas": [n], "isr": [n]},
+        {"partition": 1, "leader": n, "replicas": [n], "isr": [n]},
     ]
     rows = list(
         csv.DictReader(
@@ -149,7 +154,8 @@ def test_describe_json_and_csv_have_stable_keys(cli, topic_name):
         )
     )
     assert rows == [
-        {"topic": topic_name, "partition": str(p), "leader": "0", "replicas": "0", "isr": "0"}
+        {"topic": topic_name, "partition": str(p), "leader": str(n), "replicas": str(n),
+         "isr": str(n)}
         for p in range(2)
     ]
     listed = json.loads(cli.ok("topics", "list", "--topic", topic_name, "--format", "json").stdout)
@@ -225,7 +231,12 @@ def test_describe_report_filters(cli, topic_name):
     )
     pattern = f"{topic_name}-.*"
     overrides = cli.ok("topics", "describe", "--topic", pattern, "--topics-with-overrides")
-    assert [ln.split("\t")[0] for ln in overrides.stdout.splitlines()] == [f"Topic: {strict}"]
+    # As kafka-topics.sh on Kafka 4.1+: min.insync.replicas is a cluster-level dynamic
+    # default (KIP-966), not a default, so every topic has a "non-default" config.
+    assert [ln.split("\t")[0] for ln in overrides.stdout.splitlines()] == [
+        f"Topic: {plain}",
+        f"Topic: {strict}",
+    ]
     # One replica in sync and min.insync.replicas=2: both partitions of the strict topic,
     # as partition lines only (kafka-topics.sh leaves out the topic line for reports).
     under = cli.ok("topics", "describe", "--topic", pattern, "--under-min-isr-partitions")

@@ -7,6 +7,7 @@ from confluent_kafka import KafkaException
 
 from streamtest import Event, KafkaRecord
 from streamtest.kit.cluster import _dotted, encode, unique_name
+from streamtest.kit.compat import close_producer
 
 
 def test_send_returns_partition_and_offset_of_each_message_in_order(kafka, kafka_topic):
@@ -116,7 +117,7 @@ def test_records_read_committed_skips_aborted_transactions(kafka, kafka_topic):
         producer.flush(10)  # written to the log first: abort would purge unsent messages
         producer.abort_transaction(10)
     finally:
-        producer.close()
+        close_producer(producer)
     committed = [r.value for r in kafka.records(kafka_topic, isolation_level="read_committed")]
     everything = [r.value for r in kafka.records(kafka_topic)]
     assert committed == [b"committed"]
@@ -150,7 +151,7 @@ def test_clients_take_underscored_settings(kafka, kafka_topic):
     producer = kafka.producer(linger_ms=0, error_cb=lambda err: None)
     producer.produce(kafka_topic, b"v")
     assert producer.flush(10) == 0
-    producer.close()
+    close_producer(producer)
     assert _dotted({"group_id": "g", "error_cb": 1, "a.b_c": 2}) == {
         "group.id": "g",
         "error_cb": 1,

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import ErrorCode
 from ..protocol.records import RecordInput, build_batch, iter_records, parse_header
-from . import apis  # noqa: F401  (registers every API handler)
+from . import (
+    apis,  # noqa: F401  (registers every API handler)
+    logfilter,
+)
 from .clock import Clock, make_clock
 from .config import BrokerSettings
 from .control import ClusterControl
@@ -32,6 +35,7 @@ from .intercept import Interceptors
 from .log import LogManager, PartitionLog
 from .node import Node
 from .producers import ProducerIdManager
+from .quorum import MetadataQuorum
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
 from .services.group_configs import GroupConfigs
@@ -48,8 +52,13 @@ if TYPE_CHECKING:
     from .metrics import BrokerMetrics
 
 log = logging.getLogger("streamtest.broker")
+# One WARNING line per closed connection, at most ten every ten seconds
+# (a misbehaving client can close thousands a second).
+logfilter.install()
 
 _PRODUCER_IDS = "producer_ids"
+#: Storage namespace of the dynamic broker configs: level ("" or a node id) -> values.
+_BROKER_CONFIGS = "broker_configs"
 #: The groups and TxnOffsetCommit offsets of open transactions (Kafka keeps these in
 #: __consumer_offsets as transactional records; see txn.coordinator).
 _TXN_STAGED_OFFSETS = "txn_staged_offsets"
@@ -255,6 +264,7 @@ class Cluster:
         self.storage: MetadataStore | None = (
             MetadataStore(self.data_dir) if self.data_dir is not None else None
         )
+        self._init_dynamic_configs()
         storage = self.storage
         self.producer_ids = ProducerIdManager(
             (lambda: storage.load_meta(_PRODUCER_IDS).get("block_end"))
@@ -283,6 +293,24 @@ class Cluster:
         )
         self.topic_service.on_partition.append(self.replicas.init_partition)
         self.topic_service.on_configs_changed.append(self._topic_configs_changed)
+        #: The KRaft metadata quorum as DescribeQuorum reports it (``quorum.py``).
+        self.quorum = MetadataQuorum(
+            self.clock.now_ms,
+            self.node_ids,
+            self.live_node_ids,
+            self.topics.partitions,
+            lambda: len(self.topics),
+        )
+        self.topic_service.on_deleted.append(self.quorum.topic_deleted)
+        self.topic_service.on_configs_changed.append(lambda *_: self.quorum.record())
+        persist = self.settings.on_dynamic_change
+
+        def configs_changed(level: str, values: dict[str, str]) -> None:
+            if persist is not None:
+                persist(level, values)
+            self.quorum.record()
+
+        self.settings.on_dynamic_change = configs_changed
         #: Node and leadership operations for tests (``control.py``).
         self.control = ClusterControl(self)
         #: Ongoing reassignments (KIP-455): (topic, partition) -> (target, original).
@@ -334,6 +362,21 @@ class Cluster:
         self.control_endpoint: ControlEndpoint | None = None
         #: Prometheus metrics (``metrics.enable_metrics``); ``None`` while they are off.
         self.metrics: BrokerMetrics | None = None
+
+    def _init_dynamic_configs(self) -> None:
+        """Bind the settings to the nodes, restore the dynamic broker configs a data
+        dir holds (KIP-226 configs survive a restart, as in Kafka's metadata log),
+        persist later changes there, then record what a new cluster records."""
+        self.settings.bind_nodes(self.node_ids)
+        storage = self.storage
+        if storage is not None:
+            self.settings.load_dynamic(storage.load_meta(_BROKER_CONFIGS))
+
+            def persist(level: str, values: dict[str, str]) -> None:
+                storage.put_meta(_BROKER_CONFIGS, level, values or None)
+
+            self.settings.on_dynamic_change = persist
+        self.settings.bootstrap_dynamic_defaults()
 
     # -- storage -----------------------------------------------------------------------
 
@@ -550,6 +593,15 @@ class Cluster:
             partition.states.pop(r, None)
         if self.storage is not None and topic is not None:
             self.storage.topic_changed(topic)
+
+    def log_dir(self, node_id: int) -> str:
+        """Return node ``node_id``'s log directory as tools see it (``log.dirs``,
+        DescribeLogDirs): its ``node-<id>`` directory of the data dir (see
+        :meth:`node_filesystem`), or, for a cluster kept in memory, a ``memory://``
+        name (there is no directory, and the name says so)."""
+        if self.data_dir is not None:
+            return str(self.data_dir / f"node-{node_id}")
+        return f"memory://streamtest/node-{node_id}"
 
     @property
     def controller_id(self) -> int:

@@ -190,28 +190,35 @@ BOOL, STR, INT, LONG, DBL, LST = (
 )
 SHORT = ConfigType.SHORT
 RO, PB, CW = Dynamic.READ_ONLY, Dynamic.PER_BROKER, Dynamic.CLUSTER_WIDE
+#: The switch for streamtest's tuned defaults (see its ConfigKey).
+_TUNED = "streamtest.tuned.defaults"
 _FAST_GROUPS = "a test waits for this on every consumer group; Kafka's value adds seconds"
 
 _KEYS: tuple[ConfigKey, ...] = (
     # -- server and network (KafkaConfig, SocketServerConfigs) -----------------------
+    # node.id and process.roles have no default in a KRaft broker: each node sets them.
     ConfigKey(
-        "node.id", INT, "-1", "This node's id (each node of the cluster has its own).", at_least(-1)
+        "node.id", INT, None, "This node's id (each node of the cluster has its own).", at_least(-1)
     ),
     ConfigKey("broker.id", INT, "-1", "The node's id (the ZooKeeper-era name of node.id)."),
     ConfigKey("broker.rack", STR, None, "Rack of the node (rack-aware clients read it)."),
     ConfigKey(
         "process.roles",
         LST,
-        "broker,controller",
+        None,
         "KRaft roles; every node here is both broker and controller.",
     ),
-    ConfigKey("listeners", LST, "PLAINTEXT://:9092", "Set from host/port by streamtest."),
+    # Kafka 4.x reports listeners as per-broker dynamic and advertised.listeners as
+    # read-only (DescribeConfigs on Apache Kafka 4.4); streamtest cannot re-bind a
+    # listener at run time, so altering listeners is refused with a message saying so.
+    ConfigKey(
+        "listeners", LST, "PLAINTEXT://:9092", "Set from host/port by streamtest.", dynamic=PB
+    ),
     ConfigKey(
         "advertised.listeners",
         LST,
         None,
         "Set from host/port (or --advertised-host) by streamtest.",
-        dynamic=PB,
     ),
     ConfigKey(
         "num.network.threads",
@@ -277,6 +284,13 @@ _KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "fetch.max.bytes", INT, "57671680", "Cap on a Fetch response's max_bytes.", at_least(1024)
     ),
+    ConfigKey(
+        "max.request.partition.size.limit",
+        INT,
+        "2000",
+        "Most partitions a DescribeTopicPartitions response holds (it pages past them).",
+        at_least(1),
+    ),
     ConfigKey("delete.topic.enable", BOOL, "true", "Allow DeleteTopics."),
     ConfigKey(
         "auto.create.topics.enable",
@@ -284,7 +298,7 @@ _KEYS: tuple[ConfigKey, ...] = (
         "true",
         "Create unknown topics on Metadata requests that allow it.",
     ),
-    ConfigKey("num.partitions", INT, "1", "Partitions of auto-created topics.", at_least(1), CW),
+    ConfigKey("num.partitions", INT, "1", "Partitions of auto-created topics.", at_least(1)),
     ConfigKey(
         "default.replication.factor",
         INT,
@@ -337,8 +351,8 @@ _KEYS: tuple[ConfigKey, ...] = (
         "controlled.shutdown.enable", BOOL, "true", "A stopping node hands leadership over first."
     ),
     # -- log (LogConfig's server defaults, CleanerConfig) ---------------------------
-    ConfigKey("log.dirs", STR, None, "Set from data_dir by streamtest (memory if none)."),
-    ConfigKey("log.dir", STR, "/tmp/kafka-logs", "Set from data_dir by streamtest."),
+    ConfigKey("log.dirs", LST, None, "Set from data_dir by streamtest (memory if none)."),
+    ConfigKey("log.dir", LST, "/tmp/kafka-logs", "Set from data_dir by streamtest."),
     ConfigKey(
         "log.segment.bytes",
         INT,
@@ -943,22 +957,119 @@ _KEYS: tuple[ConfigKey, ...] = (
         "streamtest-cluster-0001",
         "The cluster id reported in Metadata and DescribeCluster.",
     ),
+    ConfigKey(
+        _TUNED,
+        BOOL,
+        "true",
+        "false: Kafka's own defaults for the settings streamtest tunes for tests "
+        "(group.initial.rebalance.delay.ms, heartbeat intervals, ...), reported as "
+        "defaults; for suites written against a stock Kafka.",
+    ),
+    ConfigKey(
+        "streamtest.legacy.protocol",
+        BOOL,
+        "false",
+        "Also serve request versions Kafka 4.0 removed that old tools still send "
+        "(ListOffsets v0, which Burrow 1.2 hard-codes); off, they close the "
+        "connection as on Kafka 4.x.",
+    ),
 )
 
 #: Every known broker setting, by name.
-SETTINGS: dict[str, ConfigKey] = {k.name: k for k in _KEYS}
+#: Settings Apache Kafka 4.4 reports in DescribeConfigs on a broker that streamtest
+#: reports the same way (name, type, default, whether AlterConfigs may change it)
+#: but does not act on: security, listeners and quorum plumbing, metrics, replica
+#: fetchers. Tools that read a broker's configs (kafka-configs, UIs, operators) find
+#: them; changing one has no effect here.
+_REPORTED = "Reported as Kafka reports it; streamtest does not act on it."
+_TOPIC_DEFAULT = "Default of the topic config of the same meaning (reported; not acted on)."
+_REPORTED_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        "listener.security.protocol.map",
+        STR,
+        "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        _REPORTED,
+        dynamic=PB,
+    ),
+    ConfigKey("inter.broker.listener.name", STR, None, _REPORTED, dynamic=RO),
+    ConfigKey("controller.listener.names", LST, None, _REPORTED, dynamic=RO),
+    ConfigKey("security.inter.broker.protocol", STR, "PLAINTEXT", _REPORTED, dynamic=RO),
+    ConfigKey("authorizer.class.name", STR, "", _REPORTED, dynamic=RO),
+    ConfigKey("sasl.enabled.mechanisms", LST, "GSSAPI", _REPORTED, dynamic=PB),
+    ConfigKey("sasl.mechanism.inter.broker.protocol", STR, "GSSAPI", _REPORTED, dynamic=PB),
+    ConfigKey("ssl.client.auth", STR, "none", _REPORTED, dynamic=PB),
+    ConfigKey(
+        "principal.builder.class",
+        ConfigType.CLASS,
+        "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
+        _REPORTED,
+        dynamic=PB,
+    ),
+    ConfigKey("request.timeout.ms", INT, "30000", _REPORTED, dynamic=RO),
+    ConfigKey("auto.leader.rebalance.enable", BOOL, "true", _REPORTED, dynamic=RO),
+    ConfigKey("leader.imbalance.check.interval.seconds", LONG, "300", _REPORTED, dynamic=RO),
+    ConfigKey("num.replica.fetchers", INT, "1", _REPORTED, dynamic=CW),
+    ConfigKey("num.recovery.threads.per.data.dir", INT, "2", _REPORTED, dynamic=CW),
+    ConfigKey("background.threads", INT, "10", _REPORTED, dynamic=CW),
+    ConfigKey("replica.fetch.max.bytes", INT, "1048576", _REPORTED, dynamic=RO),
+    ConfigKey("replica.fetch.wait.max.ms", INT, "500", _REPORTED, dynamic=RO),
+    ConfigKey("replica.socket.timeout.ms", INT, "30000", _REPORTED, dynamic=RO),
+    ConfigKey("controller.quorum.voters", LST, "", _REPORTED, dynamic=RO),
+    ConfigKey("controller.quorum.bootstrap.servers", LST, "", _REPORTED, dynamic=RO),
+    ConfigKey("metadata.log.dir", STR, None, _REPORTED, dynamic=RO),
+    ConfigKey("transaction.partition.verification.enable", BOOL, "true", _REPORTED, dynamic=CW),
+    ConfigKey("max.connections.per.ip.overrides", STR, "", _REPORTED, dynamic=CW),
+    ConfigKey("max.connection.creation.rate", INT, "2147483647", _REPORTED, dynamic=CW),
+    ConfigKey("broker.heartbeat.interval.ms", INT, "2000", _REPORTED, dynamic=RO),
+    ConfigKey("broker.session.timeout.ms", INT, "9000", _REPORTED, dynamic=RO),
+    ConfigKey(
+        "metric.reporters",
+        LST,
+        "org.apache.kafka.common.metrics.JmxReporter",
+        _REPORTED,
+        dynamic=CW,
+    ),
+    ConfigKey("metrics.num.samples", INT, "2", _REPORTED, dynamic=RO),
+    ConfigKey("metrics.recording.level", STR, "INFO", _REPORTED, dynamic=RO),
+    ConfigKey("metrics.sample.window.ms", LONG, "30000", _REPORTED, dynamic=RO),
+    ConfigKey("create.topic.policy.class.name", ConfigType.CLASS, None, _REPORTED, dynamic=RO),
+    ConfigKey("alter.config.policy.class.name", ConfigType.CLASS, None, _REPORTED, dynamic=RO),
+    ConfigKey("socket.listen.backlog.size", INT, "50", _REPORTED, dynamic=RO),
+    ConfigKey("max.incremental.fetch.session.cache.slots", INT, "1000", _REPORTED, dynamic=RO),
+    ConfigKey("offsets.load.buffer.size", INT, "5242880", _REPORTED, dynamic=RO),
+    ConfigKey("offsets.topic.compression.codec", INT, "0", _REPORTED, dynamic=RO),
+    ConfigKey("transaction.state.log.load.buffer.size", INT, "5242880", _REPORTED, dynamic=RO),
+    ConfigKey("replica.selector.class", STR, None, _REPORTED, dynamic=RO),
+    ConfigKey("remote.log.storage.system.enable", BOOL, "false", _REPORTED, dynamic=RO),
+    ConfigKey("compression.gzip.level", INT, "-1", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("compression.lz4.level", INT, "9", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("compression.zstd.level", INT, "3", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("log.local.retention.bytes", LONG, "-2", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("log.local.retention.ms", LONG, "-2", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("log.remote.copy.lag.bytes", LONG, "-1", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("log.remote.copy.lag.ms", LONG, "0", _TOPIC_DEFAULT, dynamic=CW),
+    ConfigKey("max.decompressed.message.bytes", INT, "2147483639", _TOPIC_DEFAULT, dynamic=CW),
+)
+
+SETTINGS: dict[str, ConfigKey] = {k.name: k for k in (*_KEYS, *_REPORTED_KEYS)}
 
 #: The broker setting that gives each topic config its default (Kafka's
 #: ``ServerTopicConfigSynonyms``); the first synonym that is set wins.
 TOPIC_DEFAULTS_FROM_BROKER: dict[str, tuple[str, ...]] = {
     "cleanup.policy": ("log.cleanup.policy",),
+    "compression.gzip.level": ("compression.gzip.level",),
+    "compression.lz4.level": ("compression.lz4.level",),
     "compression.type": ("compression.type",),
+    "compression.zstd.level": ("compression.zstd.level",),
     "delete.retention.ms": ("log.cleaner.delete.retention.ms",),
     "file.delete.delay.ms": ("log.segment.delete.delay.ms",),
     "flush.messages": ("log.flush.interval.messages",),
     "flush.ms": ("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
     "index.interval.bytes": ("log.index.interval.bytes",),
+    "local.retention.bytes": ("log.local.retention.bytes",),
+    "local.retention.ms": ("log.local.retention.ms",),
     "max.compaction.lag.ms": ("log.cleaner.max.compaction.lag.ms",),
+    "max.decompressed.message.bytes": ("max.decompressed.message.bytes",),
     "max.message.bytes": ("message.max.bytes",),
     "message.timestamp.after.max.ms": ("log.message.timestamp.after.max.ms",),
     "message.timestamp.before.max.ms": ("log.message.timestamp.before.max.ms",),
@@ -967,6 +1078,8 @@ TOPIC_DEFAULTS_FROM_BROKER: dict[str, tuple[str, ...]] = {
     "min.compaction.lag.ms": ("log.cleaner.min.compaction.lag.ms",),
     "min.insync.replicas": ("min.insync.replicas",),
     "preallocate": ("log.preallocate",),
+    "remote.copy.lag.bytes": ("log.remote.copy.lag.bytes",),
+    "remote.copy.lag.ms": ("log.remote.copy.lag.ms",),
     "retention.bytes": ("log.retention.bytes",),
     "retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
     "segment.bytes": ("log.segment.bytes",),
@@ -1007,10 +1120,12 @@ _SESSION_OVER_HEARTBEAT = (
 
 
 class Source(enum.IntEnum):
-    """Where a value comes from (DescribeConfigs ``config_source``, KIP-226)."""
+    """Where a value comes from (DescribeConfigs ``config_source``, KIP-226; the
+    numbers are Kafka's ``DescribeConfigsResponse.ConfigSource``)."""
 
-    DYNAMIC_BROKER_CONFIG = 1
-    DYNAMIC_DEFAULT_BROKER_CONFIG = 2
+    DYNAMIC_TOPIC_CONFIG = 1
+    DYNAMIC_BROKER_CONFIG = 2
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 3
     STATIC_BROKER_CONFIG = 4
     DEFAULT_CONFIG = 5
 
@@ -1028,8 +1143,26 @@ class SettingView:
     doc: str
 
 
+#: The resource name of the cluster-wide default level of dynamic broker configs
+#: (a BROKER resource named "" in AlterConfigs and DescribeConfigs, KIP-226).
+CLUSTER_DEFAULT = ""
+
+
+class DynamicConfigError(ConfigError):
+    """A dynamic broker config change Kafka refuses (its message text)."""
+
+
 class BrokerSettings:
     """The settings of one cluster: Kafka's defaults, overridden at start and at run time.
+
+    Values resolve as Kafka resolves them (KIP-226), highest first: a node's own
+    dynamic value (BROKER resource ``"N"``), the cluster-wide dynamic default
+    (resource ``""``), the static value given at start, the default.
+
+    The nodes of a cluster share one event loop and run each behaviour once (one
+    retention sweep, one group coordinator), so a node's own dynamic value is
+    reported for that node and takes effect on the behaviour once every node has
+    it (always, in a one-node cluster).
 
     Args:
         overrides: ``{name: value}`` given at start (``--setting``,
@@ -1042,8 +1175,13 @@ class BrokerSettings:
 
     def __init__(self, overrides: Mapping[str, object] | None = None) -> None:
         self._static: dict[str, str] = {}
-        self._dynamic: dict[str, str] = {}
+        #: Dynamic values by level: CLUSTER_DEFAULT or a node id as a string.
+        self._dynamic: dict[str, dict[str, str]] = {}
+        self._node_ids: Callable[[], Iterable[int]] = tuple
         self._cache: dict[str, Any] = {}
+        #: Called with ``(level, values)`` after a level's dynamic values change (the
+        #: cluster persists them there with a data dir).
+        self.on_dynamic_change: Callable[[str, dict[str, str]], None] | None = None
         for name, value in (overrides or {}).items():
             key = self.key(name)
             parse(key, value)
@@ -1077,13 +1215,34 @@ class BrokerSettings:
             raise ConfigError(f"Unknown broker setting {name}{hint}")
         return found
 
-    def raw(self, name: str) -> str | None:
-        """Return the effective value of ``name`` as a string (``None``: unset)."""
-        if name in self._dynamic:
-            return self._dynamic[name]
+    def bind_nodes(self, node_ids: Callable[[], Iterable[int]]) -> None:
+        """Tell the settings how to list the cluster's nodes (per-node values apply
+        to the shared behaviour once every node has one)."""
+        self._node_ids = node_ids
+        self._cache.clear()
+
+    def _per_node(self, name: str, node_id: int | None) -> str | None:
+        if node_id is not None:
+            return self._dynamic.get(str(node_id), {}).get(name)
+        if not any(name in v for level, v in self._dynamic.items() if level != CLUSTER_DEFAULT):
+            return None
+        values = {self._dynamic.get(str(i), {}).get(name) for i in self._node_ids()}
+        return values.pop() if len(values) == 1 else None
+
+    def raw(self, name: str, node_id: int | None = None) -> str | None:
+        """Return the effective value of ``name`` as a string (``None``: unset), for
+        node ``node_id`` or, with ``None``, for the cluster's shared behaviour."""
+        own = self._per_node(name, node_id)
+        if own is not None:
+            return own
+        default = self._dynamic.get(CLUSTER_DEFAULT, {})
+        if name in default:
+            return default[name]
         if name in self._static:
             return self._static[name]
-        return self.key(name).effective_default
+        key = self.key(name)
+        tuned = self._tuned(key)
+        return tuned if tuned is not None else key.default
 
     def __getitem__(self, name: str) -> Any:
         """Return the effective value of ``name``, parsed to its type."""
@@ -1092,40 +1251,166 @@ class BrokerSettings:
         except KeyError:
             pass
         value = parse(self.key(name), self.raw(name))
-        self._cache[name] = value
+        if not any(name in v for level, v in self._dynamic.items() if level != CLUSTER_DEFAULT):
+            # (A value some node overrides depends on the node set, which can change.)
+            self._cache[name] = value
         return value
 
-    def source(self, name: str) -> Source:
+    def source(self, name: str, node_id: int | None = None) -> Source:
         """Return where the effective value of ``name`` comes from."""
-        if name in self._dynamic:
+        if self._per_node(name, node_id) is not None:
+            return Source.DYNAMIC_BROKER_CONFIG
+        if name in self._dynamic.get(CLUSTER_DEFAULT, {}):
             return Source.DYNAMIC_DEFAULT_BROKER_CONFIG
         if name in self._static:
             return Source.STATIC_BROKER_CONFIG
         key = self.key(name)
         # A tuned default is, to a client, a value set in the broker's properties.
         return (
-            Source.STATIC_BROKER_CONFIG if key.test_default is not None else (Source.DEFAULT_CONFIG)
+            Source.STATIC_BROKER_CONFIG if self._tuned(key) is not None else Source.DEFAULT_CONFIG
         )
+
+    def synonyms(self, name: str, node_id: int | None = None) -> list[tuple[str, str, Source]]:
+        """Return every level where ``name`` has a value, highest first, as
+        DescribeConfigs' synonyms list them: ``(name, value, source)``."""
+        key = self.key(name)
+        out: list[tuple[str, str, Source]] = []
+        own = self._per_node(name, node_id)
+        if own is not None:
+            out.append((name, own, Source.DYNAMIC_BROKER_CONFIG))
+        default = self._dynamic.get(CLUSTER_DEFAULT, {})
+        if name in default:
+            out.append((name, default[name], Source.DYNAMIC_DEFAULT_BROKER_CONFIG))
+        if name in self._static:
+            out.append((name, self._static[name], Source.STATIC_BROKER_CONFIG))
+        elif self._tuned(key) is not None:
+            out.append((name, str(key.test_default), Source.STATIC_BROKER_CONFIG))
+        if key.default is not None:
+            out.append((name, key.default, Source.DEFAULT_CONFIG))
+        return out
+
+    def _tuned(self, key: ConfigKey) -> str | None:
+        # streamtest.tuned.defaults=false: Kafka's own defaults everywhere.
+        if key.test_default is None or self._static.get(_TUNED, "true").lower() == "false":
+            return None
+        return key.test_default
+
+    def tuned(self, name: str) -> str | None:
+        """Return streamtest's default for ``name`` where it differs from Kafka's and
+        tuned defaults are on (``streamtest.tuned.defaults``), else ``None``."""
+        return self._tuned(self.key(name))
 
     def is_set(self, name: str) -> bool:
         """Return whether ``name`` was set explicitly (statically or dynamically)."""
-        return name in self._dynamic or name in self._static
+        return (
+            name in self._static
+            or name in self._dynamic.get(CLUSTER_DEFAULT, {})
+            or self._per_node(name, None) is not None
+        )
 
-    def set_dynamic(self, name: str, value: object | None) -> None:
-        """Set (or, with ``None``, delete) a dynamic value, as AlterConfigs does.
+    def dynamic_values(self, level: str = CLUSTER_DEFAULT) -> dict[str, str]:
+        """Return the dynamic values of ``level`` (CLUSTER_DEFAULT or a node id)."""
+        return dict(self._dynamic.get(level, {}))
+
+    def check_dynamic(
+        self, changes: Mapping[str, str | None], level: str = CLUSTER_DEFAULT
+    ) -> None:
+        """Check dynamic changes as Kafka's ``DynamicBrokerConfig.validateConfigs``
+        does, without applying them: read-only keys first, then per-broker keys
+        at the cluster-wide level, then each value.
+
+        Names Kafka does not know are accepted (Kafka stores them, unused).
 
         Raises:
-            ConfigError: unknown, read-only, or invalid.
+            DynamicConfigError: with Kafka's message.
+            ConfigError: an invalid value (Kafka's ``Invalid value ...`` text).
         """
-        key = self.key(name)
-        if key.dynamic is Dynamic.READ_ONLY:
-            raise ConfigError(f"Cannot update these configs dynamically: [{name}]")
-        if value is None:
-            self._dynamic.pop(name, None)
-        else:
-            parse(key, value)
-            self._dynamic[name] = _to_text(value)
-        self._cache.pop(name, None)
+        names = [n for n in changes if n in SETTINGS]
+        read_only = [n for n in names if SETTINGS[n].dynamic is Dynamic.READ_ONLY]
+        if read_only:
+            raise DynamicConfigError(
+                f"Cannot update these configs dynamically: {_name_set(read_only)}"
+            )
+        if level == CLUSTER_DEFAULT:
+            per_broker = [n for n in names if SETTINGS[n].dynamic is Dynamic.PER_BROKER]
+            if per_broker:
+                raise DynamicConfigError(
+                    "Cannot update these configs at default cluster level, broker id must "
+                    f"be specified: {_name_set(per_broker)}"
+                )
+        for name in names:
+            value = changes[name]
+            if value is not None:
+                parse(SETTINGS[name], value)
+
+    def set_dynamic(
+        self, name: str, value: object | None, level: str | int = CLUSTER_DEFAULT
+    ) -> None:
+        """Set (or, with ``None``, delete) one dynamic value, as AlterConfigs does.
+
+        Raises:
+            ConfigError: unknown, read-only, per-broker at the cluster level, or invalid.
+        """
+        self.key(name)
+        self.alter_dynamic({name: None if value is None else _to_text(value)}, str(level))
+
+    def alter_dynamic(
+        self, changes: Mapping[str, str | None], level: str = CLUSTER_DEFAULT
+    ) -> None:
+        """Apply dynamic changes to ``level`` (``None`` deletes a value) after
+        :meth:`check_dynamic`, then call :attr:`on_dynamic_change`.
+
+        Raises:
+            ConfigError: see :meth:`check_dynamic`.
+        """
+        self.check_dynamic(changes, level)
+        values = self._dynamic.setdefault(level, {})
+        for name, value in changes.items():
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        if not values:
+            del self._dynamic[level]
+        self._cache.clear()
+        if self.on_dynamic_change is not None:
+            self.on_dynamic_change(level, dict(values))
+
+    def load_dynamic(self, levels: Mapping[str, Mapping[str, str]]) -> None:
+        """Restore persisted dynamic values (``{level: {name: value}}``); a value
+        that no longer parses is dropped with the rest kept, as Kafka drops invalid
+        persisted configs (``removeInvalidConfigs``)."""
+        for level, values in levels.items():
+            kept = {}
+            for name, value in values.items():
+                key = SETTINGS.get(name)
+                try:
+                    if key is not None:
+                        parse(key, value)
+                except ConfigError:
+                    continue
+                kept[name] = str(value)
+            if kept:
+                self._dynamic[str(level)] = kept
+        self._cache.clear()
+
+    def bootstrap_dynamic_defaults(self) -> None:
+        """Record the cluster-wide dynamic defaults a new KRaft cluster records.
+
+        With eligible leader replicas (KIP-966, on by default from Kafka 4.1), the
+        controller writes ``min.insync.replicas`` as a cluster-level config when
+        there is none, copying the static value, so DescribeConfigs reports it as
+        DYNAMIC_DEFAULT_BROKER_CONFIG (as Apache Kafka 4.4 does). Nothing is
+        written when the cluster already has one (a restart with a data dir).
+        """
+        default = self._dynamic.setdefault(CLUSTER_DEFAULT, {})
+        if "min.insync.replicas" not in default:
+            default["min.insync.replicas"] = str(
+                self._static.get("min.insync.replicas", SETTINGS["min.insync.replicas"].default)
+            )
+            self._cache.clear()
+            if self.on_dynamic_change is not None:
+                self.on_dynamic_change(CLUSTER_DEFAULT, dict(default))
 
     def set_static(self, name: str, value: object) -> None:
         """Set a value as if it had been given at start (streamtest sets listeners,
@@ -1143,9 +1428,13 @@ class BrokerSettings:
         return dict(self._static)
 
     def describe(
-        self, names: Iterable[str] | None = None, node_values: Mapping[str, str] | None = None
+        self,
+        names: Iterable[str] | None = None,
+        node_values: Mapping[str, str] | None = None,
+        node_id: int | None = None,
     ) -> list[SettingView]:
-        """Return DescribeConfigs rows for ``names`` (all settings if ``None``).
+        """Return DescribeConfigs rows for ``names`` (all settings if ``None``), for
+        node ``node_id`` (``None``: the cluster-wide default level).
 
         ``node_values`` holds what one node sets for itself (its ``node.id``, its
         listeners), reported as static broker configs.
@@ -1157,11 +1446,15 @@ class BrokerSettings:
             if key is None:
                 continue
             own = node_values.get(name)
+            if own is not None and self._per_node(name, node_id) is None:
+                value, source = own, Source.STATIC_BROKER_CONFIG
+            else:
+                value, source = self.raw(name, node_id), self.source(name, node_id)
             out.append(
                 SettingView(
                     name,
-                    None if key.sensitive else (own if own is not None else self.raw(name)),
-                    Source.STATIC_BROKER_CONFIG if own is not None else self.source(name),
+                    None if key.sensitive else value,
+                    source,
                     key.dynamic is Dynamic.READ_ONLY,
                     key.sensitive,
                     key.type,
@@ -1183,6 +1476,11 @@ class BrokerSettings:
             scale = _SYNONYM_SCALE.get(name)
             return str(int(value) * scale) if scale and int(value) >= 0 else value
         return None
+
+
+def _name_set(names: Iterable[str]) -> str:
+    """Format names as Kafka 4.x's messages do (a Java ``Set``'s ``toString``)."""
+    return f"[{', '.join(names)}]"
 
 
 def parse_setting_line(line: str) -> tuple[str, str]:

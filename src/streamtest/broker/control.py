@@ -91,6 +91,7 @@ class ClusterControl:
             replicas.remove_from_isr(partition, node.node_id)
             if partition.leader == node.node_id:
                 replicas.elect(partition)
+        self.cluster.quorum.nodes_changed()
         await node.close(grace)
 
     async def kill_node(self, node_id: int) -> None:
@@ -145,6 +146,7 @@ class ClusterControl:
         await node.listen(cluster)
         self._rejoin(node_id)
         cluster.resume_reassignments()
+        cluster.quorum.nodes_changed()
         log.info("node %d started", node_id)
 
     def isolate_node(self, node_id: int) -> None:
@@ -196,6 +198,7 @@ class ClusterControl:
         node.logs.start()
         cluster.nodes[node_id] = node
         await node.listen(cluster)
+        cluster.quorum.nodes_changed()
         log.info("node %d added at %s", node_id, node.address)
         return node_id
 
@@ -225,6 +228,7 @@ class ClusterControl:
                 else [r for r in partition.replicas if r != node_id],
             )
         del self.cluster.nodes[node_id]
+        self.cluster.quorum.nodes_changed()
         log.info("node %d removed", node_id)
 
     # -- leadership -----------------------------------------------------------------------

@@ -66,6 +66,11 @@ class ApiSpec:
 
 REGISTRY: dict[int, ApiSpec] = {}
 
+#: Raw handlers of request versions Kafka 4.0 removed, served only with
+#: ``streamtest.legacy.protocol=true``: (api key, version) -> handler taking the
+#: context, the frame and the body offset, returning the encoded response body.
+LEGACY: dict[tuple[int, int], Callable[[Any, bytearray, int], bytes]] = {}
+
 
 def api(
     key: int, name: str, min_version: int, max_version: int, *, raw: bool = False
@@ -161,6 +166,10 @@ def dispatch(ctx: RequestContext, request: Request) -> Any:
             from .apis.k18_api_versions import unsupported_version_response
 
             return unsupported_version_response()
+        legacy = LEGACY.get((header.api_key, header.api_version))
+        if legacy is not None and ctx.cluster.settings["streamtest.legacy.protocol"]:
+            # Removed versions are all non-flexible: the body follows client_id.
+            return legacy(ctx, request.frame, request.body_offset)
         raise CloseConnection(
             f"unsupported version {header.api_version} of {spec.name} "
             f"(supported {spec.min_version}-{spec.max_version})"

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..types import KafkaRecord
+from .compat import close_producer
 from .events import Event
 
 if TYPE_CHECKING:
@@ -793,7 +794,7 @@ class Cluster(abc.ABC):
             self._admin = None  # AdminClient has no close(); dropping it destroys it
         if producer is not None:
             producer.flush(5)
-            producer.close()
+            close_producer(producer)
         for reader in readers:
             reader.close()
 

@@ -38,6 +38,7 @@ from .backends import (
     resolve_settings,
 )
 from .cluster import BackendUnavailable, Cluster, unique_name
+from .compat import close_producer
 from .topics import TopicFactory
 
 #: The default cluster fixture's name.
@@ -305,7 +306,7 @@ def kafka_producer(cluster_fixture: str = DEFAULT_CLUSTER, **config: Any) -> Cal
             yield producer
         finally:
             undelivered = producer.flush(10)
-            producer.close()
+            close_producer(producer)
             if undelivered:
                 pytest.fail(
                     f"kafka_producer: {undelivered} messages were never delivered", pytrace=False

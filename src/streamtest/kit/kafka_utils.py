@@ -20,6 +20,7 @@ from typing import Any
 
 from .backends import env_level, make_cluster, resolve_settings
 from .cluster import Cluster
+from .compat import close_producer
 from .wait import assert_eventually as _assert_eventually
 from .wait import eventually
 
@@ -101,7 +102,7 @@ class KafkaUtils:
         try:
             if producer is not None:
                 producer.flush(5)
-                producer.close()
+                close_producer(producer)
         finally:
             if cluster is not None:
                 cluster.stop()

@@ -10,6 +10,11 @@ JSON definitions, with a native (Rust) reader. Two gaps are closed here:
   from its length prefix before reading it, so a 4-byte prefix claiming two billion
   elements aborts the whole process (found by ``tests/broker/test_fuzz.py``).
   A broker must survive any bytes a peer sends.
+* Null where the schema allows none. An array that is not nullable but arrives
+  with length -1 (compact 0), any length below -1, or a null marker on a struct
+  that is not nullable is refused here (Kafka's generated readers throw
+  "non-nullable field ... was serialized as null"), so no handler ever sees
+  ``None`` where the schema promises a list.
 
 So structs and arrays are walked here, in Python (:func:`_tolerant_reader`),
 checking each array length against the bytes left and skipping unknown tags,
@@ -228,10 +233,10 @@ def _tolerant_reader(cls: type) -> Reader:
         if isinstance(kind, k.EntityField):
             reader = _nullable(_tolerant_reader(kind.type_), f)
         elif isinstance(kind, k.EntityTupleField):
-            reader = _array_of(_tolerant_reader(kind.type_), flexible)
+            reader = _array_of(_tolerant_reader(kind.type_), flexible, _allows_none(f), f.name)
         elif isinstance(kind, k.PrimitiveTupleField):
             item = _sized(k.get_reader(f.metadata["kafka_type"], flexible, False))
-            reader = _array_of(item, flexible)
+            reader = _array_of(item, flexible, _allows_none(f), f.name)
         else:
             native = k.get_field_reader(cls, f, is_header, tag is not None)
             reader = _sized(native)
@@ -266,9 +271,14 @@ def _sized(native: Callable[[Any, int], tuple[Any, int]]) -> Reader:
     return read
 
 
+def _allows_none(f: Any) -> bool:
+    """Return whether a kio field's type admits ``None`` (a nullable field)."""
+    return "None" in str(f.type)
+
+
 def _nullable(inner: Reader, f: Any) -> Reader:
     # Nullable struct fields carry a leading int8 marker (-1 null, 1 present).
-    if "None" not in str(f.type):
+    if not _allows_none(f):
         return inner
 
     def read(buf: Any, offset: int) -> tuple[Any, int]:
@@ -280,7 +290,7 @@ def _nullable(inner: Reader, f: Any) -> Reader:
     return read
 
 
-def _array_of(inner: Reader, flexible: bool) -> Reader:
+def _array_of(inner: Reader, flexible: bool, nullable: bool, name: str) -> Reader:
     read_compact = _kio().read_compact_array_length
     read_legacy = _kio().read_legacy_array_length
 
@@ -290,8 +300,12 @@ def _array_of(inner: Reader, flexible: bool) -> Reader:
         else:
             length, size = read_legacy(buf, offset)
         offset += size
-        if length is None or length < 0:
+        if length is None or length == -1:
+            if not nullable:
+                raise InvalidFrame(f"non-nullable field {name} was serialized as null")
             return None, offset
+        if length < 0:
+            raise InvalidFrame(f"field {name} has a negative length {length}")
         if length > len(buf) - offset:
             # Every element takes at least one byte: the prefix is a lie.
             raise InvalidFrame(f"array length {length} exceeds the bytes left")

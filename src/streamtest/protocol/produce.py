@@ -84,6 +84,14 @@ def _array_len(buf: memoryview, pos: int, flexible: bool) -> tuple[int, int]:
     return n, pos + 4
 
 
+def _count(buf: memoryview, pos: int, flexible: bool, field: str) -> tuple[int, int]:
+    """Read the length of a non-nullable array: null or negative is malformed."""
+    n, pos = _array_len(buf, pos, flexible)
+    if n < 0:
+        raise InvalidFrame(f"non-nullable field {field} was serialized as null or negative")
+    return n, pos
+
+
 def decode_produce_request(frame: bytearray, offset: int, version: int) -> ProduceRequest:
     """Decode a Produce request body that starts at ``offset`` in ``frame``.
 
@@ -96,17 +104,19 @@ def decode_produce_request(frame: bytearray, offset: int, version: int) -> Produ
         txn_id, pos = _string(buf, offset, flexible, nullable=True)
         acks, timeout_ms = _ACKS_TIMEOUT.unpack_from(buf, pos)
         pos += 6
-        n_topics, pos = _array_len(buf, pos, flexible)
+        n_topics, pos = _count(buf, pos, flexible, "topic_data")
         topics: list[ProduceTopic] = []
-        for _ in range(max(n_topics, 0)):
+        for _ in range(n_topics):
             name, pos = _string(buf, pos, flexible, nullable=False)
-            n_parts, pos = _array_len(buf, pos, flexible)
+            n_parts, pos = _count(buf, pos, flexible, "partition_data")
             parts: list[ProducePartition] = []
-            for _p in range(max(n_parts, 0)):
+            for _p in range(n_parts):
                 (index,) = _I32.unpack_from(buf, pos)
                 pos += 4
                 size, pos = _array_len(buf, pos, flexible)
                 records = None
+                if size < -1:
+                    raise InvalidFrame(f"records have a negative length {size}")
                 if size >= 0:
                     if pos + size > len(buf):
                         raise InvalidFrame("record set runs past the end of the frame")

@@ -25,6 +25,7 @@ Left out: follower fetching and preferred read replicas (one broker).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from ...protocol.errors import ErrorCode
@@ -88,6 +89,9 @@ def _diverging(
     return None
 
 
+_ZERO_ID = uuid.UUID(int=0)
+
+
 def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
     if ctx.cluster.metrics is not None:
         ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
@@ -122,7 +126,8 @@ def _collect(
     for t in request.topics:
         topic = table.by_id.get(t.topic_id) if by_id else table.get(t.topic)
         name = topic.name if topic else (getattr(t, "topic", None) or "")
-        topic_id = topic.topic_id if topic else getattr(t, "topic_id", None)
+        # kio reads the all-zero id as None; the answer names it as Kafka does (zeros).
+        topic_id = topic.topic_id if topic else (getattr(t, "topic_id", None) or _ZERO_ID)
         parts: list[FetchPartitionData] = []
         for p in t.partitions:
             data = FetchPartitionData(p.partition)

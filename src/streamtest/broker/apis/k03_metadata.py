@@ -8,7 +8,8 @@
 * Brokers are the live nodes; each partition reports its leader, leader epoch,
   replicas, ISR and offline replicas (replicas on stopped nodes). A partition with
   no live leader reports LEADER_NOT_AVAILABLE and leader -1.
-Left out: authorized operations (always -2147483648, "not requested").
+* Authorized operations (v8+), when asked, are every operation, as Kafka answers
+  with no authorizer (``services/authorization.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ import uuid
 from typing import Any
 
 from ...protocol.errors import ErrorCode
-from ..dispatch import RequestContext, api
+from ..dispatch import CloseConnection, RequestContext, api
+from ..services.authorization import (
+    AUTH_OPS_UNSET,
+    CLUSTER_OPERATIONS,
+    TOPIC_OPERATIONS,
+    operations,
+)
 from ..services.nodes import broker_entries
 from ..services.topics import TopicError, TopicSpec
 from ..topics import NO_LEADER, Topic, is_valid_topic_name
 
-_AUTH_OPS_UNSET = -(2**31)
+_AUTH_OPS_UNSET = AUTH_OPS_UNSET
 
 
 def topic_metadata(topic: Topic, live: set[int]) -> dict[str, Any]:
@@ -90,6 +97,15 @@ def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
         topics = []
         for item in requested:
             name = item.name
+            item_id = getattr(item, "topic_id", None)
+            if ctx.version < 12 and (name is None or (item_id is not None and item_id.int)):
+                # Kafka: "Topic name can not be null for version N" / "Topic IDs are
+                # not supported in requests for version N" (InvalidRequestException).
+                raise CloseConnection(
+                    f"Topic name can not be null for version {ctx.version}"
+                    if name is None
+                    else f"Topic IDs are not supported in requests for version {ctx.version}"
+                )
             injected = ctx.fault(name) if name is not None else 0
             if injected:
                 topics.append(_missing(name, None, ErrorCode(injected)))
@@ -115,11 +131,16 @@ def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 topics.append(_missing(name, None, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
                 topics.append(topic_metadata(topic, live))
+    if getattr(request, "include_topic_authorized_operations", False):
+        for entry in topics:
+            entry["topic_authorized_operations"] = TOPIC_OPERATIONS
     return {
         "throttle_time": 0,
         "brokers": broker_entries(cluster),
         "cluster_id": cluster.cluster_id,
         "controller_id": cluster.controller_id,
         "topics": topics,
-        "cluster_authorized_operations": _AUTH_OPS_UNSET,
+        "cluster_authorized_operations": operations(
+            CLUSTER_OPERATIONS, getattr(request, "include_cluster_authorized_operations", False)
+        ),
     }

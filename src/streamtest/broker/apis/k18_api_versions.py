@@ -17,12 +17,17 @@ from typing import Any
 
 from ...protocol import codec
 from ...protocol.errors import ErrorCode
-from ..dispatch import REGISTRY, RequestContext, api
+from ..dispatch import LEGACY, REGISTRY, RequestContext, api
 
 
-def _api_keys() -> list[dict[str, int]]:
+def _api_keys(legacy: bool = False) -> list[dict[str, int]]:
+    def low(s: Any) -> int:
+        if not legacy:
+            return int(s.min_version)
+        return min([s.min_version, *(v for k, v in LEGACY if k == s.key)])
+
     return [
-        {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
+        {"api_key": s.key, "min_version": low(s), "max_version": s.max_version}
         for s in sorted(REGISTRY.values(), key=lambda s: s.key)
     ]
 
@@ -33,7 +38,8 @@ _SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 @api(18, "ApiVersions", 0, 4)
 def handle_api_versions(ctx: RequestContext, request: Any) -> bytes:
-    """Return the supported version range of every registered API."""
+    """Return the supported version range of every registered API (with the
+    removed versions ``streamtest.legacy.protocol`` serves, when it is on)."""
     if ctx.version >= 3 and not (
         _SOFTWARE.fullmatch(request.client_software_name or "")
         and _SOFTWARE.fullmatch(request.client_software_version or "")
@@ -42,11 +48,12 @@ def handle_api_versions(ctx: RequestContext, request: Any) -> bytes:
         return codec.encode(
             codec.build(cls, {"error_code": ErrorCode.INVALID_REQUEST, "api_keys": []})
         )
-    return _encoded(ctx.version, len(REGISTRY))
+    legacy = bool(ctx.cluster.settings["streamtest.legacy.protocol"])
+    return _encoded(ctx.version, len(REGISTRY), legacy)
 
 
 @functools.cache
-def _encoded(version: int, _registered: int) -> bytes:
+def _encoded(version: int, _registered: int, legacy: bool = False) -> bytes:
     """Encode the ApiVersions response once per version.
 
     Every client sends ApiVersions on every new connection, and encoding ~60
@@ -59,7 +66,7 @@ def _encoded(version: int, _registered: int) -> bytes:
             cls,
             {
                 "error_code": ErrorCode.NONE,
-                "api_keys": _api_keys(),
+                "api_keys": _api_keys(legacy),
                 "throttle_time": 0,
                 "supported_features": [],
                 "finalized_features_epoch": -1,

@@ -6,8 +6,12 @@
   DYNAMIC_DEFAULT_BROKER_CONFIG when altered, DEFAULT_CONFIG), with synonyms when
   asked (v1+) and the config type (v3+); see ``services/configs.py``.
 * BROKER (4): every broker setting of ``config.py`` for node ``N`` (its own
-  ``node.id``, ``broker.id``, ``listeners``, ``advertised.listeners`` and
-  ``log.dirs``), or the cluster-wide defaults for the empty name.
+  ``node.id``, ``broker.id``, ``process.roles``, ``listeners``,
+  ``advertised.listeners`` and ``log.dirs`` as static configs, and its own dynamic
+  values, source 2); synonyms list every level where a setting has a value,
+  highest first. The empty name describes the cluster-wide level as Kafka does:
+  only the values set there (source 3, DYNAMIC_DEFAULT_BROKER_CONFIG), among them
+  ``min.insync.replicas``, which a new KRaft cluster records there (KIP-966).
 * GROUP (32): the group configs of KIP-848 and KIP-932 groups
   (``services/group_configs.py``): ``config_source`` 8 (GROUP_CONFIG) for values
   set on the group, else the source of the broker setting they default to. Any
@@ -36,11 +40,13 @@ def node_values(ctx: RequestContext, node_id: int) -> dict[str, str]:
     out = {
         "node.id": str(node_id),
         "broker.id": str(node_id),
+        "process.roles": "broker,controller",
         "listeners": f"PLAINTEXT://{node.host}:{node.port}",
         "advertised.listeners": f"PLAINTEXT://{node.advertised_host}:{node.port}",
+        "log.dirs": cluster.log_dir(node_id),
     }
     if data_dir is not None:
-        out["log.dirs"] = out["log.dir"] = str(data_dir)
+        out["log.dir"] = out["log.dirs"]
     return out
 
 
@@ -53,7 +59,8 @@ def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]
     for r in request.resources:
         res: dict[str, Any] = {
             "error_code": ErrorCode.NONE,
-            "error_message": None,
+            # Kafka answers an empty message, not null, for a resource it describes.
+            "error_message": "",
             "resource_type": r.resource_type,
             "resource_name": r.resource_name,
             "configs": [],
@@ -68,6 +75,7 @@ def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]
             res["configs"] = topic_config_entries(topic, r.configuration_keys, synonyms)
         elif r.resource_type == BROKER:
             own: dict[str, str] | None = None
+            node_id: int | None = None
             if r.resource_name != "":
                 try:
                     node_id = int(r.resource_name)
@@ -82,7 +90,7 @@ def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]
                     continue
                 own = node_values(ctx, node_id)
             res["configs"] = broker_config_entries(
-                cluster.settings, r.configuration_keys, synonyms, own
+                cluster.settings, r.configuration_keys, synonyms, own, node_id
             )
         elif r.resource_type == GROUP:
             try:

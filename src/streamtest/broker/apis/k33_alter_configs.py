@@ -1,10 +1,13 @@
-"""AlterConfigs (key 33), versions 0-2: replaces a topic's or a group's whole
-dynamic config set.
+"""AlterConfigs (key 33), versions 0-2: replaces a resource's whole dynamic config set.
 
 Kafka's legacy, non-incremental semantics: configs not named are reset to their
-defaults. GROUP resources (32) hold the KIP-848/KIP-932 group configs
-(``services/group_configs.py``). Broker resources are read-only here
-(INVALID_REQUEST).
+defaults.
+
+* TOPIC (2): the topic's configs (``services/configs.py``).
+* BROKER (4): the dynamic broker configs of the cluster-wide level (name ``""``)
+  or of the receiving node (its id), with Kafka's rules for which keys are
+  dynamic (``services/broker_configs.py``).
+* GROUP (32): the KIP-848/KIP-932 group configs (``services/group_configs.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,25 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.broker_configs import BrokerConfigError, ConfigChange, alter_broker_configs
 from ..services.configs import validate_topic_config
 from ..services.group_configs import GroupConfigError, GroupConfigs
-from .k32_describe_configs import GROUP, TOPIC
+from .k32_describe_configs import BROKER, GROUP, TOPIC
+
+
+def alter_broker(
+    ctx: RequestContext, name: str, changes: list[ConfigChange], incremental: bool,
+    validate_only: bool,
+) -> dict[str, Any]:
+    """Alter the BROKER resource ``name`` (see ``services/broker_configs.py``)."""
+    res: dict[str, Any] = {"error_code": ErrorCode.NONE, "error_message": None,
+                           "resource_type": BROKER, "resource_name": name}
+    try:
+        alter_broker_configs(ctx.cluster.settings, name, ctx.node.node_id, changes,
+                             incremental, validate_only)
+    except BrokerConfigError as exc:
+        res["error_code"], res["error_message"] = exc.code, str(exc)
+    return res
 
 
 def alter_topic(
@@ -63,9 +82,14 @@ def alter_group(
 
 @api(33, "AlterConfigs", 0, 2)
 def handle_alter_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    """Replace each topic's dynamic configs with the given set."""
+    """Replace each topic's or broker level's dynamic configs with the given set."""
     responses = []
     for r in request.resources:
+        if r.resource_type == BROKER:
+            changes = [ConfigChange(c.name, 0, c.value) for c in r.configs]
+            responses.append(alter_broker(ctx, r.resource_name, changes, False,
+                                          request.validate_only))
+            continue
         given = {c.name: c.value for c in r.configs if c.value is not None}
         if r.resource_type == GROUP:
             responses.append(

@@ -1,9 +1,11 @@
 """IncrementalAlterConfigs (key 44), versions 0-1 (KIP-339).
 
 Operations: 0 SET, 1 DELETE (back to default), 2 APPEND and 3 SUBTRACT (for list
-configs such as ``cleanup.policy``).
+configs such as ``cleanup.policy``; subtracting the last value leaves an empty
+list, which Kafka 4.x allows).
 
 * TOPIC (2): see ``k33_alter_configs.alter_topic``.
+* BROKER (4): dynamic broker configs, see ``services/broker_configs.py``.
 * GROUP (32): the group configs of KIP-848 and KIP-932 groups, validated against
   the broker's bounds as Kafka validates them (``services/group_configs.py``).
 """
@@ -14,9 +16,10 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.broker_configs import ConfigChange
 from ..services.configs import TOPIC_CONFIGS
 from ..services.group_configs import ConfigOp, GroupConfigs
-from .k33_alter_configs import GROUP, alter_group, alter_topic
+from .k33_alter_configs import BROKER, GROUP, alter_broker, alter_group, alter_topic
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
@@ -62,8 +65,11 @@ def handle_incremental_alter_configs(ctx: RequestContext, request: Any) -> dict[
 
             responses.append(alter_group(ctx, name, check, change))
             continue
-        responses.append(
-            alter_topic(ctx, r.resource_type, r.resource_name, request.validate_only,
-                        _apply(list(r.configs)))
-        )
+        if r.resource_type == BROKER:
+            changes = [ConfigChange(c.name, c.config_operation, c.value) for c in r.configs]
+            responses.append(alter_broker(ctx, r.resource_name, changes, True,
+                                          request.validate_only))
+            continue
+        responses.append(alter_topic(ctx, r.resource_type, r.resource_name,
+                                     request.validate_only, _apply(list(r.configs))))
     return {"throttle_time": 0, "responses": responses}

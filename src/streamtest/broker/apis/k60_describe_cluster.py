@@ -1,5 +1,7 @@
 """DescribeCluster (key 60), versions 0-1 (KIP-700): the cluster id, the active
-controller (the lowest live node id) and the live nodes. v1's endpoint_type 2
+controller (the lowest live node id) and the live nodes; with
+``include_cluster_authorized_operations``, every cluster operation, as Kafka answers
+with no authorizer (``services/authorization.py``). v1's endpoint_type 2
 (controllers, KIP-919) gets MISMATCHED_ENDPOINT_TYPE, as from a Kafka broker."""
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
+from ..services.authorization import CLUSTER_OPERATIONS, operations
 from ..services.nodes import broker_entries
 
 
@@ -39,5 +42,7 @@ def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str, Any]
             {"broker_id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b["rack"]}
             for b in broker_entries(cluster)
         ],
-        "cluster_authorized_operations": -(2**31),
+        "cluster_authorized_operations": operations(
+            CLUSTER_OPERATIONS, request.include_cluster_authorized_operations
+        ),
     }

@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
 from ..clock import TimerHandle
-from .consumer_protocol import decode_subscription
+from .consumer_protocol import decode_subscription, encode_assignment
 
 if TYPE_CHECKING:
+    from .consumer import ConsumerGroup, ConsumerMember
     from .coordinator import GroupCoordinator
 
 EMPTY = "Empty"
@@ -705,8 +706,10 @@ class ClassicGroup:
             ],
         }
 
-    def shutdown(self) -> None:
-        """Mark the group Dead and answer anything parked (DeleteGroups, broker stop)."""
+    def shutdown(self, code: ErrorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE) -> None:
+        """Mark the group Dead and answer anything parked with ``code`` (DeleteGroups,
+        broker stop; REBALANCE_IN_PROGRESS when it becomes a consumer group, so the
+        members rejoin, as Kafka's ``convertToConsumerGroup`` answers them)."""
         timers = self.coord.timers
         timers.cancel(self._join_timer)
         timers.cancel(self._sync_timer)
@@ -715,6 +718,48 @@ class ClassicGroup:
         self.pending_members.clear()
         for m in self.members.values():
             timers.cancel(m.heartbeat_timer)
-            self._finish_join(m, join_error(m.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE))
-            self._finish_sync(m, sync_error(ErrorCode.COORDINATOR_NOT_AVAILABLE))
+            self._finish_join(m, join_error(m.member_id, code))
+            self._finish_sync(m, sync_error(code))
         self.transition(DEAD)
+
+    @classmethod
+    def from_consumer(
+        cls,
+        group: ConsumerGroup,
+        leaving: ConsumerMember,
+        coordinator: GroupCoordinator,
+    ) -> ClassicGroup:
+        """Return the classic group a consumer group becomes when its last member
+        using the consumer protocol (``leaving``) goes (Kafka's
+        ``ClassicGroup.fromConsumerGroup``): Stable at the group epoch, every other
+        member with its protocols and its target assignment; the caller then starts
+        a rebalance so they rejoin."""
+        new = cls(group.group_id, coordinator)
+        new.state = STABLE
+        new.generation_id = group.group_epoch
+        new.protocol_type = "consumer"
+        for m in group.members.values():
+            if m is leaving or m.classic is None:
+                continue
+            member = ClassicMember(
+                m.member_id,
+                m.instance_id,
+                m.client_id,
+                m.client_host,
+                m.classic.session_timeout_ms,
+                m.rebalance_timeout_ms,
+                "consumer",
+                list(m.classic.protocols),
+            )
+            member.assignment = encode_assignment(
+                group.target_names(m.member_id), m.classic.assignment_version()
+            )
+            new.members[m.member_id] = member
+            if m.instance_id is not None:
+                new.static_members[m.instance_id] = m.member_id
+            if new.leader_id is None:
+                new.leader_id = m.member_id
+        new.protocol_name = new.select_protocol()
+        for member in new.members.values():
+            new.schedule_heartbeat(member)
+        return new

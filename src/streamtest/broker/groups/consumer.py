@@ -24,13 +24,22 @@ Timeouts: ``group.consumer.session.timeout.ms`` (no heartbeat: removed) and the
 member's rebalance timeout (not revoking in time: removed). Group states, as
 Kafka names them: Empty, Assigning, Reconciling, Stable, Dead.
 
-Left out: rack-aware assignment, client-side assignors, the
-classic-to-consumer upgrade of a non-empty group, KIP-1071 streams groups.
+Classic members (KIP-848 online migration, Kafka 3.8+): a consumer group also
+takes members that speak the classic protocol (JoinGroup, SyncGroup, Heartbeat,
+LeaveGroup), as Kafka's ``classicGroup*ToConsumerGroup`` handlers do. Such a
+member is reconciled like any other, with the owned partitions of its JoinGroup
+subscription, and learns its assignment from SyncGroup; its classic Heartbeat
+answers REBALANCE_IN_PROGRESS when it must rejoin (the group epoch moved past its
+epoch, it has partitions to revoke, or partitions it waited for were released).
+It keeps its classic session timeout, must rejoin within its rebalance timeout
+once told to, and must send SyncGroup within it after joining. The coordinator
+converts groups between the two types (``coordinator.py``).
+
+Left out: rack-aware assignment, client-side assignors, KIP-1071 streams groups.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,9 +47,17 @@ from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ErrorCode
 from ..clock import TimerHandle
+from . import regex
 from .assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSpec, TopicPartitions
+from .consumer_protocol import (
+    decode_assignment,
+    decode_subscription,
+    encode_assignment,
+    subscription_version,
+)
 
 if TYPE_CHECKING:
+    from .classic import ClassicGroup, JoinRequest
     from .coordinator import GroupCoordinator
 
 EMPTY, ASSIGNING, RECONCILING, STABLE, DEAD = "Empty", "Assigning", "Reconciling", "Stable", "Dead"
@@ -70,6 +87,24 @@ class HeartbeatRequest:
     client_host: str = ""
 
 
+@dataclass(slots=True)
+class ClassicProtocol:
+    """What a member that joined with the classic protocol keeps (Kafka's
+    ``ClassicMemberMetadata``): its session timeout and its JoinGroup protocols."""
+
+    session_timeout_ms: int
+    protocols: list[tuple[str, bytes]]
+
+    @property
+    def protocol_name(self) -> str:
+        """Return the protocol it prefers (the first it listed)."""
+        return self.protocols[0][0] if self.protocols else ""
+
+    def assignment_version(self) -> int:
+        """Return the consumer-protocol version its assignments are written in."""
+        return subscription_version(self.protocols[0][1]) if self.protocols else 0
+
+
 @dataclass(eq=False, slots=True)
 class ConsumerMember:
     """One member of a consumer group and where it stands in reconciliation."""
@@ -94,6 +129,12 @@ class ConsumerMember:
     static_left: bool = False
     session_timer: TimerHandle | None = None
     revocation_timer: TimerHandle | None = None
+    #: Set for a member that speaks the classic protocol (online migration).
+    classic: ClassicProtocol | None = None
+    #: A classic member told to rejoin must do so within its rebalance timeout.
+    join_timer: TimerHandle | None = None
+    #: A classic member that joined must send SyncGroup within its rebalance timeout.
+    sync_timer: TimerHandle | None = None
 
 
 def _copy(tps: TopicPartitions) -> TopicPartitions:
@@ -147,6 +188,11 @@ class ConsumerGroup:
         self.dead = False
         self.state_timestamp_ms = self.coord.now_ms()
         self._last_state = EMPTY
+        #: Each subscribed pattern and the topics its last resolution found.
+        self.resolved_regexes: dict[str, frozenset[str]] = {}
+        self._regex_refresh: TimerHandle | None = None
+        self._regex_refreshed_ms = 0
+        self._regex_topics: frozenset[str] = frozenset()
 
     # -- state ---------------------------------------------------------------------
 
@@ -185,13 +231,41 @@ class ConsumerGroup:
     def _member_topics(self, member: ConsumerMember) -> set[str]:
         topics = set(member.subscribed_topic_names)
         if member.subscribed_topic_regex:
-            pattern = re.compile(member.subscribed_topic_regex)
-            topics.update(
-                t
-                for t in self.coord.topic_names()
-                if not t.startswith("__") and pattern.fullmatch(t)
-            )
+            # What the last resolution found (``regex.py``): until a new pattern is
+            # resolved, it matches nothing.
+            topics.update(self.resolved_regexes.get(member.subscribed_topic_regex, ()))
         return topics
+
+    # -- regular expressions (resolved asynchronously, as Kafka does) ----------------
+
+    def _subscribed_regexes(self) -> set[str]:
+        return {m.subscribed_topic_regex for m in self.members.values() if m.subscribed_topic_regex}
+
+    def _maybe_refresh_regexes(self) -> None:
+        """Schedule a resolution of the group's patterns when Kafka would: a new
+        pattern, or ten seconds since the last one and the topics changed."""
+        regexes = self._subscribed_regexes()
+        if not regexes or self._regex_refresh is not None:
+            return
+        new = any(r not in self.resolved_regexes for r in regexes)
+        if not new:
+            if self.coord.now_ms() < self._regex_refreshed_ms + regex.REFRESH_INTERVAL_MS:
+                return
+            if frozenset(self.coord.topic_names()) == self._regex_topics:
+                return
+        self._regex_refresh = self.coord.timers.call_later(0, self._refresh_regexes)
+
+    def _refresh_regexes(self) -> None:
+        self._regex_refresh = None
+        if self.dead:
+            return
+        names = [n for n in self.coord.topic_names() if not self.coord.is_internal(n)]
+        self._regex_topics = frozenset(self.coord.topic_names())
+        self._regex_refreshed_ms = self.coord.now_ms()
+        self.resolved_regexes = {r: regex.resolve(r, names) for r in self._subscribed_regexes()}
+        if self.members:
+            self.maybe_compute_target()
+            self._note_state()
 
     def _refresh_subscription_metadata(self) -> bool:
         wanted: set[str] = set()
@@ -296,7 +370,11 @@ class ConsumerGroup:
     def _schedule_session(self, member: ConsumerMember) -> None:
         timers = self.coord.timers
         timers.cancel(member.session_timer)
-        timeout_ms = self.coord.consumer_session_timeout_ms(self.group_id)
+        timeout_ms = (
+            member.classic.session_timeout_ms
+            if member.classic is not None
+            else self.coord.consumer_session_timeout_ms(self.group_id)
+        )
         member.session_timer = timers.call_later(timeout_ms / 1000, self._session_expired, member)
 
     def _session_expired(self, member: ConsumerMember) -> None:
@@ -309,11 +387,16 @@ class ConsumerGroup:
         if self.members.get(member.member_id) is member and member.state == UNREVOKED_PARTITIONS:
             self.remove_member(member)  # fenced: it did not revoke within its rebalance timeout
 
-    def remove_member(self, member: ConsumerMember) -> None:
-        """Remove ``member`` (left, expired or fenced); its partitions go to the others."""
-        timers = self.coord.timers
-        timers.cancel(member.session_timer)
-        timers.cancel(member.revocation_timer)
+    def remove_member(self, member: ConsumerMember, downgrade: bool = True) -> None:
+        """Remove ``member`` (left, expired or fenced); its partitions go to the others.
+
+        When the last member using the consumer protocol goes and only classic
+        members remain, the coordinator may turn the group into a classic group
+        instead (``downgrade``; Kafka's ``validateOnlineDowngradeWithFencedMember``).
+        """
+        if downgrade and member.classic is None and self.coord.maybe_downgrade(self, member):
+            return
+        self._cancel_timers(member)
         self.members.pop(member.member_id, None)
         self.target.pop(member.member_id, None)
         if member.instance_id and self.static_members.get(member.instance_id) == member.member_id:
@@ -351,6 +434,7 @@ class ConsumerGroup:
                     f"member epoch {req.member_epoch} is not the current {member.member_epoch}",
                 )
         changed |= self._update_member(member, req)
+        self._maybe_refresh_regexes()
         before = (member.member_epoch, _copy(member.assigned))
         self.maybe_compute_target(changed)
         self._reconcile(member, req.owned)
@@ -394,7 +478,7 @@ class ConsumerGroup:
         existing = self.members.get(member_id)
         if existing is not None:
             # Rejoining with epoch 0 (after an error): start over as a new member.
-            self.remove_member(existing)
+            self.remove_member(existing, downgrade=False)
         member = ConsumerMember(
             member_id,
             req.instance_id,
@@ -486,6 +570,274 @@ class ConsumerGroup:
             "assignment": None,
         }
 
+    # -- classic members (KIP-848 online migration) ----------------------------------------
+
+    @classmethod
+    def from_classic(cls, group: ClassicGroup, coordinator: GroupCoordinator) -> ConsumerGroup:
+        """Return the consumer group a classic group becomes (Kafka's
+        ``ConsumerGroup.fromClassicGroup``): every member keeps its last assignment
+        as its target and is Stable at the generation, which becomes the group and
+        assignment epoch. The new member that triggered the upgrade then bumps the
+        epoch, and the classic members rejoin to reconcile.
+
+        Raises:
+            ValueError: a member's subscription or assignment does not decode.
+        """
+        new = cls(group.group_id, coordinator)
+        generation = group.generation_id
+        for m in group.members.values():
+            protocol = group.protocol_name or (m.protocols[0][0] if m.protocols else None)
+            sub = decode_subscription(m.metadata(protocol))
+            assigned = new._ids(decode_assignment(m.assignment))
+            member = ConsumerMember(
+                m.member_id,
+                m.group_instance_id,
+                sub.rack_id,
+                m.client_id,
+                m.client_host,
+                m.rebalance_timeout_ms,
+                list(sub.topics),
+                member_epoch=generation,
+                previous_member_epoch=generation,
+                assigned=assigned,
+            )
+            member.classic = ClassicProtocol(m.session_timeout_ms, list(m.protocols))
+            new.members[m.member_id] = member
+            new.target[m.member_id] = _copy(assigned)
+            if m.group_instance_id is not None:
+                new.static_members[m.group_instance_id] = m.member_id
+        new.group_epoch = new.assignment_epoch = generation
+        new._refresh_subscription_metadata()
+        for member in new.members.values():
+            new._schedule_session(member)
+        new._note_state()
+        return new
+
+    def _ids(self, by_name: dict[str, list[int]]) -> TopicPartitions:
+        out: TopicPartitions = {}
+        for name, partitions in by_name.items():
+            info = self.coord.topic_info(name)
+            if info is not None and partitions:
+                out.setdefault(info[0], set()).update(partitions)
+        return out
+
+    def _names(self, by_id: TopicPartitions) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for topic_id, partitions in by_id.items():
+            name = self.coord.topic_name(topic_id)
+            if name is not None and partitions:
+                out[name] = sorted(partitions)
+        return out
+
+    def target_names(self, member_id: str) -> dict[str, list[int]]:
+        """Return ``member_id``'s target assignment by topic name."""
+        return self._names(self.target.get(member_id, {}))
+
+    def supports_classic(self, protocol_type: str, protocols: list[tuple[str, bytes]]) -> bool:
+        """Return whether a classic member with these protocols may join (Kafka's
+        ``supportsClassicProtocols``): the consumer protocol type, and a protocol
+        every classic member already in the group supports."""
+        if protocol_type != "consumer" or not protocols:
+            return False
+        classic = [m.classic for m in self.members.values() if m.classic is not None]
+        common = {name for name, _ in protocols}
+        for c in classic:
+            common &= {name for name, _ in c.protocols}
+        return bool(common)
+
+    def classic_member(self, member_id: str, instance_id: str | None) -> ConsumerMember | ErrorCode:
+        """Return the classic member a classic request names, or its error
+        (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID), as Kafka's ``validateConsumerGroupMember``
+        and ``throwIfMemberDoesNotUseClassicProtocol``."""
+        if instance_id is None:
+            member = self.members.get(member_id)
+        else:
+            member = self.members.get(self.static_members.get(instance_id, ""))
+            if member is not None and member.member_id != member_id:
+                return ErrorCode.FENCED_INSTANCE_ID
+        if member is None or member.classic is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        return member
+
+    def classic_join(self, req: JoinRequest) -> dict[str, Any]:
+        """Handle a JoinGroup from a classic member (Kafka's
+        ``classicGroupJoinToConsumerGroup``): subscribe it, reconcile it with the
+        owned partitions of its subscription, and answer at once with its member
+        epoch as the generation; its assignment comes with SyncGroup."""
+        from .classic import join_error
+
+        if not self.supports_classic(req.protocol_type, req.protocols):
+            return join_error(req.member_id, ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+        member_id = req.member_id or str(uuid.uuid4())
+        if not req.member_id and req.require_known_member_id and req.group_instance_id is None:
+            return join_error(member_id, ErrorCode.MEMBER_ID_REQUIRED)
+        try:
+            sub = decode_subscription(req.protocols[0][1])
+        except ValueError:
+            return join_error(member_id, ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+        member, changed = self._classic_member_for_join(member_id, req)
+        if member is None:
+            return join_error(member_id, ErrorCode.FENCED_INSTANCE_ID)
+        member.classic = ClassicProtocol(req.session_timeout_ms, list(req.protocols))
+        member.client_id, member.client_host = req.client_id, req.client_host
+        member.rebalance_timeout_ms = req.rebalance_timeout_ms
+        if sub.rack_id is not None:
+            member.rack_id = sub.rack_id
+        if sorted(sub.topics) != sorted(member.subscribed_topic_names):
+            member.subscribed_topic_names = list(sub.topics)
+            changed = True
+        member.static_left = False
+        self.maybe_compute_target(changed)
+        self._reconcile(member, self._ids(sub.owned_partitions))
+        timers = self.coord.timers
+        timers.cancel(member.join_timer)
+        member.join_timer = None
+        self._schedule_session(member)
+        timers.cancel(member.sync_timer)
+        member.sync_timer = timers.call_later(
+            member.rebalance_timeout_ms / 1000, self._classic_timeout, member, "sync_timer"
+        )
+        self._note_state()
+        if changed:
+            self.coord.group_changed(self)
+        return {
+            "error_code": ErrorCode.NONE,
+            "generation_id": member.member_epoch,
+            "protocol_type": "consumer",
+            "protocol_name": member.classic.protocol_name,
+            "leader": "",
+            "skip_assignment": False,
+            "member_id": member.member_id,
+            "members": [],
+        }
+
+    def _classic_member_for_join(
+        self, member_id: str, req: JoinRequest
+    ) -> tuple[ConsumerMember | None, bool]:
+        instance_id = req.group_instance_id
+        if instance_id is not None:
+            old_id = self.static_members.get(instance_id)
+            old = self.members.get(old_id) if old_id is not None else None
+            if old is not None:
+                if old_id == member_id:
+                    return old, False
+                if req.member_id and not old.static_left:
+                    return None, False
+                # A static member restarting takes over its predecessor's place.
+                self._cancel_timers(old)
+                del self.members[old.member_id]
+                old.member_id = member_id
+                if old_id in self.target:
+                    self.target[member_id] = self.target.pop(old_id)
+                self.members[member_id] = old
+                self.static_members[instance_id] = member_id
+                return old, False
+        member = self.members.get(member_id)
+        if member is not None:
+            return member, False
+        member = ConsumerMember(
+            member_id, instance_id, None, req.client_id, req.client_host, req.rebalance_timeout_ms
+        )
+        self.members[member_id] = member
+        if instance_id is not None:
+            self.static_members[instance_id] = member_id
+        return member, True
+
+    def _classic_timeout(self, member: ConsumerMember, which: str) -> None:
+        setattr(member, which, None)
+        if self.members.get(member.member_id) is member:
+            # Kafka's join and sync timeouts: the member is removed, the others rebalance.
+            self.remove_member(member)
+
+    def _must_rejoin(self, member: ConsumerMember) -> bool:
+        """Return whether a classic member must rejoin (Kafka's conditions in
+        ``classicGroupHeartbeatToConsumerGroup``), and start its join timeout."""
+        waiting = member.state == UNRELEASED_PARTITIONS and any(
+            self._owner(t, p, member)
+            for t, ps in self.target.get(member.member_id, {}).items()
+            for p in ps - member.assigned.get(t, set())
+        )
+        rejoin = (
+            member.member_epoch < self.group_epoch
+            or member.state == UNREVOKED_PARTITIONS
+            or (member.state == UNRELEASED_PARTITIONS and not waiting)
+        )
+        if rejoin and member.join_timer is None:
+            member.join_timer = self.coord.timers.call_later(
+                member.rebalance_timeout_ms / 1000, self._classic_timeout, member, "join_timer"
+            )
+        return rejoin
+
+    def classic_sync(
+        self,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        protocol_type: str | None,
+        protocol_name: str | None,
+    ) -> dict[str, Any]:
+        """Handle a SyncGroup from a classic member (Kafka's
+        ``classicGroupSyncToConsumerGroup``): answer its assigned partitions in the
+        consumer protocol version it speaks."""
+        from .classic import sync_error
+
+        found = self.classic_member(member_id, instance_id)
+        if isinstance(found, ErrorCode):
+            return sync_error(found)
+        member = found
+        assert member.classic is not None
+        if generation_id != member.member_epoch:
+            return sync_error(ErrorCode.ILLEGAL_GENERATION)
+        if (protocol_type is not None and protocol_type != "consumer") or (
+            protocol_name is not None and protocol_name != member.classic.protocol_name
+        ):
+            return sync_error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+        if self.group_epoch > member.member_epoch and member.state != UNREVOKED_PARTITIONS:
+            self._must_rejoin(member)
+            return sync_error(ErrorCode.REBALANCE_IN_PROGRESS)
+        self.coord.timers.cancel(member.sync_timer)
+        member.sync_timer = None
+        self._schedule_session(member)
+        return {
+            "error_code": ErrorCode.NONE,
+            "protocol_type": protocol_type,
+            "protocol_name": protocol_name,
+            "assignment": encode_assignment(
+                self._names(member.assigned), member.classic.assignment_version()
+            ),
+        }
+
+    def classic_heartbeat(
+        self, member_id: str, instance_id: str | None, generation_id: int
+    ) -> ErrorCode:
+        """Handle a classic Heartbeat: keep the session, and answer
+        REBALANCE_IN_PROGRESS when the member must rejoin."""
+        found = self.classic_member(member_id, instance_id)
+        if isinstance(found, ErrorCode):
+            return found
+        if generation_id != found.member_epoch:
+            return ErrorCode.ILLEGAL_GENERATION
+        self._schedule_session(found)
+        return ErrorCode.REBALANCE_IN_PROGRESS if self._must_rejoin(found) else ErrorCode.NONE
+
+    def classic_leave(self, members: list[tuple[str, str | None]]) -> list[ErrorCode]:
+        """Handle a LeaveGroup naming classic members; return one error per member."""
+        errors = []
+        for member_id, instance_id in members:
+            if instance_id is not None and not member_id:
+                found = self.members.get(self.static_members.get(instance_id, ""))
+                if found is None or found.classic is None:
+                    errors.append(ErrorCode.UNKNOWN_MEMBER_ID)
+                    continue
+            else:
+                found = self.classic_member(member_id, instance_id)  # type: ignore[assignment]
+                if isinstance(found, ErrorCode):
+                    errors.append(found)
+                    continue
+            self.remove_member(found, downgrade=False)
+            errors.append(ErrorCode.NONE)
+        return errors
+
     # -- offsets, admin --------------------------------------------------------------------
 
     def validate_offset_commit(
@@ -499,6 +851,12 @@ class ConsumerGroup:
         member = self.members.get(member_id)
         if member is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
+        if member.classic is not None:
+            # A classic member commits with its generation (its member epoch), with
+            # any OffsetCommit version, as in a classic group.
+            if member_epoch != member.member_epoch:
+                return ErrorCode.ILLEGAL_GENERATION
+            return ErrorCode.NONE
         if api_version < 9:
             return ErrorCode.UNSUPPORTED_VERSION  # KIP-848 members commit with v9+
         if member_epoch != member.member_epoch:
@@ -557,18 +915,34 @@ class ConsumerGroup:
                     "client_id": m.client_id,
                     "client_host": m.client_host,
                     "subscribed_topic_names": sorted(m.subscribed_topic_names),
-                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    # Kafka 4.4 describes an unset pattern as "", not null.
+                    "subscribed_topic_regex": m.subscribed_topic_regex or "",
                     "assignment": tps(m.assigned),
                     "target_assignment": tps(self.target.get(m.member_id, {})),
-                    "member_type": 1,
+                    # KIP-1099: 0 classic protocol, 1 consumer protocol.
+                    "member_type": 0 if m.classic is not None else 1,
                 }
                 for m in self.members.values()
             ],
         }
 
     def shutdown(self) -> None:
-        """Mark the group Dead and cancel its timers (DeleteGroups, broker stop)."""
+        """Mark the group Dead and cancel its timers (DeleteGroups, broker stop, or a
+        conversion to a classic group)."""
         for m in self.members.values():
-            self.coord.timers.cancel(m.session_timer)
-            self.coord.timers.cancel(m.revocation_timer)
+            self._cancel_timers(m)
+        self.coord.timers.cancel(self._regex_refresh)
+        self._regex_refresh = None
         self.dead = True
+
+    def _cancel_timers(self, member: ConsumerMember) -> None:
+        timers = self.coord.timers
+        for handle in (
+            member.session_timer,
+            member.revocation_timer,
+            member.join_timer,
+            member.sync_timer,
+        ):
+            timers.cancel(handle)
+        member.session_timer = member.revocation_timer = None
+        member.join_timer = member.sync_timer = None

@@ -113,3 +113,39 @@ def encode_subscription(topics: list[str], user_data: bytes | None = None) -> by
     if user_data is None:
         return out + struct.pack(">i", -1)
     return out + struct.pack(">i", len(user_data)) + user_data
+
+
+def subscription_version(data: bytes) -> int:
+    """Return the version prefix of consumer-protocol metadata (0 if there is none):
+    an assignment for that member is written in the same version, as Kafka does."""
+    if len(data) < 2:
+        return 0
+    (version,) = struct.unpack_from(">h", data, 0)
+    return max(int(version), 0)
+
+
+def decode_assignment(data: bytes) -> dict[str, list[int]]:
+    """Decode a ConsumerProtocolAssignment's assigned partitions (empty bytes: none).
+
+    Raises:
+        ValueError: the bytes are not a valid assignment.
+    """
+    if not data:
+        return {}
+    try:
+        r = _Reader(data)
+        r.int16()
+        return r.topic_partitions()
+    except struct.error as exc:
+        raise ValueError(f"malformed consumer assignment: {exc}") from exc
+
+
+def encode_assignment(partitions: dict[str, list[int]], version: int = 0) -> bytes:
+    """Encode a ConsumerProtocolAssignment (no user data) in ``version``'s layout,
+    which is the same for every version Kafka has (v0-v3)."""
+    out = struct.pack(">hi", version, len(partitions))
+    for topic in sorted(partitions):
+        parts = sorted(partitions[topic])
+        out += _string(topic) + struct.pack(">i", len(parts))
+        out += b"".join(struct.pack(">i", p) for p in parts)
+    return out + struct.pack(">i", -1)

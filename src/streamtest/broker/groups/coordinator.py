@@ -5,10 +5,16 @@ The single broker is the coordinator of every group and every transactional id
 handlers (keys 8-16, 42, 47, 68, 69) and other broker components call; it owns:
 
 * ``groups``: group id -> :class:`ClassicGroup`, :class:`ConsumerGroup`
-  (KIP-848) or :class:`ShareGroup` (KIP-932). A group's type is fixed while it
-  has members; an empty classic or consumer group is replaced by the other type
-  when a member of the other protocol joins. Group ids are one namespace: a
-  share group's id cannot be used by a consumer group, nor the reverse.
+  (KIP-848) or :class:`ShareGroup` (KIP-932). An empty classic or consumer group
+  is replaced by the other type when a member of the other protocol joins. A live
+  group converts as Kafka 4.x converts it under
+  ``group.consumer.migration.policy`` (KIP-848 online migration; ``bidirectional``
+  by default): a ConsumerGroupHeartbeat joining a classic group of the consumer
+  protocol upgrades it (its members become classic members of a consumer group),
+  a classic member may join a consumer group, and when the last member using the
+  consumer protocol leaves a group of classic members, the group becomes a
+  classic group again and rebalances. Group ids are one namespace: a share
+  group's id cannot be used by a consumer group, nor the reverse.
 * ``offsets``: committed offsets (``offsets.py``). Every commit, deletion and
   group change is also written to ``__consumer_offsets`` in Kafka's schemas
   (``records.py``), where tools such as Burrow read them; on start the
@@ -26,7 +32,6 @@ which address topics by id) and the ``__consumer_offsets`` log
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,7 +42,7 @@ from ..clock import Clock, TimerHandle
 from ..config import BrokerSettings
 from ..services.group_configs import GroupConfigs
 from ..topics import TopicTable
-from . import classic, consumer, records
+from . import classic, consumer, records, regex
 from .assignors import ASSIGNORS
 from .classic import ClassicGroup, JoinRequest, Outcome, join_error, sync_error
 from .consumer import ConsumerGroup, HeartbeatRequest, error_response
@@ -235,6 +240,11 @@ class GroupCoordinator:
         topic = self.topics.get(name)
         return None if topic is None else (topic.topic_id, len(topic.partitions))
 
+    def is_internal(self, name: str) -> bool:
+        """Return whether topic ``name`` is one of Kafka's internal topics."""
+        topic = self.topics.get(name)
+        return topic is not None and topic.internal
+
     def topic_name(self, topic_id: uuid.UUID) -> str | None:
         """Return the name of the topic with ``topic_id``, or ``None``."""
         topic = self.topics.by_id.get(topic_id)
@@ -312,8 +322,7 @@ class GroupCoordinator:
         if isinstance(group, ShareGroup):
             return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
         if isinstance(group, ConsumerGroup):
-            if not group.is_empty:
-                return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+            group.shutdown()
             group = None  # an empty consumer group becomes a classic group
         if group is None:
             if member_id:
@@ -332,6 +341,10 @@ class GroupCoordinator:
         high = self._setting("group.max.session.timeout.ms")
         if not low <= req.session_timeout_ms <= high:
             return join_error(req.member_id, ErrorCode.INVALID_SESSION_TIMEOUT)
+        existing = self.groups.get(group_id)
+        if isinstance(existing, ConsumerGroup) and not existing.is_empty:
+            # Kafka's classicGroupJoinToConsumerGroup: a classic member of a consumer group.
+            return existing.classic_join(req)
         group = self._classic_for_join(group_id, req.member_id)
         if isinstance(group, ErrorCode):
             return join_error(req.member_id, group)
@@ -351,6 +364,10 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if not group_id:
             return sync_error(ErrorCode.INVALID_GROUP_ID)
+        if isinstance(group, ConsumerGroup):
+            return group.classic_sync(
+                member_id, instance_id, generation_id, protocol_type, protocol_name
+            )
         if not isinstance(group, ClassicGroup):
             return sync_error(ErrorCode.UNKNOWN_MEMBER_ID)
         return group.sync(
@@ -364,6 +381,8 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
+        if isinstance(group, ConsumerGroup):
+            return group.classic_heartbeat(member_id, instance_id, generation_id)
         if not isinstance(group, ClassicGroup):
             return ErrorCode.UNKNOWN_MEMBER_ID
         return group.heartbeat(member_id, instance_id, generation_id)
@@ -375,6 +394,8 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID, []
+        if isinstance(group, ConsumerGroup):
+            return ErrorCode.NONE, group.classic_leave(members)
         if not isinstance(group, ClassicGroup):
             return ErrorCode.UNKNOWN_MEMBER_ID, []
         return ErrorCode.NONE, [group.leave(m, i) for m, i in members]
@@ -392,22 +413,95 @@ class GroupCoordinator:
                 ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
             )
         if isinstance(group, ClassicGroup):
-            if not group.is_empty or req.member_epoch != consumer.JOIN_EPOCH:
-                return error_response(
-                    ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
-                )
-            group.shutdown()
-            group = None
+            if group.is_empty and req.member_epoch == consumer.JOIN_EPOCH:
+                group.shutdown()
+                group = None
+            else:
+                upgraded = self._upgrade(group, req)
+                if isinstance(upgraded, dict):
+                    return upgraded
+                group = upgraded
         if group is None:
             if req.member_epoch != consumer.JOIN_EPOCH:
+                # Kafka: a heartbeat (other than a join) for a group it does not
+                # know is GROUP_ID_NOT_FOUND.
                 return error_response(
-                    ErrorCode.UNKNOWN_MEMBER_ID,
-                    f"Group {req.group_id} has no member {req.member_id}",
+                    ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} not found."
                 )
             group = ConsumerGroup(req.group_id, self)
             self.groups[req.group_id] = group
             self.group_changed(group)
         return group.heartbeat(req)
+
+    # -- online migration (KIP-848) ---------------------------------------------------
+
+    def _migration(self, direction: str) -> bool:
+        policy = str(self.settings["group.consumer.migration.policy"])
+        return policy in (direction, "bidirectional")
+
+    def _upgrade(
+        self, group: ClassicGroup, req: HeartbeatRequest
+    ) -> ConsumerGroup | dict[str, Any]:
+        """Turn a live classic group into a consumer group for a member joining with
+        ConsumerGroupHeartbeat, as Kafka's ``validateOnlineUpgrade`` and
+        ``convertToConsumerGroup`` do; return it, or the refusal to answer."""
+        not_consumer = error_response(
+            ErrorCode.GROUP_ID_NOT_FOUND, f"Group {req.group_id} is not a consumer group."
+        )
+        if req.member_epoch != consumer.JOIN_EPOCH or group.state == classic.DEAD:
+            return not_consumer
+        if not self._migration("upgrade"):
+            log.info("cannot upgrade classic group %s: the online upgrade is disabled",
+                     group.group_id)
+            return not_consumer
+        if group.protocol_type != "consumer":
+            log.info("cannot upgrade classic group %s: it does not use the consumer protocol",
+                     group.group_id)
+            return not_consumer
+        try:
+            upgraded = ConsumerGroup.from_classic(group, self)
+        except ValueError:
+            return error_response(
+                ErrorCode.GROUP_ID_NOT_FOUND,
+                f"Cannot upgrade the classic group {group.group_id} to consumer group because "
+                "the embedded consumer protocol is malformed.",
+            )
+        group.shutdown(ErrorCode.REBALANCE_IN_PROGRESS)
+        self._replace(group, upgraded)
+        log.info("classic group %s upgraded to a consumer group", group.group_id)
+        return upgraded
+
+    def maybe_downgrade(self, group: ConsumerGroup, leaving: Any) -> bool:
+        """Turn ``group`` into a classic group if ``leaving`` is its last member using
+        the consumer protocol and classic members remain (Kafka's
+        ``validateOnlineDowngradeWithFencedMember`` and ``convertToClassicGroup``);
+        return whether it did. The classic group then rebalances."""
+        others = [m for m in group.members.values() if m is not leaving]
+        if not others or any(m.classic is None for m in others):
+            return False
+        if not self._migration("downgrade"):
+            log.info("cannot downgrade consumer group %s: the online downgrade is disabled",
+                     group.group_id)
+            return False
+        downgraded = ClassicGroup.from_consumer(group, leaving, self)
+        group.shutdown()
+        self._replace(group, downgraded)
+        downgraded.prepare_rebalance(f"Downgrade group {group.group_id} from consumer to classic.")
+        log.info("consumer group %s downgraded to a classic group", group.group_id)
+        return True
+
+    def _replace(self, old: Group, new: Group) -> None:
+        """Put ``new`` in ``old``'s place, and in ``__consumer_offsets`` a tombstone
+        for the old type's record before the new type's (as Kafka writes them)."""
+        if self.log is not None:
+            record_type = (
+                records.GROUP_METADATA
+                if isinstance(old, ClassicGroup)
+                else records.CONSUMER_GROUP_METADATA
+            )
+            self.log.append(old.group_id, [(records.group_key(old.group_id, record_type), None)])
+        self.groups[old.group_id] = new
+        self.group_changed(new)
 
     def _validate_heartbeat(self, req: HeartbeatRequest) -> dict[str, Any] | None:
         def invalid(message: str) -> dict[str, Any]:
@@ -435,10 +529,9 @@ class GroupCoordinator:
                 f"Supported assignors: {', '.join(ASSIGNORS)}.",
             )
         if req.subscribed_topic_regex:
-            try:
-                re.compile(req.subscribed_topic_regex)
-            except re.error as exc:
-                return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, str(exc))
+            problem = regex.check(req.subscribed_topic_regex)
+            if problem is not None:
+                return error_response(ErrorCode.INVALID_REGULAR_EXPRESSION, problem)
         return None
 
     # -- KIP-932 -------------------------------------------------------------------------

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 #: ``authorized_operations`` when the client did not ask for them.
 AUTH_OPS_UNSET = -(2**31)
-#: READ (3), DELETE (6) and DESCRIBE (8) on a group: every operation, as without ACLs.
-GROUP_AUTH_OPS = (1 << 3) | (1 << 6) | (1 << 8)
+#: Every operation on a group, as Kafka answers with no authorizer (3400: READ,
+#: DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS; ``services/authorization.py``).
+GROUP_AUTH_OPS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11)
 
 
 def millis(value: datetime.timedelta | int) -> int:

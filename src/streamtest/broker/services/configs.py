@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..config import (
+    CLUSTER_DEFAULT,
     LONG_MAX,
+    SETTINGS,
     TOPIC_DEFAULTS_FROM_BROKER,
     BrokerSettings,
     ConfigError,
@@ -70,6 +72,7 @@ TOPIC_CONFIGS: dict[str, ConfigKey] = {
         ),
         _k("compression.zstd.level", INT, "3", between(-131072, 22)),
         _k("delete.retention.ms", LONG, "86400000", at_least(0)),
+        _k("errors.deadletterqueue.group.enable", BOOL, "false"),
         _k("file.delete.delay.ms", LONG, "60000", at_least(0)),
         _k("flush.messages", LONG, str(LONG_MAX), at_least(1)),
         _k("flush.ms", LONG, str(LONG_MAX), at_least(0)),
@@ -79,6 +82,7 @@ TOPIC_CONFIGS: dict[str, ConfigKey] = {
         _k("local.retention.bytes", LONG, "-2", at_least(-2)),
         _k("local.retention.ms", LONG, "-2", at_least(-2)),
         _k("max.compaction.lag.ms", LONG, str(LONG_MAX), at_least(1)),
+        _k("max.decompressed.message.bytes", INT, "2147483639", at_least(0)),
         _k("max.message.bytes", INT, "1048588", at_least(0)),
         _k("message.timestamp.after.max.ms", LONG, "3600000", at_least(0)),
         _k("message.timestamp.before.max.ms", LONG, str(LONG_MAX), at_least(0)),
@@ -87,6 +91,8 @@ TOPIC_CONFIGS: dict[str, ConfigKey] = {
         _k("min.compaction.lag.ms", LONG, "0", at_least(0)),
         _k("min.insync.replicas", INT, "1", at_least(1)),
         _k("preallocate", BOOL, "false"),
+        _k("remote.copy.lag.bytes", LONG, "-1", at_least(-1)),
+        _k("remote.copy.lag.ms", LONG, "0", at_least(0)),
         _k("remote.log.copy.disable", BOOL, "false"),
         _k("remote.log.delete.on.disable", BOOL, "false"),
         _k("remote.storage.enable", BOOL, "false"),
@@ -137,6 +143,15 @@ class TopicDefaults:
             return from_broker
         return TOPIC_CONFIGS[name].default or ""
 
+    def broker_synonyms(self, name: str) -> list[tuple[str, str, Source]]:
+        """Return the levels of the broker setting topic config ``name`` defaults
+        from, highest first (Kafka 4.x lists its first synonym only: the
+        ``log.retention.hours`` behind ``log.retention.ms`` is not listed)."""
+        names = TOPIC_DEFAULTS_FROM_BROKER.get(name, ())
+        if not names or names[0] not in SETTINGS:
+            return []
+        return self.settings.synonyms(names[0])
+
     def source(self, name: str) -> tuple[Source, str | None]:
         """Return where the default of ``name`` comes from, and that broker setting."""
         for broker_name in TOPIC_DEFAULTS_FROM_BROKER.get(name, ()):
@@ -171,20 +186,17 @@ def topic_config_entries(
             "documentation": None,
         }
         if synonyms:
+            # As Kafka lists them: the topic's own value, then every level of the
+            # broker setting it defaults from, under the broker setting's name.
             rows = entry["synonyms"]
             if is_set:
                 rows.append(
                     {"name": name, "value": topic.configs[name], "source": DYNAMIC_TOPIC_CONFIG}
                 )
-            if broker_name is not None:
-                rows.append(
-                    {
-                        "name": broker_name,
-                        "value": defaults.settings.raw(broker_name),
-                        "source": int(default_source),
-                    }
-                )
-            rows.append({"name": name, "value": key.default, "source": Source.DEFAULT_CONFIG})
+            rows += [
+                {"name": n, "value": v, "source": int(src)}
+                for n, v, src in defaults.broker_synonyms(name)
+            ]
         out.append(entry)
     return out
 
@@ -194,11 +206,17 @@ def broker_config_entries(
     keys: Iterable[str] | None,
     synonyms: bool = False,
     node_values: dict[str, str] | None = None,
+    node_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Describe the broker settings (all, or just ``keys``) as DescribeConfigs does;
-    ``node_values`` are one node's own values (node.id, listeners, log.dirs)."""
+    """Describe the broker settings (all, or just ``keys``) as DescribeConfigs does,
+    for node ``node_id`` (``None``: the cluster-wide default level); ``node_values``
+    are that node's own values (node.id, listeners, log.dirs), static broker configs
+    to a client."""
+    if node_id is None:
+        return _default_level_entries(settings, keys, synonyms)
     out = []
-    for view in settings.describe(keys, node_values):
+    node_values = node_values or {}
+    for view in settings.describe(keys, node_values, node_id):
         entry: dict[str, Any] = {
             "name": view.name,
             "value": view.value,
@@ -210,9 +228,51 @@ def broker_config_entries(
             "config_type": view.type.value,
             "documentation": None,
         }
-        if synonyms and view.value is not None:
-            entry["synonyms"].append(
-                {"name": view.name, "value": view.value, "source": int(view.source)}
-            )
+        if synonyms:
+            rows = [
+                {"name": n, "value": None if view.sensitive else v, "source": int(src)}
+                for n, v, src in settings.synonyms(view.name, node_id)
+            ]
+            own = node_values.get(view.name)
+            if own is not None:
+                # The node's own value is its static config; it sits above the default.
+                rows = [r for r in rows if r["source"] != Source.STATIC_BROKER_CONFIG]
+                at = next(
+                    (i for i, r in enumerate(rows) if r["source"] == Source.DEFAULT_CONFIG),
+                    len(rows),
+                )
+                rows.insert(at, {"name": view.name, "value": own,
+                                 "source": int(Source.STATIC_BROKER_CONFIG)})
+            entry["synonyms"] = rows
         out.append(entry)
+    return out
+
+
+def _default_level_entries(
+    settings: BrokerSettings, keys: Iterable[str] | None, synonyms: bool
+) -> list[dict[str, Any]]:
+    """Describe the cluster-wide level (BROKER resource ``""``) as Kafka does: only
+    the values set there (source 3), each its own only synonym."""
+    wanted = None if keys is None else set(keys)
+    out = []
+    for name, value in settings.dynamic_values(CLUSTER_DEFAULT).items():
+        if wanted is not None and name not in wanted:
+            continue
+        key = SETTINGS.get(name)
+        sensitive = key is not None and key.sensitive
+        shown = None if sensitive else value
+        source = int(Source.DYNAMIC_DEFAULT_BROKER_CONFIG)
+        out.append(
+            {
+                "name": name,
+                "value": shown,
+                "read_only": False,
+                "is_default": False,
+                "config_source": source,
+                "is_sensitive": sensitive,
+                "synonyms": [{"name": name, "value": shown, "source": source}] if synonyms else [],
+                "config_type": key.type.value if key is not None else 0,
+                "documentation": None,
+            }
+        )
     return out
