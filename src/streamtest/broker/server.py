@@ -379,6 +379,7 @@ class KafkaProtocol(asyncio.Protocol):
         idle_ms = self.scheduler.limits.connections_max_idle_ms
         if idle_ms >= 0:
             self._arm_idle_timer(idle_ms / 1000)
+        self.update_reading()  # the listener may have stopped reading
         self._next()
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
