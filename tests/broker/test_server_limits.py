@@ -295,6 +295,17 @@ def test_idle_connections_are_closed_after_connections_max_idle_ms():
         assert c.is_closed_by_peer()
 
 
+def test_the_manual_clock_closes_idle_connections_in_process_mode_too():
+    settings = {"connections.max.idle.ms": "1000"}
+    with EmbeddedKafka(mode="process", clock="manual", settings=settings) as kafka:
+        c = RawClient(kafka.bootstrap_servers)
+        assert c.call(API_VERSIONS).error_code == 0
+        kafka.advance(0.9)
+        assert c.call(API_VERSIONS).error_code == 0
+        kafka.advance(1.1)
+        assert c.is_closed_by_peer()
+
+
 def test_a_parked_long_poll_is_not_idleness():
     with EmbeddedKafka(clock="manual", settings={"connections.max.idle.ms": "1000"}) as kafka:
         kafka.create_topic("lp")

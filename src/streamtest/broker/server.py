@@ -535,15 +535,17 @@ class KafkaProtocol(asyncio.Protocol):
             # throttle mute, is not idleness.
             self._arm_idle_timer(limit)
             return
-        idle = self.clock.monotonic() - self._last_active
-        if idle >= limit:
+        # In whole microseconds: with float seconds, "limit - idle" can come out as
+        # 1e-16, a timer a manual clock would fire again at the same instant forever.
+        idle_us = round((self.clock.monotonic() - self._last_active) * 1_000_000)
+        if idle_us >= limit_ms * 1000:
             self.close(
-                f"idle for {idle * 1000:.0f} ms (connections.max.idle.ms={limit_ms})",
+                f"idle for {idle_us // 1000} ms (connections.max.idle.ms={limit_ms})",
                 level=logging.INFO,
                 drop=self.unsent_bytes > 0,
             )
             return
-        self._arm_idle_timer(limit - idle)
+        self._arm_idle_timer((limit_ms * 1000 - idle_us) / 1_000_000)
 
     # -- serving requests ---------------------------------------------------------
 
