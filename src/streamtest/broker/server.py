@@ -226,7 +226,7 @@ class RequestScheduler:
                 loop = self._loop = asyncio.get_running_loop()
             loop.call_soon(self._run_round)
         if len(self._ready) >= self.limits.queued_max_requests:
-            self._recount()
+            self._check_bounds()
 
     def _run_round(self) -> None:
         """Serve one request of every connection that was ready when the round began.
@@ -244,16 +244,19 @@ class RequestScheduler:
             except Exception:  # a broker bug: never let it stop the other connections
                 log.exception("serving connection %s failed", conn.connection_id)
                 conn.close("internal error")
-        if self.reads_paused or len(ready) >= self.limits.queued_max_requests:
+        if self.reads_paused:
             self._recount()
+        elif len(ready) >= self.limits.queued_max_requests:
+            self._check_bounds()
 
     # -- bounds ---------------------------------------------------------------------
     #
     # ``buffered_bytes`` grows with every read and shrinks only when it is recounted
-    # (when it reaches the bound, and in every round while reads are paused): the
-    # requests served in between are not subtracted one by one, which keeps the
-    # per-request path free of accounting. It can only overstate, so the bound is
-    # never exceeded.
+    # (when it reaches the bound, when a connection closes or while reads are paused,
+    # every round): the requests served in between are not subtracted one by one,
+    # which keeps the per-request path free of accounting. It can only overstate,
+    # and every read that takes it to the bound recounts it, so it is over the bound
+    # only when the exact count is.
 
     def received(self, n: int) -> None:
         """Count ``n`` bytes received on one of the listener's connections."""
