@@ -19,6 +19,9 @@ from streamtest.broker.quotas import (
     QuotaStoreError,
     QuotaType,
     WindowedRate,
+    _java_string_hash,
+    java_hash_map_order,
+    java_map,
     load_quotas,
     open_store,
     save_quotas,
@@ -199,11 +202,6 @@ BAD_ALTERATIONS = {
         "Unhandled client quota entity type: group",
     ),
     "empty user": ([("user", "")], [("producer_byte_rate", 1.0)], "Empty user not supported"),
-    "duplicate entity type": (
-        [("user", "a"), ("user", "b")],
-        [("producer_byte_rate", 1.0)],
-        "Invalid client quota entity, duplicate entity entry user",
-    ),
     "unknown key": (
         [("client-id", "c")],
         [("producer_bytes_rate", 1.0)],
@@ -268,6 +266,9 @@ def test_validate_only_changes_nothing():
 
 
 def test_a_duplicate_entity_or_key_is_refused_and_the_others_apply():
+    """As Kafka's controller: a key named twice leaves its entity unchanged; an
+    entity altered twice is answered with an error, though its first alteration
+    applies (Kafka 4.4 does so; the fidelity suite checks it)."""
     store = ClientQuotaStore()
     results = store.alter(
         [
@@ -287,7 +288,38 @@ def test_a_duplicate_entity_or_key_is_refused_and_the_others_apply():
     )
     assert by_name["b"][0] == ErrorCode.INVALID_REQUEST
     assert by_name["c"] == (ErrorCode.NONE, None)
-    assert store.snapshot() == {(("client-id", "c"),): {"producer_byte_rate": 3.0}}
+    assert store.snapshot() == {
+        (("client-id", "a"),): {"producer_byte_rate": 1.0},
+        (("client-id", "c"),): {"producer_byte_rate": 3.0},
+    }
+
+
+def test_a_type_named_twice_keeps_its_last_name():
+    """Kafka reads an entity into a map: the last name of a type wins."""
+    store = ClientQuotaStore()
+    (result,) = store.alter(
+        [Alteration((("user", "a"), ("user", "b")), (("producer_byte_rate", 1.0),))], False
+    )
+    assert (result.entity, result.error_code) == ((("user", "b"),), ErrorCode.NONE)
+    assert store.snapshot() == {(("user", "b"),): {"producer_byte_rate": 1.0}}
+
+
+def test_answers_come_in_the_order_of_kafkas_hash_maps():
+    # new HashMap<>(2) with two puts grows to 4 buckets: client-id (0), user (1), ip (3),
+    # whatever order the client sent them in; a default map has 16: ip (7),
+    # client-id (12), user (13).
+    assert java_map([("user", "u"), ("client-id", "c")]) == (("client-id", "c"), ("user", "u"))
+    assert java_map([("ip", "1.2.3.4"), ("user", "u")]) == (("user", "u"), ("ip", "1.2.3.4"))
+    assert java_hash_map_order(["user", "client-id", "ip"], _java_string_hash, None) == [
+        "ip",
+        "client-id",
+        "user",
+    ]
+    store = ClientQuotaStore()
+    results = store.alter(
+        [Alteration((("user", "u"), ("client-id", "c")), (("producer_byte_rate", 1.0),))], False
+    )
+    assert results[0].entity == (("client-id", "c"), ("user", "u"))
 
 
 def test_removing_the_last_key_removes_the_entity():

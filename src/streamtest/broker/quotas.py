@@ -37,7 +37,8 @@ Everything here is driven by a :class:`~streamtest.broker.clock.Clock` and is
 tested without sockets or sleeping; the server and the Produce and Fetch handlers
 call :class:`ClientQuotaManager` and mute connections for the time it returns.
 Persistence is one function pair, :func:`save_quotas` / :func:`load_quotas` (a
-JSON file in the data directory), so it can move with the storage layer.
+JSON file in the cluster's metadata directory), so it can move with the storage
+layer (into a metadata log, where Kafka keeps ``ClientQuotaRecord``).
 """
 
 from __future__ import annotations
@@ -111,6 +112,67 @@ def entity_text(entity: Sequence[tuple[str, str | None]]) -> str:
     """Return an entity as Kafka's ``ClientQuotaEntity.toString`` prints it."""
     inner = ", ".join(f"{t}={'null' if n is None else n}" for t, n in entity)
     return f"ClientQuotaEntity(entries={{{inner}}})"
+
+
+def _java_string_hash(text: str) -> int:
+    """Return Java's ``String.hashCode`` of ``text`` as an unsigned 32-bit value."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h
+
+
+def _entity_hash(entity: Entity) -> int:
+    """Return Java's ``ClientQuotaEntity.hashCode`` (``Objects.hash`` of its map)."""
+    total = 0
+    for entity_type, name in entity:
+        total += _java_string_hash(entity_type) ^ (0 if name is None else _java_string_hash(name))
+    return (31 + total) & 0xFFFFFFFF
+
+
+def java_hash_map_order(
+    keys: list[Any], hash_of: Callable[[Any], int], capacity: int | None
+) -> list[Any]:
+    """Return the distinct ``keys`` in the order a ``java.util.HashMap`` iterates
+    them after they were put in this order into ``new HashMap<>(capacity)`` (or
+    ``new HashMap<>()`` for ``None``).
+
+    Kafka builds its quota answers from hash maps, so their order is that of the
+    table: by bucket (the spread hash masked by the table size, which doubles as
+    the map fills), insertion order within a bucket. Matching it makes our answers
+    the same bytes as Kafka's, not only the same set.
+    """
+    distinct = list(dict.fromkeys(keys))
+    if capacity is None:
+        size = 16
+    else:
+        size = 1
+        while size < capacity:
+            size *= 2
+    threshold = int(size * 0.75)
+    for count in range(1, len(distinct) + 1):
+        if count > threshold:
+            old, size = size, size * 2
+            threshold = threshold * 2 if old >= 16 else int(size * 0.75)
+    mask = size - 1
+
+    def bucket(key: Any) -> int:
+        h = hash_of(key)
+        return (h ^ (h >> 16)) & mask
+
+    return sorted(distinct, key=bucket)
+
+
+def java_map(pairs: Sequence[tuple[str, str | None]]) -> tuple[tuple[str, str | None], ...]:
+    """Return an entity's components as Kafka's ``new HashMap<>(n)`` of them holds
+    them: a type named twice keeps its last name (at its first place), in the
+    map's iteration order."""
+    names: dict[str, str | None] = {}
+    for entity_type, name in pairs:
+        names[entity_type] = name
+    order = java_hash_map_order(list(names), _java_string_hash, len(pairs))
+    return tuple((t, names[t]) for t in order)
 
 
 class QuotaRequestError(Exception):
@@ -200,44 +262,47 @@ class ClientQuotaStore:
     def alter(self, alterations: Sequence[Alteration], validate_only: bool) -> list[AlterResult]:
         """Validate ``alterations`` and, unless ``validate_only``, apply the valid ones.
 
-        As Kafka's controller does: an entity named twice in one request, or a key
-        named twice for one entity, gets INVALID_REQUEST ("Ignoring duplicate
-        entity ..."); an entity with any invalid part is left unchanged; the others
-        are applied together. Returns one result per distinct entity, in request
-        order; if the configs cannot be stored, the valid entities get
-        UNKNOWN_SERVER_ERROR naming the file, and nothing changes.
+        As Kafka does (``AlterClientQuotasRequest.entries`` and the controller's
+        ``ClientQuotaControlManager``): an entity's components form a map, so a type
+        named twice keeps its last name; a key named twice for one entity gets
+        INVALID_REQUEST ("Ignoring duplicate entity ...") and changes nothing of it;
+        an entity altered twice in one request gets that error too, though its first
+        alteration applies; an entity with an invalid part is left unchanged; the
+        others are applied together. Returns one result per distinct entity, in the
+        order Kafka's answer has them (its hash maps'); if the configs cannot be
+        stored, the valid entities get UNKNOWN_SERVER_ERROR naming the file, and
+        nothing changes.
         """
         results: dict[Entity, AlterResult] = {}
-        changes: list[tuple[Entity, dict[str, float | None]]] = []
+        shown: dict[Entity, tuple[tuple[str, str | None], ...]] = {}
+        changes: dict[Entity, dict[str, float | None]] = {}
         for alt in alterations:
-            entity = make_entity(alt.entity)
+            components = java_map(alt.entity)
+            entity = make_entity(components)
+            shown[entity] = components
             ops: dict[str, float | None] = {}
-            duplicate_key = None
+            duplicate_key = False
             for key, value in alt.ops:
-                if key in ops and duplicate_key is None:
-                    duplicate_key = key
-                ops[key] = value
-            if entity in results or duplicate_key is not None:
-                # Kafka records the duplicate-key error first, then finds the entity
-                # already answered and says "Ignoring duplicate entity". Kafka would
-                # still apply the first of two alterations of one entity while
-                # reporting this error; here an entity with an error is left unchanged.
+                duplicate_key = duplicate_key or key in ops
+                ops.setdefault(key, value)
+            if entity in results or duplicate_key:
                 results[entity] = AlterResult(
-                    alt.entity,
+                    components,
                     ErrorCode.INVALID_REQUEST,
-                    f"Ignoring duplicate entity {entity_text(alt.entity)}",
+                    f"Ignoring duplicate entity {entity_text(components)}",
                 )
-                changes = [(e, o) for e, o in changes if e != entity]
                 continue
-            problem = _validate_alteration(alt.entity, ops)
+            problem = _validate_alteration(components, ops)
             if problem is not None:
-                results[entity] = AlterResult(alt.entity, *problem)
+                results[entity] = AlterResult(components, *problem)
                 continue
-            results[entity] = AlterResult(alt.entity, ErrorCode.NONE, None)
-            changes.append((entity, ops))
+            results[entity] = AlterResult(components, ErrorCode.NONE, None)
+            changes[entity] = ops
+        order = java_hash_map_order(list(results), _entity_hash, None)
+        answer = [results[e] for e in order]
         if not validate_only and changes:
             updated = self.snapshot()
-            for entity, ops in changes:
+            for entity, ops in changes.items():
                 values = updated.setdefault(entity, {})
                 for key, value in ops.items():
                     if value is None:
@@ -253,14 +318,15 @@ class ClientQuotaStore:
                     self._persist(updated)
                 except OSError as exc:
                     log.error("%s", exc)
-                    for entity, _ops in changes:
-                        results[entity] = AlterResult(
-                            results[entity].entity, ErrorCode.UNKNOWN_SERVER_ERROR, str(exc)
-                        )
-                    return list(results.values())
+                    return [
+                        AlterResult(r.entity, ErrorCode.UNKNOWN_SERVER_ERROR, str(exc))
+                        if make_entity(r.entity) in changes and not r.error_code
+                        else r
+                        for r in answer
+                    ]
             self._quotas = updated
             self._recount()
-        return list(results.values())
+        return answer
 
     # -- DescribeClientQuotas -------------------------------------------------------
 
@@ -350,11 +416,6 @@ def _validate_alteration(
     if not entity:
         return ErrorCode.INVALID_REQUEST, "Invalid empty client quota entity"
     for entity_type, name in entity:
-        if entity_type in names:
-            return (
-                ErrorCode.INVALID_REQUEST,
-                f"Invalid client quota entity, duplicate entity entry {entity_type}",
-            )
         if entity_type not in ENTITY_TYPES:
             return ErrorCode.INVALID_REQUEST, f"Unhandled client quota entity type: {entity_type}"
         names[entity_type] = name
@@ -714,7 +775,8 @@ class NodeQuotas:
 # One function pair, so that the configs can move into the cluster's metadata log
 # when there is one: only these two know where and how they are kept.
 
-#: The file, in the cluster's data directory, that holds the quota configs.
+#: The file, in the directory given to the pair below (the cluster's ``metadata/``), that
+#: holds the quota configs.
 QUOTAS_FILE = "client-quotas.json"
 
 
@@ -723,22 +785,22 @@ class QuotaStoreError(OSError):
     file, ``strerror`` says why."""
 
 
-def save_quotas(data_dir: Path, quotas: dict[Entity, dict[str, float]]) -> None:
-    """Write ``quotas`` into ``data_dir`` atomically (a temporary file, fsync,
+def save_quotas(directory: Path, quotas: dict[Entity, dict[str, float]]) -> None:
+    """Write ``quotas`` into ``directory`` atomically (a temporary file, fsync,
     rename, fsync of the directory), so a crash leaves the old or the new configs.
 
     Raises:
         QuotaStoreError: the file cannot be written.
     """
-    path = data_dir / QUOTAS_FILE
+    path = directory / QUOTAS_FILE
     rows: list[dict[str, Any]] = [
         {"entity": [[t, n] for t, n in entity], "values": values}
         for entity, values in sorted(quotas.items(), key=lambda kv: _sort_key(kv[0]))
     ]
     data = json.dumps({"version": 1, "quotas": rows}, indent=1).encode()
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".client-quotas.", dir=data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".client-quotas.", dir=directory)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -748,7 +810,7 @@ def save_quotas(data_dir: Path, quotas: dict[Entity, dict[str, float]]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(data_dir, os.O_RDONLY)
+        dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
@@ -759,13 +821,13 @@ def save_quotas(data_dir: Path, quotas: dict[Entity, dict[str, float]]) -> None:
         ) from exc
 
 
-def load_quotas(data_dir: Path) -> dict[Entity, dict[str, float]]:
-    """Return the quota configs saved in ``data_dir`` (none if there are none yet).
+def load_quotas(directory: Path) -> dict[Entity, dict[str, float]]:
+    """Return the quota configs saved in ``directory`` (none if there are none yet).
 
     Raises:
         QuotaStoreError: the file exists but cannot be read or parsed.
     """
-    path = data_dir / QUOTAS_FILE
+    path = directory / QUOTAS_FILE
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -785,12 +847,12 @@ def load_quotas(data_dir: Path) -> dict[Entity, dict[str, float]]:
     return out
 
 
-def open_store(data_dir: Path | None) -> ClientQuotaStore:
-    """Return the cluster's quota store: persisted in ``data_dir``, or in memory.
+def open_store(directory: Path | None) -> ClientQuotaStore:
+    """Return the cluster's quota store: persisted in ``directory``, or in memory.
 
     Raises:
         QuotaStoreError: saved configs exist but cannot be read.
     """
-    if data_dir is None:
+    if directory is None:
         return ClientQuotaStore()
-    return ClientQuotaStore(load_quotas(data_dir), lambda quotas: save_quotas(data_dir, quotas))
+    return ClientQuotaStore(load_quotas(directory), lambda quotas: save_quotas(directory, quotas))

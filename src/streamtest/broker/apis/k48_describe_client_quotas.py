@@ -10,7 +10,9 @@ name (2); without components every entity matches unless ``strict``, and
   cannot appear more than once in the filter.", "Request specified
   MATCH_TYPE_EXACT, but set match string to null.", ...), UNSUPPORTED_VERSION for
   an unknown entity type ("Unsupported entity type foo"); ``entries`` is null.
-* Entries come sorted by entity (Kafka's order is a hash map's).
+* Each entity's components come in the order of Kafka's hash map of them
+  (``client-id`` before ``user``); the entries themselves come sorted by entity
+  (Kafka's order is that of its metadata image's maps).
 Left out: authorization (DESCRIBE_CONFIGS on the cluster); there is none yet.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode
 from ..dispatch import RequestContext, api
-from ..quotas import QuotaRequestError
+from ..quotas import QuotaRequestError, java_map
 
 
 @api(48, "DescribeClientQuotas", 0, 1)
@@ -42,7 +44,7 @@ def handle_describe_client_quotas(ctx: RequestContext, request: Any) -> dict[str
         "error_message": None,
         "entries": [
             {
-                "entity": [{"entity_type": t, "entity_name": n} for t, n in entity],
+                "entity": [{"entity_type": t, "entity_name": n} for t, n in java_map(entity)],
                 "values": [{"key": k, "value": v} for k, v in sorted(values.items())],
             }
             for entity, values in found

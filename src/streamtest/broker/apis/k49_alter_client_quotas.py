@@ -11,14 +11,20 @@ each entity is answered on its own:
   that is not an IP literal, an unknown key for the entity ("Invalid
   configuration key foo"), a value not above 0 ("Quota producer_byte_rate must
   be greater than 0"), a fractional value of an integral key
-  ("producer_byte_rate cannot be a fractional value."), and an entity or key
-  named twice ("Ignoring duplicate entity ...").
+  ("producer_byte_rate cannot be a fractional value."), a key named twice for an
+  entity, and an entity named twice in one request ("Ignoring duplicate entity
+  ..."; as in Kafka, its first alteration still applies).
+* As in Kafka, an entity is a map: a type named twice keeps its last name; and
+  the answer lists entities, and each entity's components, in the order of
+  Kafka's hash maps (the fidelity suite compares them with Kafka's).
 * An entity with an error is left unchanged; the others are applied together,
   unless ``validate_only``. The configs are the cluster's: a change made through
   any node applies to the next request of every client on every node.
-* With a data directory the configs are saved there first (``quotas.save_quotas``)
-  and survive a restart; if they cannot be saved, the valid entities get
-  UNKNOWN_SERVER_ERROR naming the file, and nothing changes.
+* With a data directory the configs are saved first, in its ``metadata/``
+  (``quotas.save_quotas``), and survive a restart; if they cannot be saved, the
+  valid entities get UNKNOWN_SERVER_ERROR naming the file, and nothing changes.
+* Unlike Kafka, whose controller applies a change through its metadata log (a
+  describe right after may not see it yet), a change is visible at once.
 Enforced: ``producer_byte_rate`` (Produce), ``consumer_byte_rate`` (Fetch),
 ``connection_creation_rate`` (new connections per IP).
 Left out: authorization (ALTER_CONFIGS on the cluster); ``request_percentage``
