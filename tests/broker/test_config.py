@@ -35,6 +35,7 @@ def test_tuned_defaults_are_few_and_explained():
         "group.share.heartbeat.interval.ms",
         "group.share.min.heartbeat.interval.ms",
         "group.share.assignment.interval.ms",
+        "queued.max.request.bytes",
     }
     assert all(k.why for k in tuned.values())
     assert BrokerSettings()["group.initial.rebalance.delay.ms"] == 0
@@ -106,3 +107,37 @@ def test_tuned_defaults_can_be_turned_off_for_suites_written_against_stock_kafka
     assert tuned.source("group.initial.rebalance.delay.ms") == Source.STATIC_BROKER_CONFIG
     assert stock["group.initial.rebalance.delay.ms"] == 3000
     assert stock.source("group.initial.rebalance.delay.ms") == Source.DEFAULT_CONFIG
+
+
+def test_queued_max_request_bytes_must_hold_one_request():
+    with pytest.raises(
+        ConfigError,
+        match="queued.max.request.bytes must be larger or equal to socket.request.max.bytes",
+    ):
+        BrokerSettings({"socket.request.max.bytes": 2000, "queued.max.request.bytes": 1000})
+    # -1 (Kafka's default: no bound) and an explicit larger bound are fine.
+    BrokerSettings({"socket.request.max.bytes": 2000, "queued.max.request.bytes": -1})
+    BrokerSettings({"socket.request.max.bytes": 2000, "queued.max.request.bytes": 2000})
+
+
+def test_max_connections_per_ip_of_zero_needs_overrides():
+    with pytest.raises(ConfigError, match="can be set to zero only if"):
+        BrokerSettings({"max.connections.per.ip": 0})
+    s = BrokerSettings(
+        {"max.connections.per.ip": 0, "max.connections.per.ip.overrides": "127.0.0.1:5"}
+    )
+    assert s["max.connections.per.ip"] == 0
+
+
+def test_a_dynamic_change_that_contradicts_another_setting_changes_nothing():
+    s = BrokerSettings()
+    with pytest.raises(ConfigError, match="can be set to zero only if"):
+        s.set_dynamic("max.connections.per.ip", 0)
+    assert s["max.connections.per.ip"] == 2**31 - 1
+    assert not s.is_set("max.connections.per.ip")
+
+
+@pytest.mark.parametrize("bad", ["127.0.0.1", "127.0.0.1:x", ":5", "10.0.0.1:-1"])
+def test_bad_ip_overrides_name_the_setting(bad):
+    with pytest.raises(ConfigError, match="max.connections.per.ip.overrides"):
+        BrokerSettings({"max.connections.per.ip.overrides": bad})

@@ -45,6 +45,30 @@ def test_negative_frame_size_is_invalid():
         reader.next_frame()
 
 
+def test_has_frame_says_whether_a_whole_frame_is_buffered_without_consuming_it():
+    reader = FrameReader()
+    assert not reader.has_frame()
+    reader.receive_data(struct.pack(">i", 3) + b"ab")
+    assert not reader.has_frame()
+    reader.receive_data(b"c" + struct.pack(">i", 1))
+    assert reader.has_frame() and reader.has_frame()  # asking twice consumes nothing
+    assert reader.next_frame() == bytearray(b"abc")
+    assert not reader.has_frame()  # the next size prefix came, not its byte
+    reader.receive_data(b"d")
+    assert reader.has_frame()
+    assert reader.next_frame() == bytearray(b"d")
+    assert reader.buffered == 0
+
+
+@pytest.mark.parametrize("size", [-1, 1025])
+def test_has_frame_counts_a_bad_size_prefix_so_the_caller_hits_its_error(size):
+    reader = FrameReader(max_frame_size=1024)
+    reader.receive_data(struct.pack(">i", size))
+    assert reader.has_frame()
+    with pytest.raises(InvalidFrame):  # FrameTooLarge is one
+        reader.next_frame()
+
+
 def test_request_header_with_client_id():
     raw = struct.pack(">hhih", 3, 12, 77, 6) + b"client" + b"rest"
     header, offset = parse_request_header(raw)

@@ -36,6 +36,7 @@ from .log import LogManager, PartitionLog
 from .node import Node
 from .producers import ProducerIdManager
 from .quorum import MetadataQuorum
+from .quotas import open_store
 from .replication import ReplicaManager
 from .services.configs import TopicDefaults
 from .services.group_configs import GroupConfigs
@@ -236,6 +237,8 @@ class Cluster:
 
     Raises:
         ConfigError: a setting is unknown or invalid.
+        QuotaStoreError: the client quotas saved in ``data_dir`` cannot be read
+            (an ``OSError`` naming the file).
     """
 
     def __init__(
@@ -318,6 +321,10 @@ class Cluster:
         for node in self.nodes.values():
             self.open_node_storage(node)
         self._restore()
+        #: Client quota configs (AlterClientQuotas), cluster-wide as Kafka keeps them
+        #: in its metadata (here beside it, in the metadata directory); each node
+        #: measures and throttles its own clients.
+        self.quotas = open_store(self.storage.root if self.storage is not None else None)
         #: Injected failures (``faults.py``) and intercept hooks (``intercept.py``).
         self.faults = FaultTable()
         self.interceptors = Interceptors()

@@ -91,6 +91,32 @@ def each_of(*choices: str) -> Validator:
     return check
 
 
+def parse_ip_overrides(text: str) -> dict[str, int]:
+    """Return ``max.connections.per.ip.overrides`` (``"ip:count,ip:count"``) as a dict.
+
+    Raises:
+        ValueError: an item is not ``address:count`` with a count >= 0.
+    """
+    out: dict[str, int] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        address, sep, count = item.rpartition(":")
+        if not sep or not address or not count.strip().isdigit():
+            raise ValueError(f"Invalid override {item!r}: expected address:count")
+        out[address.strip()] = int(count)
+    return out
+
+
+def _ip_overrides(text: str) -> str | None:
+    try:
+        parse_ip_overrides(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -246,31 +272,50 @@ _KEYS: tuple[ConfigKey, ...] = (
         "queued.max.requests",
         INT,
         "500",
-        "Requests read but not yet processed, over all connections, before the "
-        "broker stops reading.",
+        "Connections of a listener with a request read but not yet processed before "
+        "it stops reading (each connection has at most one in Kafka's queue).",
         at_least(1),
     ),
     ConfigKey(
         "queued.max.request.bytes",
         LONG,
         "-1",
-        "Bytes of requests read but not processed before reading stops (-1: none).",
+        "Bytes a listener received but did not process, partial frames included, "
+        "before it stops reading (-1: no bound); at least socket.request.max.bytes.",
+        test_default="268435456",
+        why="an embedded broker shares the test process's memory; with Kafka's -1, "
+        "clients that send the start of large frames grow it without bound (raised to "
+        "socket.request.max.bytes when that is set larger)",
     ),
     ConfigKey(
         "connections.max.idle.ms",
         LONG,
         "600000",
-        "Close a connection with no request for this long.",
+        "Close a connection with no traffic for this long (negative: never).",
     ),
     ConfigKey(
-        "max.connections", INT, str(INT_MAX), "Connections accepted at once.", at_least(0), CW
+        "max.connections",
+        INT,
+        str(INT_MAX),
+        "Connections a node serves at once; later ones wait unread until one closes.",
+        at_least(0),
+        CW,
     ),
     ConfigKey(
         "max.connections.per.ip",
         INT,
         str(INT_MAX),
-        "Connections per client address.",
+        "Connections per client address; the excess is closed.",
         at_least(0),
+        CW,
+    ),
+    ConfigKey(
+        "max.connections.per.ip.overrides",
+        STR,
+        "",
+        "Per-address exceptions to max.connections.per.ip, as 'ip:count,ip:count' "
+        "(IP literals; host names are not resolved).",
+        _ip_overrides,
         CW,
     ),
     ConfigKey(
@@ -1011,17 +1056,14 @@ _REPORTED_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("num.replica.fetchers", INT, "1", _REPORTED, dynamic=CW),
     ConfigKey("num.recovery.threads.per.data.dir", INT, "2", _REPORTED, dynamic=CW),
     ConfigKey("background.threads", INT, "10", _REPORTED, dynamic=CW),
-    ConfigKey("replica.fetch.max.bytes", INT, "1048576", _REPORTED, dynamic=RO),
     ConfigKey("replica.fetch.wait.max.ms", INT, "500", _REPORTED, dynamic=RO),
     ConfigKey("replica.socket.timeout.ms", INT, "30000", _REPORTED, dynamic=RO),
     ConfigKey("controller.quorum.voters", LST, "", _REPORTED, dynamic=RO),
     ConfigKey("controller.quorum.bootstrap.servers", LST, "", _REPORTED, dynamic=RO),
     ConfigKey("metadata.log.dir", STR, None, _REPORTED, dynamic=RO),
     ConfigKey("transaction.partition.verification.enable", BOOL, "true", _REPORTED, dynamic=CW),
-    ConfigKey("max.connections.per.ip.overrides", STR, "", _REPORTED, dynamic=CW),
     ConfigKey("max.connection.creation.rate", INT, "2147483647", _REPORTED, dynamic=CW),
     ConfigKey("broker.heartbeat.interval.ms", INT, "2000", _REPORTED, dynamic=RO),
-    ConfigKey("broker.session.timeout.ms", INT, "9000", _REPORTED, dynamic=RO),
     ConfigKey(
         "metric.reporters",
         LST,
@@ -1052,6 +1094,9 @@ _REPORTED_KEYS: tuple[ConfigKey, ...] = (
 )
 
 SETTINGS: dict[str, ConfigKey] = {k.name: k for k in (*_KEYS, *_REPORTED_KEYS)}
+# A name in both tables would silently describe an enforced setting as "reported,
+# not acted on" (the later entry wins); refuse that at import.
+assert len(SETTINGS) == len(_KEYS) + len(_REPORTED_KEYS), "a broker setting is defined twice"
 
 #: The broker setting that gives each topic config its default (Kafka's
 #: ``ServerTopicConfigSynonyms``); the first synonym that is set wins.
@@ -1189,8 +1234,14 @@ class BrokerSettings:
         self._check_bounds()
 
     def _check_bounds(self) -> None:
-        # Kafka refuses to start when a default lies outside its own min/max
-        # (GroupCoordinatorConfig and ShareGroupConfig ``require`` checks).
+        """Apply Kafka's rules that involve more than one setting (``KafkaConfig``'s
+        ``validateValues``, ``GroupCoordinatorConfig`` and ``ShareGroupConfig``
+        ``require`` checks), with its messages.
+
+        Raises:
+            ConfigError: the settings contradict each other.
+        """
+        # Kafka refuses to start when a default lies outside its own min/max.
         for value, low, high in _BOUNDED:
             v, lo, hi = self[value], self[low], self[high]
             if v < lo:
@@ -1200,6 +1251,21 @@ class BrokerSettings:
         for session, heartbeat in _SESSION_OVER_HEARTBEAT:
             if self[heartbeat] >= self[session]:
                 raise ConfigError(f"{heartbeat} must be less than {session}")
+        queued = int(self["queued.max.request.bytes"])
+        if self.is_set("queued.max.request.bytes") and 0 < queued < int(
+            self["socket.request.max.bytes"]
+        ):
+            raise ConfigError(
+                "queued.max.request.bytes must be larger or equal to socket.request.max.bytes"
+            )
+        if (
+            int(self["max.connections.per.ip"]) == 0
+            and not self["max.connections.per.ip.overrides"]
+        ):
+            raise ConfigError(
+                "max.connections.per.ip can be set to zero only if "
+                "max.connections.per.ip.overrides property is set."
+            )
 
     @staticmethod
     def key(name: str) -> ConfigKey:
@@ -1361,9 +1427,11 @@ class BrokerSettings:
         :meth:`check_dynamic`, then call :attr:`on_dynamic_change`.
 
         Raises:
-            ConfigError: see :meth:`check_dynamic`.
+            ConfigError: see :meth:`check_dynamic`, or the change contradicts
+                another setting (then nothing changes).
         """
         self.check_dynamic(changes, level)
+        before = {lvl: dict(v) for lvl, v in self._dynamic.items()}
         values = self._dynamic.setdefault(level, {})
         for name, value in changes.items():
             if value is None:
@@ -1373,6 +1441,14 @@ class BrokerSettings:
         if not values:
             del self._dynamic[level]
         self._cache.clear()
+        try:
+            # Rules over several settings (KafkaConfig.validateValues): a change
+            # that contradicts another setting changes nothing.
+            self._check_bounds()
+        except ConfigError:
+            self._dynamic = before
+            self._cache.clear()
+            raise
         if self.on_dynamic_change is not None:
             self.on_dynamic_change(level, dict(values))
 

@@ -102,6 +102,11 @@ class RequestContext:
         header: the request header.
         client_host: the peer address.
         connection_id: identifies the connection (groups track members by it).
+        principal: the client's principal; ``ANONYMOUS`` without authentication
+            (Kafka's name), which is what ``user`` quotas match.
+        throttle_time_ms: set through :meth:`throttle` by a handler whose client
+            exceeded a quota; the server sends the response with it and then mutes
+            the connection for that long (KIP-219).
     """
 
     cluster: Cluster
@@ -109,6 +114,8 @@ class RequestContext:
     header: RequestHeader
     client_host: str
     connection_id: int
+    principal: str = "ANONYMOUS"
+    throttle_time_ms: int = 0
 
     def fault(self, topic: str | None, partition: int | None = None) -> int:
         """Return the error an injected fault gives this topic/partition of the
@@ -118,6 +125,18 @@ class RequestContext:
         if not faults:
             return 0
         return faults.take(self.header.api_key, self.node.node_id, topic, partition)
+
+    def throttle(self, quota: str, ms: int) -> None:
+        """Throttle this request's client for ``ms`` milliseconds because it went
+        over its ``quota`` (``"produce"``, ``"fetch"``): the response carries the
+        time and the connection is muted for it; the throttle-time metric counts it.
+        The longest throttle of one request wins, as in Kafka."""
+        if ms <= 0:
+            return
+        self.throttle_time_ms = max(self.throttle_time_ms, ms)
+        metrics = self.cluster.metrics
+        if metrics is not None:
+            metrics.throttled(quota, self.header.client_id or "", ms / 1000)
 
     @property
     def version(self) -> int:

@@ -6,6 +6,12 @@ socket, the connections accepted on it, its storage (a filesystem and the log
 manager of the replica logs on it) and whether it is up. Stopping a node closes
 the first two and shuts its logs down, so clients fail over exactly as they
 would when a broker dies, and its replicas really miss what follows.
+
+A node also owns what a Kafka broker keeps per listener and per broker: the
+request scheduler that serves its connections fairly and bounds what they buffer
+(``server.py``), and the rate sensors that enforce the cluster's client quotas on
+the clients it serves (``quotas.NodeQuotas``). Both start fresh when the node
+(re)starts listening, as a restarted broker's do.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .cluster import Cluster
     from .log import LogManager
-    from .server import KafkaProtocol
+    from .quotas import NodeQuotas
+    from .server import KafkaProtocol, RequestScheduler
     from .storage.fs import FileSystem
 
 log = logging.getLogger("streamtest.broker")
@@ -46,6 +53,11 @@ class Node:
         advertised_host: the host clients are told to connect to.
         rack: ``broker.rack``, or ``None``.
     """
+
+    #: The listener's request scheduler (set when the node starts listening).
+    scheduler: RequestScheduler
+    #: The node's quota sensors (set when the node starts listening).
+    quotas: NodeQuotas
 
     def __init__(
         self,
@@ -98,11 +110,17 @@ class Node:
         Raises:
             OSError: the address cannot be bound.
         """
-        from .server import KafkaProtocol
+        from .quotas import NodeQuotas
+        from .server import KafkaProtocol, RequestScheduler, ServerLimits
 
+        scheduler = RequestScheduler(
+            ServerLimits.from_settings(cluster.settings), cluster.settings, cluster.clock
+        )
+        self.scheduler = scheduler
+        self.quotas = NodeQuotas(cluster.quotas, cluster.settings, cluster.clock)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: KafkaProtocol(cluster, self),
+            lambda: KafkaProtocol(cluster, self, scheduler),
             self.host,
             self.port,
             reuse_address=True,

@@ -63,6 +63,11 @@ class ServerConnection:
         """Return how many received bytes are not yet returned as requests."""
         return self._frames.buffered
 
+    def has_request(self) -> bool:
+        """Return whether :meth:`next_request` would return a request (or raise)
+        without more data."""
+        return self._frames.has_frame()
+
     def next_request(self) -> Request | None:
         """Return the next whole request, or ``None`` if more bytes are needed.
 

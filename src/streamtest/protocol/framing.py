@@ -43,6 +43,23 @@ class FrameReader:
         """Return how many bytes are buffered but not yet returned as frames."""
         return len(self._buf)
 
+    def has_frame(self) -> bool:
+        """Return whether :meth:`next_frame` would return a frame or raise.
+
+        A size prefix that is invalid counts (the next call raises for it), so a
+        caller that waits for work never waits on a stream that is already bad.
+        Nothing is consumed.
+        """
+        buf = self._buf
+        size = self._pending
+        if size < 0:
+            if len(buf) < 4:
+                return False
+            (size,) = _SIZE.unpack_from(buf, 0)
+            if size < 0 or size > self._max_frame_size:
+                return True
+        return len(buf) >= 4 + size
+
     def next_frame(self) -> bytearray | None:
         """Return the next complete frame (without its size prefix), or ``None``.
 

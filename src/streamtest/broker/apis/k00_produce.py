@@ -26,7 +26,11 @@ CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
   INVALID_PRODUCER_EPOCH otherwise); its first offset holds back the partition's
   last stable offset until the COMMIT or ABORT marker (KIP-98).
 * INVALID_RECORD for a control batch: only the coordinator writes markers.
-Left out: quotas (throttle_time_ms is always 0), v12+ (KIP-890 part 2).
+* ``producer_byte_rate`` quotas: the request's size is recorded for the client on
+  this node (``node.quotas``); over the quota, the response carries
+  throttle_time_ms and the connection is muted for it (KIP-219; acks=0 is muted
+  too, unanswered; before v6 the response itself is held back).
+Left out: v12+ (KIP-890 part 2).
 """
 
 from __future__ import annotations
@@ -84,6 +88,12 @@ def handle_produce(ctx: RequestContext, raw: tuple[bytearray, int]) -> Any:
             if request.acks == -1 and partition is not None and end >= 0 and not result.error_code:
                 pending.append((result, partition, end, partition.leader_epoch))
         results.append((topic_data.name, parts))
+    produce_quota = ctx.node.quotas.produce
+    if produce_quota.enabled:
+        # Kafka records the whole request's size against producer_byte_rate.
+        ctx.throttle(
+            "produce", produce_quota.record(ctx.principal, ctx.header.client_id, len(frame))
+        )
     if request.acks == 0:
         return NO_RESPONSE
     waiting = []
@@ -131,7 +141,9 @@ def _encode(ctx: RequestContext, results: list[tuple[str, list[PartitionResult]]
         for n in (ctx.cluster.nodes.get(i) for i in sorted(leaders))
         if n is not None
     ]
-    return encode_produce_response(ctx.version, results, node_endpoints=endpoints)
+    return encode_produce_response(
+        ctx.version, results, ctx.throttle_time_ms, node_endpoints=endpoints
+    )
 
 
 def _produce_partition(

@@ -17,6 +17,12 @@
 * Sessionless: every response has session_id 0, which tells clients that ask for
   a session (KIP-227) that none was created, so they send full fetches. A request
   naming a session we never issued gets FETCH_SESSION_ID_NOT_FOUND.
+* ``max_bytes`` is capped at the broker's ``fetch.max.bytes``.
+* ``consumer_byte_rate`` quotas, as Kafka's KafkaApis: ``max_bytes`` is also
+  capped at what the client's quota allows in one window; the response size is
+  recorded for the client on this node; over the quota the response is empty,
+  carries throttle_time_ms, and the connection is muted for it (KIP-219; before
+  v8 the response itself is held back).
 The response is encoded by hand (``protocol.fetch``) as a list of buffers that
 includes the stored batches themselves, never joined.
 Left out: follower fetching and preferred read replicas (one broker).
@@ -44,38 +50,97 @@ def handle_fetch(ctx: RequestContext, request: Any) -> Any:
         return encode_fetch_response(
             ctx.version, [], error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND
         )
-    topics, size, logs, errored = _collect(ctx, request)
+    budget = _max_bytes(ctx, request)
+    topics, size, logs, errored = _collect(ctx, request, budget)
     max_wait = request.max_wait.total_seconds()
-    if size >= request.min_bytes or max_wait <= 0 or errored or not logs:
-        return _encode(ctx, topics)
-    return _long_poll(ctx, request, logs, max_wait)
+    if size >= min(request.min_bytes, budget) or max_wait <= 0 or errored or not logs:
+        return _respond(ctx, topics)
+    # Park now, not when the coroutine first runs: an append served before then
+    # (another connection's Produce in the same loop turn) must wake this Fetch,
+    # or it would sleep for max_wait with the data there.
+    return _long_poll(ctx, request, budget, logs, _park(logs), max_wait)
+
+
+def _park(logs: list[Partition]) -> asyncio.Future[bool | None]:
+    """Return a future that an append to any of ``logs`` completes (with ``None``)."""
+    fut: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+    for log in logs:
+        log.waiters.add(fut)
+    return fut
+
+
+def _expire(fut: asyncio.Future[bool | None]) -> None:
+    if not fut.done():
+        fut.set_result(True)
 
 
 async def _long_poll(
-    ctx: RequestContext, request: Any, logs: list[Partition], max_wait: float
+    ctx: RequestContext,
+    request: Any,
+    budget: int,
+    logs: list[Partition],
+    fut: asyncio.Future[bool | None],
+    max_wait: float,
 ) -> Any:
-    loop = asyncio.get_running_loop()
     clock = ctx.cluster.clock
     deadline = clock.monotonic() + max_wait
     while True:
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
-            break
-        fut: asyncio.Future[None] = loop.create_future()
-        for log in logs:
-            log.waiters.add(fut)
-        try:
-            await clock.wait_for(fut, remaining)
-        except TimeoutError:
-            break
-        finally:
             for log in logs:
                 log.waiters.discard(fut)
-        topics, size, logs, errored = _collect(ctx, request)
-        if size >= request.min_bytes or errored:
-            return _encode(ctx, topics)
-    topics, _size, _logs, _errored = _collect(ctx, request)
-    return _encode(ctx, topics)
+            break
+        # A timer on the cluster's clock completes the same future: one await, and an
+        # append wakes this task directly (no wait_for task in between).
+        timer = clock.call_later(remaining, _expire, fut)
+        try:
+            expired = await fut
+        finally:
+            timer.cancel()
+            for log in logs:
+                log.waiters.discard(fut)
+        if expired:
+            break
+        topics, size, logs, errored = _collect(ctx, request, budget)
+        if size >= min(request.min_bytes, budget) or errored:
+            return _respond(ctx, topics)
+        fut = _park(logs)
+    topics, _size, _logs, _errored = _collect(ctx, request, budget)
+    return _respond(ctx, topics)
+
+
+def _max_bytes(ctx: RequestContext, request: Any) -> int:
+    """Return the response budget: the request's ``max_bytes``, the broker's
+    ``fetch.max.bytes`` and what the client's fetch quota allows in one window,
+    whichever is least (Kafka's KafkaApis)."""
+    budget = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
+    budget = min(budget, int(ctx.cluster.settings["fetch.max.bytes"]))
+    fetch_quota = ctx.node.quotas.fetch
+    if fetch_quota.enabled:
+        window = fetch_quota.max_value_in_window(ctx.principal, ctx.header.client_id)
+        if window is not None:
+            budget = min(budget, max(int(window), 1))
+    return budget
+
+
+def _respond(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
+    """Encode the response, recording its size against the client's fetch quota.
+
+    Over the quota, Kafka answers with no data (and takes the recorded bytes back)
+    and the throttle time; the server then mutes the connection for it.
+    """
+    body = _encode(ctx, topics)
+    fetch_quota = ctx.node.quotas.fetch
+    if fetch_quota.enabled:
+        size = sum(len(b) for b in body)
+        throttle = fetch_quota.record(ctx.principal, ctx.header.client_id, size)
+        if throttle > 0:
+            fetch_quota.unrecord(ctx.principal, ctx.header.client_id, size)
+            ctx.throttle("fetch", throttle)
+            return encode_fetch_response(ctx.version, [], throttle_time_ms=throttle)
+    if ctx.cluster.metrics is not None:
+        ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
+    return body
 
 
 def _diverging(
@@ -93,8 +158,6 @@ _ZERO_ID = uuid.UUID(int=0)
 
 
 def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
-    if ctx.cluster.metrics is not None:
-        ctx.cluster.metrics.fetched((t.name, [p.records for p in t.partitions]) for t in topics)
     leaders = {
         p.current_leader[0]
         for t in topics
@@ -110,14 +173,13 @@ def _encode(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:
 
 
 def _collect(
-    ctx: RequestContext, request: Any
+    ctx: RequestContext, request: Any, budget: int
 ) -> tuple[list[FetchTopicData], int, list[Partition], bool]:
-    """Read what each requested partition has; return the topics, the bytes found,
-    the logs read, and whether any partition had an error."""
+    """Read what each requested partition has, up to ``budget`` bytes; return the
+    topics, the bytes found, the logs read, and whether any partition had an error."""
     table = ctx.cluster.topics
     by_id = ctx.version >= 13
     read_committed = request.isolation_level == READ_COMMITTED
-    budget = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     total = 0
     errored = False
     logs: list[Partition] = []
