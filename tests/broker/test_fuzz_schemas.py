@@ -84,6 +84,12 @@ def _primitive(
         return struct.pack(">i", draw(_INTS))
     if kafka_type in ("int64", "timedelta_i64"):
         return struct.pack(">q", draw(_LONGS))
+    if kafka_type == "float64":
+        # AlterClientQuotas values: NaN, infinities and negatives are what a handler
+        # must refuse rather than store.
+        return struct.pack(
+            ">d", draw(st.sampled_from([0.0, 1024.0, -1.0, float("nan"), float("inf"), 1e308]))
+        )
     if kafka_type == "uuid":
         return draw(st.sampled_from([bytes(16), uuid.uuid4().bytes]))
     if kafka_type == "string":

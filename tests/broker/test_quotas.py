@@ -222,6 +222,16 @@ BAD_ALTERATIONS = {
         [("request_percentage", -5.0)],
         "Quota request_percentage must be greater than 0",
     ),
+    "not a number": (
+        [("client-id", "c")],
+        [("producer_byte_rate", float("nan"))],
+        "Quota producer_byte_rate must be a finite number",
+    ),
+    "infinite": (
+        [("user", "u")],
+        [("request_percentage", float("inf"))],
+        "Quota request_percentage must be a finite number",
+    ),
     "fraction of a long": (
         [("client-id", "c")],
         [("consumer_byte_rate", 1.5)],

@@ -325,6 +325,8 @@ class Cluster:
         #: in its metadata (here beside it, in the metadata directory); each node
         #: measures and throttles its own clients.
         self.quotas = open_store(self.storage.root if self.storage is not None else None)
+        for node in self.nodes.values():
+            node.start_services(self)
         #: Injected failures (``faults.py``) and intercept hooks (``intercept.py``).
         self.faults = FaultTable()
         self.interceptors = Interceptors()

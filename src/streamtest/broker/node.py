@@ -54,9 +54,9 @@ class Node:
         rack: ``broker.rack``, or ``None``.
     """
 
-    #: The listener's request scheduler (set when the node starts listening).
+    #: The listener's request scheduler (see :meth:`start_services`).
     scheduler: RequestScheduler
-    #: The node's quota sensors (set when the node starts listening).
+    #: The node's quota sensors (see :meth:`start_services`).
     quotas: NodeQuotas
 
     def __init__(
@@ -104,20 +104,32 @@ class Node:
         """Return ``host:port`` as clients use it."""
         return f"{self.advertised_host}:{self.port}"
 
+    def start_services(self, cluster: Cluster) -> None:
+        """Give the node a fresh request scheduler and fresh quota sensors.
+
+        The cluster calls this when it creates its nodes, so a request dispatched
+        to a node in process (tests, the control plane) finds them, and
+        :meth:`listen` calls it again: a restarted node forgets what it measured,
+        as a restarted Kafka broker does.
+        """
+        from .quotas import NodeQuotas
+        from .server import RequestScheduler, ServerLimits
+
+        self.scheduler = RequestScheduler(
+            ServerLimits.from_settings(cluster.settings), cluster.settings, cluster.clock
+        )
+        self.quotas = NodeQuotas(cluster.quotas, cluster.settings, cluster.clock)
+
     async def listen(self, cluster: Cluster) -> None:
         """Bind the listener and start serving.
 
         Raises:
             OSError: the address cannot be bound.
         """
-        from .quotas import NodeQuotas
-        from .server import KafkaProtocol, RequestScheduler, ServerLimits
+        from .server import KafkaProtocol
 
-        scheduler = RequestScheduler(
-            ServerLimits.from_settings(cluster.settings), cluster.settings, cluster.clock
-        )
-        self.scheduler = scheduler
-        self.quotas = NodeQuotas(cluster.quotas, cluster.settings, cluster.clock)
+        self.start_services(cluster)
+        scheduler = self.scheduler
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: KafkaProtocol(cluster, self, scheduler),

@@ -47,6 +47,7 @@ import enum
 import ipaddress
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -443,6 +444,11 @@ def _validate_alteration(
             return ErrorCode.INVALID_REQUEST, f"Invalid configuration key {key}"
         if value is None:
             continue
+        if not math.isfinite(value):
+            # Kafka's checks (ClientQuotaControlManager) let NaN through, since every
+            # comparison with it is false; a NaN or infinite rate would then make
+            # every throttle time NaN. Refuse it.
+            return ErrorCode.INVALID_REQUEST, f"Quota {key} must be a finite number"
         if value <= 0.0:
             return ErrorCode.INVALID_REQUEST, f"Quota {key} must be greater than 0"
         if key_type is KeyType.DOUBLE:
