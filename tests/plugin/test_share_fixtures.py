@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import confluent_kafka
 import pytest
 
+from streamtest.kit.compat import ShareConsumerUnavailable, share_consumer_class
 
+# The client floor (make test-floor: confluent-kafka 2.12) predates ShareConsumer.
+needs_share_consumer = pytest.mark.skipif(
+    not hasattr(confluent_kafka, "ShareConsumer"),
+    reason=f"confluent-kafka {confluent_kafka.__version__} has no ShareConsumer (KIP-932)",
+)
+
+
+@pytest.mark.skipif(
+    hasattr(confluent_kafka, "ShareConsumer"), reason="this confluent-kafka has ShareConsumer"
+)
+def test_an_old_client_gets_one_line_naming_its_version():
+    with pytest.raises(ShareConsumerUnavailable) as exc:
+        share_consumer_class()
+    assert str(exc.value) == (
+        f"confluent-kafka {confluent_kafka.__version__} has no ShareConsumer (KIP-932 "
+        "share groups); install a newer confluent-kafka (2.16 has it)"
+    )
+
+
+@needs_share_consumer
 def test_kafka_share_consumer_reads_what_was_produced_before_it_joined(
     pytester: pytest.Pytester,
 ):
@@ -35,6 +57,7 @@ def test_kafka_share_consumer_reads_what_was_produced_before_it_joined(
     pytester.runpytest_inprocess().assert_outcomes(passed=2)
 
 
+@needs_share_consumer
 def test_the_marker_chooses_explicit_acknowledgement(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -67,6 +90,7 @@ def test_the_marker_chooses_explicit_acknowledgement(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(["*kafka_share_consumer mode must be one of implicit, explicit*"])
 
 
+@needs_share_consumer
 def test_share_group_state_shows_in_flight_records_on_the_embedded_broker(
     pytester: pytest.Pytester,
 ):

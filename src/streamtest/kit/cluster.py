@@ -309,9 +309,12 @@ class Cluster(abc.ABC):
 
         Raises:
             confluent_kafka.KafkaException: the broker refused the group config.
+            streamtest.kit.compat.ShareConsumerUnavailable: the installed
+                confluent-kafka has no ShareConsumer.
         """
-        from confluent_kafka import ShareConsumer
+        from .compat import share_consumer_class
 
+        share_consumer = share_consumer_class()
         group = group_id or unique_name(prefix="st-share")
         self.configure_group(
             group, {"share.auto.offset.reset": auto_offset_reset, **(group_config or {})}
@@ -321,7 +324,7 @@ class Cluster(abc.ABC):
             "share.acknowledgement.mode": acknowledgement_mode,
         }
         settings.update(_dotted(config))
-        return ShareConsumer(self.client_config(**settings))
+        return share_consumer(self.client_config(**settings))  # type: ignore[no-any-return]
 
     def share_group_state(self, group_id: str, *, timeout: float = 10.0) -> ShareGroupState:
         """Describe share group ``group_id`` for assertions: its state, members and,

@@ -27,3 +27,26 @@ def librdkafka_version(libversion: Any) -> tuple[int, int, int]:
     text = libversion[0] if isinstance(libversion, tuple) else str(libversion)
     major, minor, patch = (int(part) for part in text.split(".")[:3])
     return major, minor, patch
+
+
+class ShareConsumerUnavailable(ImportError):
+    """The installed confluent-kafka has no ``ShareConsumer`` (KIP-932)."""
+
+
+def share_consumer_class() -> Any:
+    """Return confluent-kafka's ``ShareConsumer`` class.
+
+    Raises:
+        ShareConsumerUnavailable: the installed release predates it (the share-group
+            fixtures need a newer confluent-kafka; 2.16 has it), with one line
+            naming the installed version.
+    """
+    import confluent_kafka
+
+    cls = getattr(confluent_kafka, "ShareConsumer", None)
+    if cls is None:
+        raise ShareConsumerUnavailable(
+            f"confluent-kafka {confluent_kafka.__version__} has no ShareConsumer (KIP-932 "
+            "share groups); install a newer confluent-kafka (2.16 has it)"
+        )
+    return cls
