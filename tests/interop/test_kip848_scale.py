@@ -13,14 +13,13 @@ committed offset for a member at its current epoch, is what this test pins down.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streamtest import EmbeddedKafka
+from streamtest import EmbeddedKafka, eventually
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -73,12 +72,12 @@ def test_200_kip848_members_resume_from_the_committed_offsets():
         threads = [threading.Thread(target=member, daemon=True) for _ in range(MEMBERS)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 180
-        while len(first) < PARTITIONS and time.monotonic() < deadline:
-            time.sleep(0.2)
-        stop.set()
-        for t in threads:
-            t.join(60)
+        try:
+            eventually(lambda: len(first) >= PARTITIONS, timeout=180, interval=0.2)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
     assert len(first) == PARTITIONS
     reread = {p: o for p, o in first.items() if o != COMMITTED}
     assert reread == {}, f"partitions not resumed at {COMMITTED}: {reread}"
