@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from streamtest import eventually
 from streamtest.kit import reference_kafka as ref
 from streamtest.kit.jvm import MavenBuild
 
@@ -48,21 +47,6 @@ class StreamsApp:
         errors = [e for e in self.events() if e["event"] == "error"]
         if errors:
             raise AppDied(f"the Streams app failed: {errors}\n{self.tail()}")
-
-    def wait_running(self, timeout: float) -> None:
-        """Wait, with a deadline, until the app has reported the RUNNING state (every
-        task assigned, initialised and restored).
-
-        Raises:
-            AppDied: the app exited or reported an error first.
-            AssertionError: the deadline passed.
-        """
-
-        def running() -> bool:
-            self.check_alive()
-            return any(e == {"event": "state", "state": "RUNNING"} for e in self.events())
-
-        eventually(running, timeout=timeout, interval=0.1, reraise=(AppDied,))
 
     def tail(self, n: int = 40) -> str:
         """The last ``n`` lines of its output."""
