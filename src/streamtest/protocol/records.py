@@ -38,7 +38,8 @@ HEADER_SIZE = 61
 LOG_OVERHEAD = 12
 _CRC_START = 21
 
-_HEADER = struct.Struct(">qiibIhiqqqhii")
+#: The 61-byte v2 batch header (the fields of :class:`BatchHeader`, in order).
+BATCH_HEADER = struct.Struct(">qiibIhiqqqhii")
 _BASE_OFFSET = struct.Struct(">q")
 _INT64 = struct.Struct(">q")
 _INT16 = struct.Struct(">h")
@@ -49,6 +50,8 @@ ATTR_COMPRESSION_MASK = 0x07
 ATTR_TIMESTAMP_TYPE = 0x08
 ATTR_TRANSACTIONAL = 0x10
 ATTR_CONTROL = 0x20
+#: KIP-534: the base timestamp holds the delete horizon set by the log cleaner.
+ATTR_DELETE_HORIZON = 0x40
 
 NO_PRODUCER_ID = -1
 NO_TIMESTAMP = -1
@@ -127,6 +130,11 @@ class BatchHeader:
         """Return whether timestamps are the broker's LogAppendTime."""
         return bool(self.attributes & ATTR_TIMESTAMP_TYPE)
 
+    @property
+    def delete_horizon_ms(self) -> int | None:
+        """Return the KIP-534 delete horizon set by a previous cleaning, or ``None``."""
+        return self.base_timestamp if self.attributes & ATTR_DELETE_HORIZON else None
+
 
 def parse_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> BatchHeader:
     """Parse the batch header at ``offset``.
@@ -136,7 +144,7 @@ def parse_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> BatchH
     """
     if len(buf) - offset < HEADER_SIZE:
         raise InvalidRecordBatch("record batch header is truncated")
-    header = BatchHeader(*_HEADER.unpack_from(buf, offset))
+    header = BatchHeader(*BATCH_HEADER.unpack_from(buf, offset))
     if header.magic != 2:
         raise InvalidRecordBatch(f"unsupported record batch magic {header.magic}")
     return header
@@ -408,7 +416,7 @@ def build_batch(
     if control:
         attributes |= ATTR_CONTROL
     batch = bytearray(HEADER_SIZE)
-    _HEADER.pack_into(
+    BATCH_HEADER.pack_into(
         batch,
         0,
         base_offset,

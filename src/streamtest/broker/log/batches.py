@@ -22,10 +22,6 @@ PREFIX_SIZE = _PREFIX.size
 MIN_BATCH_SIZE = HEADER_SIZE
 #: Header scans read the file in blocks of this size.
 SCAN_BLOCK = 16384
-ATTR_CONTROL = 0x20
-ATTR_TRANSACTIONAL = 0x10
-#: KIP-534: the base timestamp holds the delete horizon of the cleaner.
-ATTR_DELETE_HORIZON = 0x40
 
 
 class BatchInfo(NamedTuple):

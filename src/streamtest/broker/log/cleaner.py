@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ...protocol.exceptions import CorruptRecordBatch
+from ...protocol.records import ATTR_CONTROL, parse_header
 from ..storage.fs import FileHandle, FileSystem
-from .batches import ATTR_CONTROL, BatchInfo, iter_batch_views
+from .batches import BatchInfo, iter_batch_views
 from .compaction import (
     BatchFilter,
     CleanedTransactionMetadata,
@@ -44,7 +45,6 @@ from .compaction import (
     OffsetMap,
     control_type,
     map_key,
-    read_header,
     records_section,
     walk_records,
 )
@@ -311,7 +311,7 @@ class _Pass:
                 self._check()
                 if info.base_offset >= upper:
                     break
-                header = read_header(view)
+                header = parse_header(view)
                 if info.attributes & ATTR_CONTROL:
                     body = records_section(view, header) if header.records_count else b""
                     recs = walk_records(body, header.records_count) if header.records_count else []

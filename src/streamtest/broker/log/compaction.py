@@ -8,6 +8,7 @@ cleaner's worker thread, never on the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import struct
@@ -16,21 +17,23 @@ from typing import NamedTuple
 
 from ...protocol.exceptions import CorruptRecordBatch
 from ...protocol.records import (
+    ATTR_COMPRESSION_MASK,
+    ATTR_DELETE_HORIZON,
+    ATTR_TIMESTAMP_TYPE,
+    BATCH_HEADER,
     HEADER_SIZE,
     LOG_OVERHEAD,
+    NO_TIMESTAMP,
+    BatchHeader,
     Compression,
     compress,
     crc32c,
     decompress,
+    parse_header,
 )
-from .batches import ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_TRANSACTIONAL
 from .index import AbortedTxn
 
-_HEADER = struct.Struct(">qiibIhiqqqhii")
 _UINT32 = struct.Struct(">I")
-ATTR_COMPRESSION_MASK = 0x07
-ATTR_TIMESTAMP_TYPE = 0x08
-NO_TIMESTAMP = -1
 _ABORT = 0
 _COMMIT = 1
 
@@ -44,49 +47,6 @@ MAP_ENTRY_BYTES = 160
 #: Keys longer than this are stored as a 16-byte BLAKE2b digest (Kafka stores an
 #: MD5 digest of every key); shorter ones as themselves.
 MAX_RAW_KEY = 24
-
-
-class Header(NamedTuple):
-    """The fields of a v2 batch header (Kafka's names)."""
-
-    base_offset: int
-    batch_length: int
-    partition_leader_epoch: int
-    magic: int
-    crc: int
-    attributes: int
-    last_offset_delta: int
-    base_timestamp: int
-    max_timestamp: int
-    producer_id: int
-    producer_epoch: int
-    base_sequence: int
-    records_count: int
-
-    @property
-    def last_offset(self) -> int:
-        """Return the batch's last offset."""
-        return self.base_offset + self.last_offset_delta
-
-    @property
-    def is_control(self) -> bool:
-        """Return whether this is a control batch."""
-        return bool(self.attributes & ATTR_CONTROL)
-
-    @property
-    def is_transactional(self) -> bool:
-        """Return whether the batch belongs to a transaction."""
-        return bool(self.attributes & ATTR_TRANSACTIONAL)
-
-    @property
-    def delete_horizon_ms(self) -> int | None:
-        """Return the KIP-534 delete horizon set by a previous cleaning, or ``None``."""
-        return self.base_timestamp if self.attributes & ATTR_DELETE_HORIZON else None
-
-
-def read_header(batch: memoryview) -> Header:
-    """Parse a batch's header."""
-    return Header(*_HEADER.unpack_from(batch, 0))
 
 
 class RawRecord(NamedTuple):
@@ -128,7 +88,7 @@ def _write_varint(out: bytearray, n: int) -> None:
     out.append(v)
 
 
-def records_section(batch: memoryview, header: Header) -> bytes:
+def records_section(batch: memoryview, header: BatchHeader) -> bytes:
     """Return the batch's records section, decompressed.
 
     Raises:
@@ -260,7 +220,7 @@ class CleanedTransactionMetadata:
             _, _, txn = heapq.heappop(self.aborted)
             self.ongoing_aborted.setdefault(txn.producer_id, _AbortedMeta(txn))
 
-    def on_control_batch(self, header: Header, kind: int | None, empty: bool) -> bool:
+    def on_control_batch(self, header: BatchHeader, kind: int | None, empty: bool) -> bool:
         """Return whether a control batch may be discarded."""
         self._consume_up_to(header.last_offset)
         if empty:
@@ -282,7 +242,7 @@ class CleanedTransactionMetadata:
             return True
         return False
 
-    def on_batch(self, header: Header) -> bool:
+    def on_batch(self, header: BatchHeader) -> bool:
         """Return whether a data batch belongs to an aborted transaction."""
         self._consume_up_to(header.last_offset)
         if not header.is_transactional:
@@ -318,7 +278,7 @@ class FilterStats:
 
 
 def _encode_batch(
-    header: Header,
+    header: BatchHeader,
     body: bytearray,
     count: int,
     base_timestamp: int,
@@ -331,7 +291,7 @@ def _encode_batch(
     if horizon:
         attributes |= ATTR_DELETE_HORIZON
     out = bytearray(HEADER_SIZE)
-    _HEADER.pack_into(
+    BATCH_HEADER.pack_into(
         out,
         0,
         header.base_offset,
@@ -353,11 +313,12 @@ def _encode_batch(
     return bytes(out)
 
 
-def empty_batch(header: Header) -> bytes:
+def empty_batch(header: BatchHeader) -> bytes:
     """Return the 61-byte empty batch Kafka keeps for a producer's last batch
     (``DefaultRecordBatch.writeEmptyHeader``): offsets, producer id, epoch and base
     sequence preserved, no records, no compression."""
-    stripped = header._replace(
+    stripped = dataclasses.replace(
+        header,
         attributes=header.attributes & ~(ATTR_COMPRESSION_MASK | ATTR_DELETE_HORIZON),
     )
     return _encode_batch(
@@ -396,7 +357,7 @@ class BatchFilter:
         Raises:
             CorruptRecordBatch: the batch cannot be decoded.
         """
-        header = read_header(batch)
+        header = parse_header(batch)
         stats = self.stats
         stats.batches_read += 1
         stats.bytes_read += len(batch)
@@ -467,7 +428,7 @@ class BatchFilter:
         return None, -1, -1
 
     def _rewrite(
-        self, header: Header, body: bytes, retained: list[RawRecord], need_horizon: bool
+        self, header: BatchHeader, body: bytes, retained: list[RawRecord], need_horizon: bool
     ) -> bytes:
         log_append_time = bool(header.attributes & ATTR_TIMESTAMP_TYPE)
         old_base_ts = header.base_timestamp

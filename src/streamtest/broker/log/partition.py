@@ -30,10 +30,17 @@ import struct
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ...protocol.records import BatchHeader, Record, iter_records, parse_header, split_batches
+from ...protocol.records import (
+    ATTR_CONTROL,
+    BatchHeader,
+    Record,
+    iter_records,
+    parse_header,
+    split_batches,
+)
 from ..clock import Clock, RealClock
 from ..storage.fs import Buffer, FileHandle, FileSystem
-from .batches import ATTR_CONTROL, BatchInfo, iter_batch_views, iter_infos
+from .batches import BatchInfo, iter_batch_views, iter_infos
 from .checkpoint import LEADER_EPOCH_CHECKPOINT
 from .config import LogConfig
 from .epoch import LeaderEpochCache

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 
 from ...protocol.control import ControlRecordType
 from ...protocol.exceptions import CorruptRecordBatch
-from ...protocol.records import HEADER_SIZE, LOG_OVERHEAD, crc32c, iter_records
+from ...protocol.records import ATTR_CONTROL, HEADER_SIZE, LOG_OVERHEAD, crc32c, iter_records
 from ..storage.fs import Buffer, FileHandle, FileSystem
 from .batches import (
-    ATTR_CONTROL,
     PREFIX_SIZE,
     BatchInfo,
     boundary_before,
