@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ...protocol.exceptions import InvalidFrame
-from ...protocol.headers import read_uvarint, skip_tagged_fields
+from ...protocol.fields import FieldReader
 
 OFFSET_COMMIT = 1
 GROUP_METADATA = 2
@@ -69,51 +69,6 @@ class _Writer:
         return self
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def _take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise InvalidFrame("truncated __consumer_offsets record")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
-    def i16(self) -> int:
-        return int(_I16.unpack(self._take(2))[0])
-
-    def i32(self) -> int:
-        return int(_I32.unpack(self._take(4))[0])
-
-    def i64(self) -> int:
-        return int(_I64.unpack(self._take(8))[0])
-
-    def string(self, compact: bool = False) -> str | None:
-        if compact:
-            n, self.pos = read_uvarint(self.data, self.pos)
-            return None if n == 0 else self._take(n - 1).decode()
-        n = self.i16()
-        return None if n < 0 else self._take(n).decode()
-
-    def bytes_(self, compact: bool = False) -> bytes:
-        if compact:
-            n, self.pos = read_uvarint(self.data, self.pos)
-            return b"" if n == 0 else self._take(n - 1)
-        n = self.i32()
-        return b"" if n < 0 else self._take(n)
-
-    def array_len(self, compact: bool) -> int:
-        if compact:
-            n, self.pos = read_uvarint(self.data, self.pos)
-            return n - 1
-        return self.i32()
-
-    def tags(self) -> None:
-        self.pos = skip_tagged_fields(self.data, self.pos)
-
-
 # -- keys ----------------------------------------------------------------------------
 
 
@@ -145,7 +100,7 @@ def decode_key(data: bytes) -> Key | None:
     Raises:
         InvalidFrame: a truncated key.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__consumer_offsets")
     record_type = r.i16()
     if record_type in (0, OFFSET_COMMIT):
         return Key(OFFSET_COMMIT, r.string() or "", r.string() or "", r.i32())
@@ -188,7 +143,7 @@ def decode_offset_value(data: bytes) -> OffsetValue:
     Raises:
         InvalidFrame: truncated or of an unknown version.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__consumer_offsets")
     version = r.i16()
     if version not in (0, 1, 2, 3, 4):
         raise InvalidFrame(f"unknown OffsetCommitValue version {version}")
@@ -247,7 +202,7 @@ def decode_group_value(data: bytes) -> GroupValue:
     Raises:
         InvalidFrame: truncated or of an unknown version.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__consumer_offsets")
     version = r.i16()
     if version not in (0, 1, 2, 3, 4):
         raise InvalidFrame(f"unknown GroupMetadataValue version {version}")
@@ -268,7 +223,7 @@ def decode_group_value(data: bytes) -> GroupValue:
         sub = r.bytes_(c)
         assign = r.bytes_(c)
         if c:
-            r.tags()
+            r.skip_tags()
         members.append(
             MemberValue(
                 member_id, instance, client_id, client_host, rebalance, session, sub, assign
@@ -289,7 +244,7 @@ def decode_consumer_group_value(data: bytes) -> int:
     Raises:
         InvalidFrame: truncated.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__consumer_offsets")
     r.i16()
     return r.i32()
 

@@ -33,7 +33,8 @@ import struct
 from dataclasses import dataclass
 
 from ...protocol.exceptions import InvalidFrame
-from ...protocol.headers import read_uvarint, write_array_len, write_string, write_uvarint
+from ...protocol.fields import FieldReader
+from ...protocol.headers import write_array_len, write_string, write_uvarint
 from .state import TxnState
 
 #: ``CoordinatorRecordType.TRANSACTION_LOG``: the INT16 every key starts with.
@@ -83,7 +84,7 @@ def decode_transaction_log_key(data: bytes) -> str | None:
     Raises:
         InvalidFrame: a truncated key.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__transaction_state")
     if r.i16() != TRANSACTION_LOG:
         return None
     transactional_id = r.string(compact=False)
@@ -194,7 +195,7 @@ def decode_transaction_log_value(data: bytes) -> TransactionLogValue:
     Raises:
         InvalidFrame: truncated, or of an unknown version.
     """
-    r = _Reader(data)
+    r = FieldReader(data, "__transaction_state")
     version = r.i16()
     if version not in (0, 1):
         raise InvalidFrame(f"unknown TransactionLogValue version {version}")
@@ -240,50 +241,3 @@ def _tag_int(tags: dict[int, bytes], tag: int, fmt: struct.Struct, default: int)
     return default if raw is None else int(fmt.unpack(raw)[0])
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def _take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise InvalidFrame("truncated __transaction_state record")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
-    def _uvarint(self) -> int:
-        n, self.pos = read_uvarint(self.data, self.pos)
-        return n
-
-    def i8(self) -> int:
-        return int(_I8.unpack(self._take(1))[0])
-
-    def i16(self) -> int:
-        return int(_I16.unpack(self._take(2))[0])
-
-    def i32(self) -> int:
-        return int(_I32.unpack(self._take(4))[0])
-
-    def i64(self) -> int:
-        return int(_I64.unpack(self._take(8))[0])
-
-    def string(self, compact: bool) -> str | None:
-        n = self._uvarint() - 1 if compact else self.i16()
-        if n < 0:
-            return None
-        try:
-            return self._take(n).decode()
-        except UnicodeDecodeError as exc:
-            raise InvalidFrame(f"__transaction_state string is not UTF-8: {exc}") from None
-
-    def array_len(self, compact: bool) -> int:
-        """Return an array's length, -1 for a null array."""
-        return self._uvarint() - 1 if compact else self.i32()
-
-    def tagged_fields(self) -> dict[int, bytes]:
-        out = {}
-        for _ in range(self._uvarint()):
-            tag = self._uvarint()
-            out[tag] = self._take(self._uvarint())
-        return out
