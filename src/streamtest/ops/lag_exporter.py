@@ -37,13 +37,11 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import OffsetSpec
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from .client import ClientConfig, check_reachable, kafka_error_message
@@ -219,15 +217,9 @@ class LagExporter:
             OSError: the port cannot be bound.
         """
         self.poll_once()
-        app = make_wsgi_app(self.registry)
-        self._server = make_server(
-            host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler
-        )
+        # prometheus_client's own server: threaded, quiet, in a daemon thread.
+        self._server, self._server_thread = start_http_server(port, host, self.registry)
         self.port = int(self._server.server_port)
-        self._server_thread = threading.Thread(
-            target=self._server.serve_forever, name="lag-exporter-http", daemon=True
-        )
-        self._server_thread.start()
         self._thread = threading.Thread(target=self._loop, name="lag-exporter-poll", daemon=True)
         self._thread.start()
         return self.port
@@ -247,11 +239,6 @@ class LagExporter:
         """Return the last poll, the number of polls and of failed polls."""
         with self._lock:
             return self.last, self.polls, self.errors
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
 
 
 class _LagCollector(Collector):
