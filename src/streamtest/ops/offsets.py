@@ -139,29 +139,10 @@ def prepare_reset(
     known = list_topic_partitions(admin, config)
     committed = committed_offsets(admin, config, group)
 
-    tps: set[TP] = set()
-    if spec.kind == "from-file":
-        assert spec.file_offsets is not None
-        file_tps = set(spec.file_offsets)
-        for tp in file_tps:  # validate every row, even ones the scope filters out
-            resolve_partitions(known, tp.topic, [tp.partition])
-        if selections:
-            from .plan import select_tps
-
-            file_tps = set(select_tps(file_tps, selections))
-        tps = file_tps
-    elif all_topics:
-        tps = {tp for tp in committed if tp.topic in known}
-    for sel in selections if spec.kind != "from-file" else ():
-        parts = resolve_partitions(
-            known, sel.topic, list(sel.partitions) if sel.partitions is not None else None
-        )
-        tps.update(TP(sel.topic, p) for p in parts)
-    if not tps:
-        raise InvalidInputError(
-            f"nothing to reset: group '{group}' has no committed offsets"
-            if all_topics else "nothing to reset: the scope selects no partitions"
-        )
+    tps = reset_scope(
+        spec, selections, all_topics, known, committed,
+        f"nothing to reset: group '{group}' has no committed offsets",
+    )
 
     if spec.kind == "by-duration":
         spec = spec.resolved(now_ms if now_ms is not None else int(time.time() * 1000))
@@ -212,3 +193,47 @@ def commit_offsets(config: ClientConfig, group: str, offsets: dict[TP, int]) -> 
             f"cannot commit offset of {tp.topic}-{tp.partition} for group '{group}': "
             f"{tp.error.str()}"
         )
+
+
+def reset_scope(
+    spec: ResetSpec,
+    selections: list[TopicSelection],
+    all_topics: bool,
+    known: dict[str, int],
+    current: Iterable[TP],
+    nothing_for_all_topics: str,
+) -> set[TP]:
+    """Return the partitions a reset applies to: a ``from-file`` spec's rows
+    (narrowed by ``selections`` if any), else ``current``'s partitions of existing
+    topics with ``all_topics``, plus the partitions ``selections`` name.
+
+    Raises:
+        UnknownTopicError, UnknownPartitionError: the scope (or any file row, even
+            one the selections filter out) names something unknown.
+        InvalidInputError: the scope is empty (``nothing_for_all_topics`` with
+            ``all_topics``).
+    """
+    tps: set[TP] = set()
+    if spec.kind == "from-file":
+        assert spec.file_offsets is not None
+        file_tps = set(spec.file_offsets)
+        for tp in file_tps:  # validate every row, even ones the scope filters out
+            resolve_partitions(known, tp.topic, [tp.partition])
+        if selections:
+            from .plan import select_tps
+
+            file_tps = set(select_tps(file_tps, selections))
+        tps = file_tps
+    elif all_topics:
+        tps = {tp for tp in current if tp.topic in known}
+    for sel in selections if spec.kind != "from-file" else ():
+        parts = resolve_partitions(
+            known, sel.topic, list(sel.partitions) if sel.partitions is not None else None
+        )
+        tps.update(TP(sel.topic, p) for p in parts)
+    if not tps:
+        raise InvalidInputError(
+            nothing_for_all_topics
+            if all_topics else "nothing to reset: the scope selects no partitions"
+        )
+    return tps

@@ -24,7 +24,7 @@ from typing import Any
 from ..protocol.errors import ErrorCode, error_name
 from .client import ClientConfig, _bootstrap_hosts
 from .errors import GroupNotInactiveError, InvalidInputError, OpsError, UnknownGroupError
-from .plan import TP, ResetPlan, ResetSpec, TopicSelection, plan_reset, select_tps
+from .plan import TP, ResetPlan, ResetSpec, TopicSelection, plan_reset
 from .wire import WireConnection, _require_plaintext, find_coordinator
 
 METADATA = 3
@@ -256,8 +256,7 @@ def prepare_share_reset(
         GroupNotInactiveError: the group has members.
         OpsError: a request failed.
     """
-    from .client import resolve_partitions
-    from .offsets import partition_states
+    from .offsets import partition_states, reset_scope
 
     selections = list(topics)
     if not selections and not all_topics and spec.kind != "from-file":
@@ -274,27 +273,14 @@ def prepare_share_reset(
         for r in share_offsets(config, group)
         if r.start_offset is not None
     }
-    tps: set[TP] = set()
-    if spec.kind == "from-file":
-        assert spec.file_offsets is not None
-        for tp in spec.file_offsets:
-            resolve_partitions(known, tp.topic, [tp.partition])
-        tps = (
-            set(select_tps(spec.file_offsets, selections)) if selections else set(spec.file_offsets)
-        )
-    elif all_topics:
-        tps = {tp for tp in current if tp.topic in known}
-    for sel in selections if spec.kind != "from-file" else ():
-        parts = resolve_partitions(
-            known, sel.topic, list(sel.partitions) if sel.partitions is not None else None
-        )
-        tps.update(TP(sel.topic, p) for p in parts)
-    if not tps:
-        raise InvalidInputError(
-            f"nothing to reset: share group '{group}' has no start offsets"
-            if all_topics
-            else "nothing to reset: the scope selects no partitions"
-        )
+    tps = reset_scope(
+        spec,
+        selections,
+        all_topics,
+        known,
+        current,
+        f"nothing to reset: share group '{group}' has no start offsets",
+    )
     if spec.kind == "by-duration":
         spec = spec.resolved(now_ms if now_ms is not None else int(time.time() * 1000))
     states = partition_states(
