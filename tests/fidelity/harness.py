@@ -390,6 +390,9 @@ _LABELLED = {
     "session_id": "session",
     "transactional_id_hash": "txn",
 }
+#: Values that mean "none" rather than an id, per labelled field. Producer id 0 is
+#: a real id (a fresh Apache Kafka hands it out first); only -1 means no producer.
+_UNSET: dict[str, tuple[Any, ...]] = {"producer_id": (None, -1)}
 _SORT_KEYS = (
     "name",
     "topic",
@@ -465,7 +468,7 @@ class Normaliser:
             return f"<{name}>"
         if name == "resource_name" and value in {str(n) for n in self.node_ids}:
             return "<node>"
-        if name in _LABELLED and value not in (None, -1, 0, ""):
+        if name in _LABELLED and value not in _UNSET.get(name, (None, -1, 0, "")):
             return self.label(_LABELLED[name], value)
         if isinstance(value, int) and _TIMESTAMPS.search(name) and value > 0:
             return "<ts>"
