@@ -483,9 +483,9 @@ def _fetch_small(side: Side) -> None:
     side.call(1, 12, fetch_request(name, None, [(0, 0)], partition_max_bytes=10))
 
 
-@scenario(1, "fetch/read-committed-open-txn")
-def _fetch_read_committed(side: Side) -> None:
-    """read_committed stops at the last stable offset of an open transaction."""
+def _topic_with_open_txn(side: Side, value: bytes) -> str:
+    """Create a topic holding one plain record and then ``value`` inside a
+    transaction left open; return its name (setup)."""
     name = side.create_topic("t")
     side.produce(name, [batch(b"plain")])
     txn = side.name_of("txn")
@@ -495,7 +495,7 @@ def _fetch_read_committed(side: Side) -> None:
         name,
         [
             batch(
-                b"in-txn",
+                value,
                 producer_id=pid.producer_id,
                 producer_epoch=pid.producer_epoch,
                 base_sequence=0,
@@ -504,6 +504,13 @@ def _fetch_read_committed(side: Side) -> None:
         ],
         transactional_id=txn,
     )
+    return name
+
+
+@scenario(1, "fetch/read-committed-open-txn")
+def _fetch_read_committed(side: Side) -> None:
+    """read_committed stops at the last stable offset of an open transaction."""
+    name = _topic_with_open_txn(side, b"in-txn")
     side.call(1, 12, fetch_request(name, None, [(0, 0)], isolation_level=1), label="committed")
     side.call(1, 12, fetch_request(name, None, [(0, 0)], isolation_level=0), label="uncommitted")
 
@@ -561,24 +568,7 @@ def _list_offsets_unknown_partition(side: Side) -> None:
 @scenario(2, "list_offsets/read-committed")
 def _list_offsets_committed(side: Side) -> None:
     """read_committed latest offset stops at an open transaction's first record."""
-    name = side.create_topic("t")
-    side.produce(name, [batch(b"plain")])
-    txn = side.name_of("txn")
-    pid = side.init_producer(txn)
-    side.setup(24, 3, _add_partitions(txn, pid, name))
-    side.produce(
-        name,
-        [
-            batch(
-                b"t",
-                producer_id=pid.producer_id,
-                producer_epoch=pid.producer_epoch,
-                base_sequence=0,
-                transactional=True,
-            )
-        ],
-        transactional_id=txn,
-    )
+    name = _topic_with_open_txn(side, b"t")
     side.call(2, 7, list_offsets_request(name, 0, -1, isolation=1), label="committed")
     side.call(2, 7, list_offsets_request(name, 0, -1, isolation=0), label="uncommitted")
 
