@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,10 @@ def test_plugin_runs_a_suite_on_apache_kafka_with_kafka_backend_apache(pytester)
     result = pytester.runpytest_inprocess("--kafka-backend", "apache", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["streamtest: backend=apache (command line)"])
     result.assert_outcomes(passed=1)
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch):
+    """kafka-storage would read '--cluster-id -...' as an option (one id in 64 did)."""
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(16))])
+    monkeypatch.setattr(ref.uuid, "uuid4", lambda: next(draws))
+    assert ref.random_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"

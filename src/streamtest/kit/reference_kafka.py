@@ -386,8 +386,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def random_cluster_id() -> str:
     """Return a new KRaft cluster id: 16 random bytes in URL-safe base64 without
-    padding, as ``kafka-storage random-uuid`` prints them."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    padding, as ``kafka-storage random-uuid`` prints them.
+
+    Like Kafka's ``Uuid.randomUuid``, it never starts with ``-``: one id in 64 would,
+    and ``kafka-storage format --cluster-id -...`` then reads it as an option and
+    fails with its usage text.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
 
 
 def rss_bytes(pid: int) -> int | None:
