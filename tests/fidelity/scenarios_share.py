@@ -25,6 +25,7 @@ SHARE_KEY = 2
 GROUP_RESOURCE = 32
 ACCEPT, RELEASE, REJECT = 1, 2, 3
 UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH = 25, 110
+SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH = 122, 123
 
 
 def set_group_configs(side: Side, group: str, **configs: str) -> None:
@@ -159,10 +160,15 @@ def fetch_until_acquired(
     records; compare that one and return the next session epoch."""
     from streamtest import eventually
 
-    state = {"epoch": 0, "got": None}
+    state: dict[str, Any] = {"epoch": 0, "got": None, "last": None}
 
     def attempt() -> Any:
         r = side.ask(78, version, fetch_request(group, member, state["epoch"], tid, [0]))
+        state["last"] = r
+        if r.error_code in (SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH):
+            # The session was evicted or its epoch is out of step: open a new one.
+            state["epoch"] = 0
+            return None
         if r.error_code != 0:
             return None
         state["epoch"] += 1
@@ -170,7 +176,13 @@ def fetch_until_acquired(
             state["got"] = r
         return state["got"]
 
-    side.observe(label, eventually(attempt, timeout=60, interval=0.05))
+    try:
+        got = eventually(attempt, timeout=60, interval=0.05)
+    except AssertionError as exc:
+        last = state["last"]
+        seen = "none" if last is None else f"error {last.error_code} {last.error_message!r}"
+        raise AssertionError(f"{exc}; last ShareFetch: {seen}") from None
+    side.observe(label, got)
     return state["epoch"]
 
 
