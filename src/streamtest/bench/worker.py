@@ -354,7 +354,7 @@ def run_consumer(spec: dict[str, Any], control: Control, reporter: Reporter) -> 
     deadline = t0 + spec["duration_s"] if spec["duration_s"] and not e2e else None
     recorder = hdr.LatencyRecorder()
     add = recorder.values.append
-    records = nbytes = errors = total = 0
+    records = nbytes = errors = total = reported = 0
     messages: list[str] = []
     last = t0
     next_progress = t0
@@ -369,6 +369,12 @@ def run_consumer(spec: dict[str, Any], control: Control, reporter: Reporter) -> 
             break
         batch = consume(10_000, 0.1)
         if not batch:
+            if total != reported:
+                # The last batch came within 20 ms of the previous report: without
+                # this, the coordinator (which stops consumers by this count) would
+                # wait for it forever once nothing more arrives.
+                reporter.send("p", n=total)
+                reported = total
             continue
         after = time.monotonic()
         n = 0
@@ -399,6 +405,7 @@ def run_consumer(spec: dict[str, Any], control: Control, reporter: Reporter) -> 
         last = after
         if after >= next_progress:  # the coordinator stops consumers by this count
             reporter.send("p", n=total)
+            reported = total
             next_progress = after + 0.02
     intervals.report(records, nbytes, errors, recorder.drain())
     reporter.send("p", n=total)
