@@ -18,12 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from typing import Any as Topic
 
 from streamtest.protocol.exceptions import CorruptRecordBatch
 from streamtest.protocol.records import BatchHeader, iter_records, parse_header, split_batches
 
 Buffer = bytes | bytearray | memoryview
+
+
+@dataclass
+class Topic:
+    """What wave 1's DiskStorage read of a topic (``state.cluster.Topic``, removed
+    with the log engine's integration)."""
+
+    name: str
+    topic_id: uuid.UUID
+    partitions: list[Any]
+    configs: dict[str, str]
+
 
 #: Called with (partition_log, batch) after every append; the disk engine uses it.
 AppendListener = Callable[["ListLog", Buffer], None]

@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 
 from _common import Row, print_table  # type: ignore[import-not-found]
-from _wave1_storage import DiskStorage, ListLog  # type: ignore[import-not-found]
+from _wave1_storage import DiskStorage, ListLog, Topic  # type: ignore[import-not-found]
 
 from streamtest.broker.clock import ManualClock, RealClock
 from streamtest.broker.log.config import LogConfig
@@ -80,7 +80,6 @@ class _ListWithJournal:
     """Today's data-dir path: the list-based log plus DiskStorage's journal write."""
 
     def __init__(self, root: Path) -> None:
-        from streamtest.broker.state.cluster import Topic
         self.log = ListLog("t", 0)
         self.storage = DiskStorage(root)
         topic = Topic("t", uuid.uuid4(), [self.log], {})
@@ -312,7 +311,7 @@ def child_recover(kind: str, root: str) -> dict[str, float]:
     t = time.perf_counter()
     if kind == "old":
         topics = DiskStorage(Path(root)).load_topics()
-        end = topics[0].partitions[0].log_end_offset
+        end = topics[0][3][0].log_end_offset  # (name, id, configs, partition logs)
     else:
         manager = LogManager(OsFileSystem(root), ManualClock(), {"log.cleaner.enable": "false"})
         logs = manager.load()

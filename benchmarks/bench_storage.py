@@ -225,16 +225,19 @@ def main() -> None:
             Row(f"ready after SIGKILL, {size_mb} MB", crashed, empty, "s", "empty data dir", False)
         )
         # -- bounded memory under a flood ---------------------------------------------
-        samples = flood(flood_s, retention_mb=64)
-        first = samples[max(1, len(samples) // 10)][1]
-        peak = max(mb for _t, mb in samples)
+        samples, flooded_mb = flood(flood_s, retention_mb=64)
+        # Bounded means the second half's peak is not above the first half's: the
+        # early RSS is not a fair baseline, the broker's buffers are still growing.
+        half = samples[-1][0] / 2
+        first = max(mb for t, mb in samples if t <= half)
+        peak = max(mb for t, mb in samples if t > half)
         rows.append(
             Row(
-                f"RSS peak, {flood_s:.0f} s flood, retention 64 MB",
+                f"RSS peak, 2nd half of a {flood_s:.0f} s flood, retention 64 MB",
                 peak,
                 first,
                 "MB",
-                "RSS at 10% of the flood",
+                "RSS peak in the 1st half",
                 False,
             )
         )
@@ -252,9 +255,10 @@ def main() -> None:
         f"ready after restart: clean {clean:.2f} s, after SIGKILL {crashed:.2f} s "
         f"(target <= 0.5 s: {'met' if worst <= 0.5 else 'NOT met'})"
     )
+    bounded = "bounded" if peak <= first * 1.1 + 20 else "still growing"
     print(
-        f"flood: RSS {first:.0f} MB early, peak {peak:.0f} MB "
-        f"({'bounded' if peak <= first * 1.5 + 20 else 'still growing'})"
+        f"flood: {flooded_mb:.0f} MB written; RSS peak {first:.0f} MB in the first half, "
+        f"{peak:.0f} MB in the second ({bounded})"
     )
     print(f"(load average {os.getloadavg()[0]:.1f})")
 
