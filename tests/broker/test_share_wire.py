@@ -482,3 +482,40 @@ def test_a_partition_is_fetched_from_its_leader_and_the_group_from_its_coordinat
                 assert hb.error_code == (0 if node_id == coordinator else ErrorCode.NOT_COORDINATOR)
             finally:
                 w.close()
+
+
+def test_a_deferred_assignment_drops_unsubscribed_topics_at_once() -> None:
+    """Within ``share.assignment.interval.ms`` of the last target assignment, a
+    member that switches topics loses the old topic's partitions in that very
+    heartbeat's answer and gets the new topic's once the interval has passed, as
+    Apache Kafka 4.4 answers (confluent-kafka's test_resubscribe_to_different_topic
+    depends on the first half)."""
+    settings = {"group.share.assignment.interval.ms": "1000"}
+    with EmbeddedKafka(clock="manual", settings=settings) as kafka:
+        a, b, group = name("a"), name("b"), name("g")
+        kafka.create_topic(a, partitions=1)
+        kafka.create_topic(b, partitions=2)
+        w = Wire(kafka.bootstrap_servers)
+        try:
+            joined = heartbeat(w, group, "m1", 0, [a])
+            assert [
+                (t.topic_id, list(t.partitions)) for t in joined.assignment.topic_partitions
+            ] == [(topic_id(kafka, a), [0])]
+            epoch = joined.member_epoch
+
+            switched = heartbeat(w, group, "m1", epoch, [b])
+            assert switched.error_code == 0
+            assert switched.member_epoch == epoch  # no new target yet
+            assert switched.assignment is not None
+            assert list(switched.assignment.topic_partitions) == []
+
+            assert heartbeat(w, group, "m1", epoch, None).assignment is None  # still deferred
+
+            kafka.advance(1.0)
+            assigned = heartbeat(w, group, "m1", epoch, None)
+            assert assigned.member_epoch > epoch
+            assert [
+                (t.topic_id, list(t.partitions)) for t in assigned.assignment.topic_partitions
+            ] == [(topic_id(kafka, b), [0, 1])]
+        finally:
+            w.close()

@@ -244,6 +244,8 @@ class ShareGroup:
             member.assigned = {
                 t: set(ps) for t, ps in self.target.get(member.member_id, {}).items() if ps
             }
+        elif changed:
+            self._trim_to_subscription(member)
         self._schedule_session(member)
         if changed:
             self._touch()
@@ -257,6 +259,25 @@ class ShareGroup:
             if req.member_epoch == JOIN_EPOCH or before != member.assigned
             else None,
         }
+
+    def _trim_to_subscription(self, member: ShareMember) -> None:
+        """Drop from ``member``'s assignment the topics it no longer subscribes to.
+
+        When ``share.assignment.interval.ms`` defers the new target assignment, the
+        member keeps its partitions until the next one, except those of topics it
+        has unsubscribed from: Apache Kafka 4.4 answers such a heartbeat with the
+        assignment minus those topics at once (and the new topics' partitions at
+        a later heartbeat), so records of a dropped topic stop at once.
+        """
+        wanted = {
+            self.subscription_metadata[t][0]
+            for t in member.subscribed_topic_names
+            if t in self.subscription_metadata
+        }
+        member.assigned = {t: ps for t, ps in member.assigned.items() if t in wanted}
+        target = self.target.get(member.member_id)
+        if target is not None:
+            self.target[member.member_id] = {t: ps for t, ps in target.items() if t in wanted}
 
     def _leave(self, req: ShareHeartbeat) -> dict[str, Any]:
         member = self.members.get(req.member_id)
