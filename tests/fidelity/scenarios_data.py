@@ -247,6 +247,15 @@ def _produce_compressed(side: Side, codec: int) -> None:
     side.call(1, 12, fetch_request(name, tid, [(0, 0)]), label="fetch")
 
 
+@scenario(0, "produce/two-batches-for-one-partition")
+def _produce_two_batches(side: Side) -> None:
+    """Two record batches for one partition in one request: INVALID_RECORD, nothing
+    appended (from v3 a partition's records are exactly one batch)."""
+    name = side.create_topic("t")
+    side.call(0, 9, produce_request(name, batch(b"a") + batch(b"b")))
+    side.call(0, 9, produce_request(name, batch(b"c")), label="next")
+
+
 @scenario(0, "produce/unknown-topic")
 def _produce_unknown(side: Side) -> None:
     """Producing to a topic that does not exist: UNKNOWN_TOPIC_OR_PARTITION."""

@@ -15,7 +15,8 @@ CRC), and, for LogAppendTime topics, the timestamp and CRC (KIP-32).
   without a metadata round trip.
 * KAFKA_STORAGE_ERROR when storage refuses the batch: nothing of it is visible.
 * As Kafka: CORRUPT_MESSAGE for a CRC mismatch; INVALID_RECORD for a truncated
-  batch, a magic other than 2 or no batch at all; MESSAGE_TOO_LARGE when a batch
+  batch, a magic other than 2, no batch at all or more than one (from v3 a
+  partition's records are exactly one batch); MESSAGE_TOO_LARGE when a batch
   exceeds the topic's ``max.message.bytes``; UNKNOWN_TOPIC_OR_PARTITION for a
   missing topic (Produce never auto-creates); INVALID_REQUIRED_ACKS for acks other
   than -1, 0 and 1. A failed partition reports log_start_offset -1.
@@ -192,6 +193,11 @@ def _produce_partition(
     except CorruptRecordBatch as exc:  # the CRC
         result.error_code = ErrorCode.CORRUPT_MESSAGE
         result.error_message = str(exc)
+        return result, None, -1
+    if len(batches) != 1:
+        # ProduceRequest.validateRecords: from v3 a partition's records are exactly
+        # one batch. Kafka answers without a message (PartitionResponse(Errors)).
+        result.error_code = ErrorCode.INVALID_RECORD
         return result, None, -1
     limit = topic.max_message_bytes
     for _header, batch in batches:
