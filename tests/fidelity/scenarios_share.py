@@ -114,6 +114,7 @@ def fetch_request(
     partitions: list[int],
     acks: dict[int, list[tuple[int, int, list[int]]]] | None = None,
     max_wait: int = 5000,
+    max_records: int = 500,
 ) -> dict:
     acks = acks or {}
     return {
@@ -123,8 +124,8 @@ def fetch_request(
         "max_wait": max_wait,
         "min_bytes": 1,
         "max_bytes": 1 << 20,
-        "max_records": 500,
-        "batch_size": 500,
+        "max_records": max_records,
+        "batch_size": max_records,
         "topics": [
             {
                 "topic_id": tid,
@@ -154,7 +155,13 @@ def acquired(r: Any) -> list[tuple[int, int, int]]:
 
 
 def fetch_until_acquired(
-    side: Side, version: int, group: str, member: str, tid: Any, label: str = "fetch"
+    side: Side,
+    version: int,
+    group: str,
+    member: str,
+    tid: Any,
+    label: str = "fetch",
+    max_records: int = 500,
 ) -> int:
     """Send ShareFetches (session epoch 0, then 1, 2, ...) until one acquires
     records; compare that one and return the next session epoch."""
@@ -163,7 +170,11 @@ def fetch_until_acquired(
     state: dict[str, Any] = {"epoch": 0, "got": None, "last": None}
 
     def attempt() -> Any:
-        r = side.ask(78, version, fetch_request(group, member, state["epoch"], tid, [0]))
+        r = side.ask(
+            78,
+            version,
+            fetch_request(group, member, state["epoch"], tid, [0], max_records=max_records),
+        )
         state["last"] = r
         if r.error_code in (SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH):
             # The session was evicted or its epoch is out of step: open a new one.
@@ -292,6 +303,49 @@ def _share_fetch(side: Side, v: int) -> None:
     acks = {0: [(0, 1, [ACCEPT]), (2, 2, [RELEASE])]}
     side.call(78, v, fetch_request(group, member, epoch, tid, [0], acks), label="ack-and-fetch")
     side.call(78, v, fetch_request(group, member, -1, tid, [0], max_wait=0), label="close")
+
+
+@scenario(78, "share_fetch/whole-batch-past-limits")
+def _share_fetch_whole_batch(side: Side) -> None:
+    """A 200-record batch is acquired whole by a ShareFetch asking for 5 records
+    from a group whose ``share.partition.max.record.locks`` is 100: Kafka finishes
+    a batch past both limits (batch-optimised acquisition), and then acquires
+    nothing more until the window has room. confluent-kafka's
+    test_partition_max_record_locks_caps_in_flight expects the cap to split the
+    batch, which Apache Kafka 4.4 does not do."""
+    group = side.name_of("g")
+    topic = side.create_topic("t")
+    side.produce(topic, [batch(*[b"v%d" % i for i in range(200)])])
+    side.produce(topic, [batch(b"late")])
+    set_group_configs(
+        side, group, share_auto_offset_reset="earliest", share_partition_max_record_locks="100"
+    )
+    tid = topic_id(side, topic)
+    member, _ = join_share(side, group, topic)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, max_records=5)
+    side.call(
+        78,
+        2,
+        fetch_request(group, member, epoch, tid, [0], max_wait=0, max_records=5),
+        label="window-full",
+    )
+    side.call(78, 2, fetch_request(group, member, -1, tid, [0], max_wait=0), label="close")
+
+
+@scenario(78, "share_fetch/one-record-batches-stop-at-max-records")
+def _share_fetch_small_batches(side: Side) -> None:
+    """With one record per batch, a ShareFetch asking for 5 records acquires 5:
+    what confluent-kafka's test_poll_returns_whole_batch_exceeding_max_poll_records
+    sees when librdkafka sends its records one batch each."""
+    group = side.name_of("g")
+    topic = side.create_topic("t")
+    for i in range(8):
+        side.produce(topic, [batch(b"v%d" % i)])
+    set_group_configs(side, group, share_auto_offset_reset="earliest")
+    tid = topic_id(side, topic)
+    member, _ = join_share(side, group, topic)
+    fetch_until_acquired(side, 2, group, member, tid, max_records=5)
+    side.call(78, 2, fetch_request(group, member, -1, tid, [0], max_wait=0), label="close")
 
 
 @scenario(78, "share_fetch/session-errors")
