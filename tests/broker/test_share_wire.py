@@ -519,3 +519,25 @@ def test_a_deferred_assignment_drops_unsubscribed_topics_at_once() -> None:
             ] == [(topic_id(kafka, b), [0, 1])]
         finally:
             w.close()
+
+
+def test_a_member_joining_an_emptied_group_is_assigned_at_once() -> None:
+    """The last member's leaving does not start ``share.assignment.interval.ms``:
+    a consumer that replaces it gets its partitions in its first heartbeat's answer
+    (confluent-kafka's test_commit_async_inside_with_block closes one consumer and
+    opens another on the same group)."""
+    settings = {"group.share.assignment.interval.ms": "1000"}
+    with EmbeddedKafka(clock="manual", settings=settings) as kafka:
+        topic, group = name("t"), name("g")
+        kafka.create_topic(topic, partitions=1)
+        w = Wire(kafka.bootstrap_servers)
+        try:
+            first = heartbeat(w, group, "m1", 0, [topic])
+            assert heartbeat(w, group, "m1", -1, None).error_code == 0
+            second = heartbeat(w, group, "m2", 0, [topic])
+            assert second.member_epoch > first.member_epoch
+            assert [
+                (t.topic_id, list(t.partitions)) for t in second.assignment.topic_partitions
+            ] == [(topic_id(kafka, topic), [0])]
+        finally:
+            w.close()

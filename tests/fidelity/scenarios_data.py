@@ -160,14 +160,14 @@ def _api_versions_bad_name(side: Side) -> None:
 # -- Metadata (3) -----------------------------------------------------------------------
 
 
-@scenario(3, "metadata/existing-topic", range(0, 13))
+@scenario(3, "metadata/existing-topic", range(0, 14))
 def _metadata_topic(side: Side, v: int) -> None:
     """Metadata for a topic with three partitions."""
     name = side.create_topic("t", partitions=3)
     side.call(3, v, metadata_request(v, [name]))
 
 
-@scenario(3, "metadata/unknown-topic-no-autocreate", range(4, 13))
+@scenario(3, "metadata/unknown-topic-no-autocreate", range(4, 14))
 def _metadata_unknown(side: Side, v: int) -> None:
     """An unknown topic with auto-creation off: UNKNOWN_TOPIC_OR_PARTITION."""
     side.call(3, v, metadata_request(v, [side.name_of("missing")], auto_create=False))

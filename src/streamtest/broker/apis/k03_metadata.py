@@ -1,4 +1,4 @@
-"""Metadata (key 3), versions 0-12.
+"""Metadata (key 3), versions 0-13.
 
 * A null topic list means all topics; an empty list means none (v1+).
 * Unknown topics are auto-created when the broker allows it
@@ -10,6 +10,8 @@
   no live leader reports LEADER_NOT_AVAILABLE and leader -1.
 * Authorized operations (v8+), when asked, are every operation, as Kafka answers
   with no authorizer (``services/authorization.py``).
+* v13 (KIP-1102) adds a top-level error code, which only REBOOTSTRAP_REQUIRED
+  would fill; a streamtest cluster never asks a client to rebootstrap, so it is 0.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def _auto_create(ctx: RequestContext, name: str) -> Topic | ErrorCode:
         return exc.code
 
 
-@api(3, "Metadata", 0, 12)
+@api(3, "Metadata", 0, 13)
 def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     """Describe the live nodes and the requested topics."""
     cluster = ctx.cluster
@@ -136,6 +138,7 @@ def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             entry["topic_authorized_operations"] = TOPIC_OPERATIONS
     return {
         "throttle_time": 0,
+        "error_code": ErrorCode.NONE,
         "brokers": broker_entries(cluster),
         "cluster_id": cluster.cluster_id,
         "controller_id": cluster.controller_id,

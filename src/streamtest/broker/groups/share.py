@@ -150,6 +150,17 @@ class ShareGroup:
             self.group_epoch += 1
         if self.group_epoch <= self.assignment_epoch:
             return
+        if not self.members:
+            # An empty group has nothing to assign, and its (empty) assignment does
+            # not start an interval: the next member to join an emptied group gets
+            # its partitions at once, as the first member of a new group does. Else
+            # a consumer replacing one that just closed waited a heartbeat (5 s by
+            # default) for them, and librdkafka 2.16 hangs in close() when they
+            # arrive while it is closing.
+            self.target = {}
+            self.assignment_epoch = self.group_epoch
+            self._last_assignment_ms = None
+            return
         now = self.coord.now_ms()
         interval = self._setting("share.assignment.interval.ms")
         if self._last_assignment_ms is not None and now - self._last_assignment_ms < interval:
