@@ -29,7 +29,18 @@ SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH = 122, 123
 
 
 def set_group_configs(side: Side, group: str, **configs: str) -> None:
-    """Set ``group``'s dynamic configs (names with ``_`` for ``.``); setup."""
+    """Set ``group``'s dynamic configs (names with ``_`` for ``.``) and wait until
+    the broker describes them; setup.
+
+    Kafka stores a group config through its controller, and a broker applies it
+    when the metadata record reaches it. A share partition initialised before
+    then starts from the default ``share.auto.offset.reset`` (latest), past the
+    records a scenario produced first, and never delivers them (seen on a loaded
+    machine: 60 s of empty ShareFetches). Waiting until DescribeConfigs, which a
+    broker answers from the same cache, shows the values closes that window.
+    """
+    from streamtest import eventually
+
     side.setup(
         44,
         1,
@@ -47,6 +58,24 @@ def set_group_configs(side: Side, group: str, **configs: str) -> None:
             "validate_only": False,
         },
     )
+    wanted = {k.replace("_", "."): v for k, v in configs.items()}
+    request = {
+        "resources": [
+            {
+                "resource_type": GROUP_RESOURCE,
+                "resource_name": group,
+                "configuration_keys": sorted(wanted),
+            }
+        ],
+        "include_synonyms": False,
+        "include_documentation": False,
+    }
+
+    def applied() -> bool:
+        r = side.client.call(32, 4, request)
+        return {c.name: c.value for res in r.results for c in res.configs} == wanted
+
+    eventually(applied, timeout=30, interval=0.05)
 
 
 def sg_heartbeat(group: str, member: str, epoch: int, topics: list[str] | None) -> dict:

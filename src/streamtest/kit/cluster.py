@@ -265,10 +265,13 @@ class Cluster(abc.ABC):
     ) -> None:
         """Set group configs (the GROUP config resource, IncrementalAlterConfigs), e.g.
         ``{"share.record.lock.duration.ms": 15000}``; values may be Python values.
+        Returns once the broker describes the new values, so a group joined next
+        is already governed by them.
 
         Raises:
             confluent_kafka.KafkaException: the broker refused (unknown name, a value
                 outside the broker's bounds).
+            TimeoutError: the broker did not describe the values within ``timeout``.
         """
         from confluent_kafka.admin import (
             AlterConfigOpType,
@@ -287,6 +290,25 @@ class Cluster(abc.ABC):
             [resource], request_timeout=timeout
         ).values():
             future.result()
+        # Apache Kafka stores a group config through its controller and a broker
+        # applies it when the metadata record arrives, after the answer above. A
+        # share partition initialised in between starts from the default
+        # share.auto.offset.reset (latest) and skips what the test produced, so
+        # return only once the broker describes the new values (it answers from the
+        # same cache). The embedded broker applies them before answering.
+        wanted = {e.name: e.value for e in entries}
+        described = ConfigResource(ResourceType.GROUP, group_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            [future] = admin.describe_configs([described], request_timeout=timeout).values()
+            current = future.result()
+            if all(k in current and current[k].value == v for k, v in wanted.items()):
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"group {group_id!r}: the broker did not apply {wanted} within {timeout} s"
+                )
+            time.sleep(0.05)  # polling a deadline, not waiting for a guess
 
     def share_consumer(
         self,
