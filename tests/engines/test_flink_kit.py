@@ -3,6 +3,8 @@ once (no restarts, no timeout), and an unknown Flink version gets one clear line
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from streamtest.kit import flink as fk
@@ -57,3 +59,38 @@ def test_a_failing_job_raises_its_root_cause_not_a_timeout(flink_table_env, kafk
     # The job's own root cause, raised at once: no restarts (restart-strategy none).
     assert raised.value.root_cause.endswith("JsonParseException")
     assert "Unrecognized token 'this'" in str(raised.value)
+
+
+@pytest.fixture
+def flink_gateway_up() -> None:
+    """Launch PyFlink's gateway (once per process), as an earlier Flink test would."""
+    java_gateway = pytest.importorskip("pyflink.java_gateway")
+    java_gateway.get_gateway()
+
+
+@pytest.fixture
+def spark_ran_here_before(flink_gateway_up: None) -> Iterator[object]:
+    """Leave py4j as a PySpark session in this process leaves it, after Flink's
+    gateway is up: with Spark's exception handler installed."""
+    captured = pytest.importorskip("pyspark.errors.exceptions.captured")
+    import py4j.java_gateway
+
+    before = py4j.java_gateway.get_return_value
+    captured.install_exception_handler()
+    spark_handler = py4j.java_gateway.get_return_value
+    yield spark_handler
+    assert py4j.java_gateway.get_return_value is spark_handler, "Spark's handler is restored"
+    py4j.java_gateway.get_return_value = before
+
+
+@pytest.mark.slow
+def test_a_flink_job_runs_in_a_process_where_spark_ran(spark_ran_here_before, flink_stream_env):
+    # Seen on CI (Flink test, then Spark test, then Flink test in one xdist worker):
+    # execute() failed in PyFlink's own reflection (NoSuchFieldException:
+    # transformations) under Spark's py4j handler.
+    from pyflink.common import Types
+
+    flink_stream_env.from_collection([1, 2, 3], type_info=Types.INT()).map(
+        lambda x: x * 2, output_type=Types.INT()
+    ).print()
+    fk.execute(flink_stream_env, "after-spark", timeout=300)

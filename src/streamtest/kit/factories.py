@@ -738,18 +738,21 @@ def flink_table_env(
     """
 
     @pytest.fixture
-    def table_env_fixture(request: pytest.FixtureRequest) -> Any:
+    def table_env_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
         """A streaming PyFlink TableEnvironment with the Kafka connector, checkpointing
         for exactly-once sinks."""
-        from .flink import table_environment
+        from .flink import pyflink_py4j, table_environment
 
         jars = request.getfixturevalue(connector_fixture)
-        return table_environment(
-            jars,
-            parallelism=parallelism,
-            checkpoint_interval_ms=checkpoint_interval_ms,
-            conf=conf,
-        )
+        # The test's PyFlink calls run with PyFlink's py4j error handler, not the
+        # one a Spark test earlier in this process left (see pyflink_py4j).
+        with pyflink_py4j():
+            yield table_environment(
+                jars,
+                parallelism=parallelism,
+                checkpoint_interval_ms=checkpoint_interval_ms,
+                conf=conf,
+            )
 
     return table_env_fixture
 
@@ -765,16 +768,17 @@ def flink_stream_env(
     the Kafka connector (see :func:`streamtest.kit.flink.stream_environment`)."""
 
     @pytest.fixture
-    def stream_env_fixture(request: pytest.FixtureRequest) -> Any:
+    def stream_env_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
         """A PyFlink StreamExecutionEnvironment with the Kafka connector."""
-        from .flink import stream_environment
+        from .flink import pyflink_py4j, stream_environment
 
         jars = request.getfixturevalue(connector_fixture)
-        return stream_environment(
-            jars,
-            parallelism=parallelism,
-            checkpoint_interval_ms=checkpoint_interval_ms,
-            conf=conf,
-        )
+        with pyflink_py4j():  # see table_env_fixture
+            yield stream_environment(
+                jars,
+                parallelism=parallelism,
+                checkpoint_interval_ms=checkpoint_interval_ms,
+                conf=conf,
+            )
 
     return stream_env_fixture

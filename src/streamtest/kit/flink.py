@@ -28,10 +28,11 @@ imports it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -342,6 +343,34 @@ def wait_for_job(result: TableResult, timeout: float = 120.0) -> None:
     _wait(what, result.wait, cancel, timeout)
 
 
+@contextlib.contextmanager
+def pyflink_py4j() -> Iterator[None]:
+    """Run the block with PyFlink's py4j error handler, restoring what was there.
+
+    PyFlink and PySpark each replace ``py4j.java_gateway.get_return_value`` for the
+    whole process, PyFlink once when it launches its gateway and PySpark on every
+    SparkSession (both call it ``install_exception_handler``). After a Spark test,
+    a later Flink test in the same process ran with Spark's handler, which turns a
+    Java exception into a Python one by calling Spark's classes; in Flink's JVM that
+    call fails with ``Py4JError``, not the ``Py4JJavaError`` PyFlink catches where
+    it expects a Java exception (``get_field`` looks a field up class by class), so
+    ``execute_async`` failed with ``NoSuchFieldException: transformations``
+    (seen on CI, depending on which test files a pytest-xdist worker got).
+    """
+    try:
+        import py4j.java_gateway
+        from pyflink.util.exceptions import install_exception_handler
+    except ImportError:
+        yield
+        return
+    current = py4j.java_gateway.get_return_value
+    install_exception_handler()
+    try:
+        yield
+    finally:
+        py4j.java_gateway.get_return_value = current
+
+
 def execute(env: StreamExecutionEnvironment, job_name: str, timeout: float = 120.0) -> Any:
     """Run the DataStream job defined on ``env`` and wait for it to finish; return
     its ``JobExecutionResult``.
@@ -350,7 +379,8 @@ def execute(env: StreamExecutionEnvironment, job_name: str, timeout: float = 120
         JobFailed: the job failed (its root cause).
         JobTimeout: it was still running after ``timeout`` seconds; it is cancelled.
     """
-    client = env.execute_async(job_name)
+    with pyflink_py4j():
+        client = env.execute_async(job_name)
     return _wait(
         job_name, lambda: client.get_job_execution_result().result(), client.cancel, timeout
     )
@@ -367,6 +397,7 @@ __all__ = [
     "JobTimeout",
     "execute",
     "flink_settings",
+    "pyflink_py4j",
     "flink_version",
     "kafka_connector_coordinate",
     "kafka_connector_jars",
