@@ -541,3 +541,32 @@ def test_a_member_joining_an_emptied_group_is_assigned_at_once() -> None:
             ] == [(topic_id(kafka, topic), [0])]
         finally:
             w.close()
+
+
+def test_a_share_fetch_over_the_consumer_byte_rate_quota_is_throttled() -> None:
+    """ShareFetch is counted against ``consumer_byte_rate`` as a Fetch is (Kafka's
+    handleShareFetchRequest): over the quota the answer carries the throttle time,
+    yet still the records it acquired, and the next request waits out the mute."""
+    from .serverkit import server_side, set_quota
+
+    windows = {"quota.window.num": "2", "quota.window.size.seconds": "1"}
+    with EmbeddedKafka(clock="manual", settings=windows) as kafka:
+        topic, group = name("t"), name("g")
+        kafka.create_topic(topic, partitions=1)
+        produce(kafka, topic, 50)
+        w = Wire(kafka.bootstrap_servers)
+        try:
+            earliest(w, group)
+            joined = heartbeat(w, group, "m1", 0, [topic])
+            tid = topic_id(kafka, topic)
+            free = fetch(w, group, "m1", 0, tid, [0])
+            assert int(free.throttle_time.total_seconds() * 1000) == 0  # no quota yet
+            set_quota(kafka.bootstrap_servers, {"client-id": "raw"}, consumer_byte_rate=100)
+            r = fetch(w, group, "m1", 1, tid, [0], acks={0: [(0, 49, 2)]})
+            assert joined.error_code == 0
+            acquired = [a for t in r.responses for p in t.partitions for a in p.acquired_records]
+            assert acquired, "a throttled ShareFetch still returns what it acquired"
+            assert r.throttle_time.total_seconds() > 0
+            assert server_side(kafka, w.client)["throttled"]
+        finally:
+            w.close()

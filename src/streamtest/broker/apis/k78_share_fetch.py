@@ -17,11 +17,19 @@ its endpoint otherwise, KIP-951); see ``share/requests.py`` for the flow and
   with ``is_renew_ack`` (KIP-1222: then no records are fetched).
 * A full (epoch 0) response lists every partition; later responses list the
   partitions with records, errors or acknowledgement results.
+* ``consumer_byte_rate`` quotas, as Kafka's KafkaApis applies them to ShareFetch:
+  ``max_bytes`` is capped at what the client's quota allows in one window, and the
+  response's record bytes are recorded for the client on this node. Over the
+  quota the response carries ``throttle_time_ms`` and the connection is muted for
+  it (KIP-219). Unlike a Fetch, the records are still returned: they are already
+  acquired for the member, so dropping them would only hold their locks.
 v0 (Kafka 4.0's early access) was removed in Kafka 4.1, as here.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from typing import Any
 
 from ..dispatch import RequestContext, api
@@ -32,6 +40,12 @@ from ..share.requests import Serving, ShareFetchArgs, partition_args, share_fetc
 @api(78, "ShareFetch", 1, 2)
 def handle_share_fetch(ctx: RequestContext, request: Any) -> Any:
     """Acknowledge, then acquire records for the member (or wait for some)."""
+    quota = ctx.node.quotas.fetch
+    max_bytes = request.max_bytes
+    if quota.enabled:
+        window = quota.max_value_in_window(ctx.principal, ctx.header.client_id)
+        if window is not None:
+            max_bytes = min(max_bytes if max_bytes > 0 else 2**31 - 1, max(int(window), 1))
     args = ShareFetchArgs(
         version=ctx.version,
         group_id=request.group_id or "",
@@ -39,7 +53,7 @@ def handle_share_fetch(ctx: RequestContext, request: Any) -> Any:
         epoch=request.share_session_epoch,
         max_wait_ms=millis(request.max_wait),
         min_bytes=request.min_bytes,
-        max_bytes=request.max_bytes,
+        max_bytes=max_bytes,
         max_records=request.max_records,
         batch_size=request.batch_size,
         acquire_mode=getattr(request, "share_acquire_mode", 0),
@@ -49,4 +63,28 @@ def handle_share_fetch(ctx: RequestContext, request: Any) -> Any:
     )
     cluster = ctx.cluster
     here = Serving(ctx.node.node_id, ctx.connection_id, cluster.topics, cluster.clock)
-    return share_fetch(cluster.shares, here, cluster.nodes.get, args)
+    response = share_fetch(cluster.shares, here, cluster.nodes.get, args)
+    if not quota.enabled:
+        return response
+    if inspect.isawaitable(response):
+        return _record_when_done(ctx, response)
+    return _record(ctx, response)
+
+
+async def _record_when_done(ctx: RequestContext, pending: Awaitable[Any]) -> Any:
+    return _record(ctx, await pending)
+
+
+def _record(ctx: RequestContext, response: dict[str, Any]) -> dict[str, Any]:
+    """Record the response's record bytes against the client's fetch quota and set
+    the throttle time it earns (Kafka's handleShareFetchRequest)."""
+    size = sum(
+        len(p["records"] or b"")
+        for t in response.get("responses") or ()
+        for p in t["partitions"]
+    )
+    throttle = ctx.node.quotas.fetch.record(ctx.principal, ctx.header.client_id, size)
+    if throttle > 0:
+        ctx.throttle("fetch", throttle)
+        response["throttle_time"] = throttle
+    return response
