@@ -14,6 +14,7 @@ answer they compare: heartbeats until the member is assigned, share fetches
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from typing import Any
 
@@ -88,6 +89,11 @@ def sg_heartbeat(group: str, member: str, epoch: int, topics: list[str] | None) 
     }
 
 
+#: (side, group, member) -> the member epoch its last heartbeat got, so that a fetch
+#: loop can keep the member alive as a real consumer does.
+_member_epochs: dict[tuple[int, str, str], int] = {}
+
+
 def join_share(side: Side, group: str, topic: str, compare: bool = False) -> tuple[str, int]:
     """Join ``group`` as a new member subscribed to ``topic`` and heartbeat until it
     is assigned; return ``(member_id, member_epoch)``."""
@@ -132,6 +138,7 @@ def join_share(side: Side, group: str, topic: str, compare: bool = False) -> tup
             "assignment",
             [sorted(tp.partitions) for tp in got.assignment.topic_partitions],
         )
+    _member_epochs[(id(side), group, member)] = state["epoch"]
     return member, state["epoch"]
 
 
@@ -196,9 +203,19 @@ def fetch_until_acquired(
     records; compare that one and return the next session epoch."""
     from streamtest import eventually
 
-    state: dict[str, Any] = {"epoch": 0, "got": None, "last": None}
+    state: dict[str, Any] = {"epoch": 0, "got": None, "last": None, "beat": time.monotonic()}
+    key = (id(side), group, member)
 
     def attempt() -> Any:
+        if key in _member_epochs and time.monotonic() - state["beat"] >= 1.0:
+            # Heartbeat while fetching, as a consumer does: Kafka sets a share
+            # partition up through its share coordinator, and a member that only
+            # fetches neither keeps its session nor gives the coordinator the
+            # heartbeat on which it retries an initialisation that failed.
+            state["beat"] = time.monotonic()
+            beat = side.client.call(76, 1, sg_heartbeat(group, member, _member_epochs[key], None))
+            if beat.error_code == 0:
+                _member_epochs[key] = beat.member_epoch
         r = side.ask(
             78,
             version,
@@ -221,9 +238,47 @@ def fetch_until_acquired(
     except AssertionError as exc:
         last = state["last"]
         seen = "none" if last is None else f"error {last.error_code} {last.error_message!r}"
-        raise AssertionError(f"{exc}; last ShareFetch: {seen}") from None
+        if last is not None:
+            seen += ", partitions " + repr(
+                [
+                    (p.partition_index, p.error_code, p.error_message, len(p.records or b""))
+                    for t in last.responses
+                    for p in t.partitions
+                ]
+            )
+        raise AssertionError(
+            f"{exc}; last ShareFetch: {seen}; {_share_state(side, group, member)}"
+        ) from None
     side.observe(label, got)
     return state["epoch"]
+
+
+def _share_state(side: Side, group: str, member: str) -> str:
+    """Describe the group's members and share-partition start offsets, for a
+    timeout's message (what was seen when a broker delivered nothing)."""
+    try:
+        described = side.client.call(
+            77, 1, {"group_ids": [group], "include_authorized_operations": False}
+        )
+        offsets = side.client.call(90, 1, {"groups": [{"group_id": group, "topics": None}]})
+    except Exception as exc:  # diagnostics only: never hide the timeout itself
+        return f"describing the group failed: {exc!r}"
+    members = [
+        (
+            m.member_id == member,
+            m.member_epoch,
+            [list(t.partitions) for t in m.assignment.topic_partitions],
+        )
+        for g in described.groups
+        for m in g.members
+    ]
+    starts = [
+        (p.partition_index, p.start_offset, p.error_code)
+        for g in offsets.groups
+        for t in g.topics
+        for p in t.partitions
+    ]
+    return f"members (is ours, epoch, assignment) {members}; share-partition starts {starts}"
 
 
 def share_topic(side: Side, group: str, records: int = 3) -> tuple[str, Any]:
