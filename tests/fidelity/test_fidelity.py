@@ -37,10 +37,18 @@ def test_the_corpus_has_at_least_200_scenarios():
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=[s.id for s in SCENARIOS])
-def test_scenario_matches_apache_kafka(runner: Runner, sc: Scenario):
+def test_scenario_matches_apache_kafka(runner: Runner, sc: Scenario, reference_kafka):
     result = runner.run(sc)
     if result.error:
-        pytest.fail(f"{sc.id}: {result.error}", pytrace=False)
+        detail = ""
+        if result.error.startswith("kafka:"):
+            # What Kafka logged as a warning or error lately: a scenario that fails
+            # on Kafka's side is otherwise hard to explain after the run.
+            tail = reference_kafka.log_tail(2000).splitlines()
+            noted = [ln for ln in tail if " WARN " in ln or " ERROR " in ln][-15:]
+            if noted:
+                detail = "\nApache Kafka's last warnings:\n" + "\n".join(noted)
+        pytest.fail(f"{sc.id}: {result.error}{detail}", pytrace=False)
     if result.differences:
         lines = "\n".join(f"  {d}" for d in result.differences)
         pytest.fail(
