@@ -23,7 +23,6 @@ values raise :class:`ConfigError` with Kafka's own message text
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -1276,6 +1275,8 @@ class BrokerSettings:
         """
         found = SETTINGS.get(name)
         if found is None:
+            import difflib  # only for the error message
+
             close = difflib.get_close_matches(name, SETTINGS, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(f"Unknown broker setting {name}{hint}")

@@ -6,7 +6,8 @@ package never imports ``asyncio`` or ``socket``; a test enforces that, so that
 every parsing edge case can be tested with plain bytes.
 """
 
-from .client import ClientConnection, Response
+from typing import TYPE_CHECKING, Any
+
 from .connection import Request, ServerConnection
 from .errors import ErrorCode
 from .exceptions import (
@@ -33,3 +34,17 @@ __all__ = [
     "Response",
     "ServerConnection",
 ]
+
+
+if TYPE_CHECKING:
+    from .client import ClientConnection, Response
+
+
+def __getattr__(name: str) -> Any:
+    """Import the client end on first use (PEP 562): the broker, which every cold
+    start imports, needs only the server end."""
+    if name in ("ClientConnection", "Response"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

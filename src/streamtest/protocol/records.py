@@ -25,7 +25,6 @@ only the header is parsed on the hot path, with ``struct``.
 from __future__ import annotations
 
 import functools
-import gzip
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -281,6 +280,8 @@ def compress(codec: Compression, data: bytes) -> bytes:
     if codec == Compression.NONE:
         return data
     if codec == Compression.GZIP:
+        import gzip  # here: only gzip batches need it, and it costs ~1 ms at start
+
         return gzip.compress(data)
     if codec == Compression.SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
@@ -314,6 +315,8 @@ def decompress(codec: Compression, data: bytes) -> bytes:
         if codec == Compression.NONE:
             return data
         if codec == Compression.GZIP:
+            import gzip
+
             return gzip.decompress(data)
         if codec == Compression.SNAPPY:
             if data[:8] == _XERIAL_MAGIC:

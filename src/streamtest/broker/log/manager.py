@@ -27,7 +27,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, RealClock, TimerHandle
 from ..storage.fs import FileSystem, MemoryFileSystem, OsFileSystem
@@ -40,10 +40,12 @@ from .checkpoint import (
     OffsetCheckpointFile,
 )
 from .cleaner import CleanJob, CleanResult, LogCleaner
-from .cleaner_worker import CleanerProcess
 from .config import LONG_MAX, BrokerSettingsLike, LogConfig, LogManagerConfig, SettingsSource
 from .errors import CorruptCheckpointError
 from .partition import FlushJob, PartitionLog, log_dir_name, parse_log_dir_name
+
+if TYPE_CHECKING:
+    from .cleaner_worker import CleanerProcess
 
 _log = logging.getLogger("streamtest.broker.log")
 
@@ -97,7 +99,7 @@ class LogManager:
             raise ValueError("the cleaner process needs an OsFileSystem")
         self.cleaner_mode = cleaner_mode
         self._threads = cleaner_mode != "inline"
-        self._cleaner_process: CleanerProcess | None = None
+        self._cleaner_process: CleanerProcess | None = None  # started on first use
         self._rng = rng or random.Random()
         self._timers: set[TimerHandle] = set()
         self._running = False
@@ -505,6 +507,10 @@ class LogManager:
 
         if self.cleaner_mode == "process":
             if self._cleaner_process is None:
+                # Imported here: the worker's module (pickle, subprocess plumbing) is
+                # only needed once a disk log is compacted, not at every start.
+                from .cleaner_worker import CleanerProcess
+
                 self._cleaner_process = CleanerProcess(str(self.fs.root))  # type: ignore[attr-defined]
             remote = self._cleaner_process.submit(job)
             remote.add_done_callback(
