@@ -570,3 +570,32 @@ def test_a_share_fetch_over_the_consumer_byte_rate_quota_is_throttled() -> None:
             assert server_side(kafka, w.client)["throttled"]
         finally:
             w.close()
+
+
+def test_a_renewal_from_a_client_with_a_quota_is_not_refused() -> None:
+    """A renewal must carry max_bytes 0 (KIP-1222); the fetch quota's cap on
+    max_bytes leaves it alone, so a quota'd client can still renew its locks."""
+    from .serverkit import set_quota
+
+    with EmbeddedKafka(clock="manual") as kafka:
+        topic, group = name("t"), name("g")
+        kafka.create_topic(topic, partitions=1)
+        produce(kafka, topic, 3)
+        set_quota(kafka.bootstrap_servers, {"client-id": "raw"}, consumer_byte_rate=1_000_000)
+        w = Wire(kafka.bootstrap_servers)
+        try:
+            earliest(w, group)
+            heartbeat(w, group, "m1", 0, [topic])
+            tid = topic_id(kafka, topic)
+            first = fetch(w, group, "m1", 0, tid, [0])
+            assert [a.last_offset for t in first.responses for p in t.partitions
+                    for a in p.acquired_records] == [2]
+            renewal = fetch(
+                w, group, "m1", 1, tid, [0], acks={0: [(0, 2, 4)]}, is_renew_ack=True,
+                max_wait=0, min_bytes=0, max_bytes=0, max_records=0, batch_size=0,
+            )
+            assert renewal.error_code == 0, renewal
+            assert [p.acknowledge_error_code for t in renewal.responses
+                    for p in t.partitions] == [0]
+        finally:
+            w.close()

@@ -702,6 +702,13 @@ class ClientQuotaManager:
             return None
         return bound * (self._samples - 1) * self._window_ms / 1000.0
 
+    def cap(self, user: str, client_id: str | None, budget: int) -> int:
+        """Return ``budget`` (bytes a response may carry) capped at
+        :meth:`max_value_in_window`, and at least 1: Fetch and ShareFetch cap
+        their ``max_bytes`` so (Kafka's KafkaApis)."""
+        window = self.max_value_in_window(user, client_id)
+        return budget if window is None else min(budget, max(int(window), 1))
+
     def observed_rate(self, user: str, client_id: str | None) -> float:
         """Return the client's measured rate per second now (for tests and tools)."""
         _bound, tags = self.quota(user, client_id)

@@ -115,12 +115,7 @@ def _max_bytes(ctx: RequestContext, request: Any) -> int:
     whichever is least (Kafka's KafkaApis)."""
     budget = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     budget = min(budget, int(ctx.cluster.settings["fetch.max.bytes"]))
-    fetch_quota = ctx.node.quotas.fetch
-    if fetch_quota.enabled:
-        window = fetch_quota.max_value_in_window(ctx.principal, ctx.header.client_id)
-        if window is not None:
-            budget = min(budget, max(int(window), 1))
-    return budget
+    return ctx.node.quotas.fetch.cap(ctx.principal, ctx.header.client_id, budget)
 
 
 def _respond(ctx: RequestContext, topics: list[FetchTopicData]) -> Any:

@@ -41,11 +41,12 @@ from ..share.requests import Serving, ShareFetchArgs, partition_args, share_fetc
 def handle_share_fetch(ctx: RequestContext, request: Any) -> Any:
     """Acknowledge, then acquire records for the member (or wait for some)."""
     quota = ctx.node.quotas.fetch
+    is_renew_ack = getattr(request, "is_renew_ack", False)
     max_bytes = request.max_bytes
-    if quota.enabled:
-        window = quota.max_value_in_window(ctx.principal, ctx.header.client_id)
-        if window is not None:
-            max_bytes = min(max_bytes if max_bytes > 0 else 2**31 - 1, max(int(window), 1))
+    if quota.enabled and not is_renew_ack:
+        # A renewal must carry max_bytes 0 (KIP-1222), and fetches nothing to cap.
+        budget = max_bytes if max_bytes > 0 else 2**31 - 1
+        max_bytes = quota.cap(ctx.principal, ctx.header.client_id, budget)
     args = ShareFetchArgs(
         version=ctx.version,
         group_id=request.group_id or "",
@@ -57,7 +58,7 @@ def handle_share_fetch(ctx: RequestContext, request: Any) -> Any:
         max_records=request.max_records,
         batch_size=request.batch_size,
         acquire_mode=getattr(request, "share_acquire_mode", 0),
-        is_renew_ack=getattr(request, "is_renew_ack", False),
+        is_renew_ack=is_renew_ack,
         partitions=partition_args(request.topics),
         forgotten=[(t.topic_id, p) for t in request.forgotten_topics_data for p in t.partitions],
     )
