@@ -145,6 +145,14 @@ class ShareGroup:
             return True
         return False
 
+    def _subscribed_ids(self, member: ShareMember) -> frozenset[uuid.UUID]:
+        """Return the ids of the existing topics ``member`` subscribes to."""
+        return frozenset(
+            self.subscription_metadata[t][0]
+            for t in member.subscribed_topic_names
+            if t in self.subscription_metadata
+        )
+
     def _maybe_compute_target(self, changed: bool) -> None:
         if self._refresh_subscription_metadata() or changed:
             self.group_epoch += 1
@@ -168,11 +176,7 @@ class ShareGroup:
         topics = dict(self.subscription_metadata.values())
         specs = {
             m.member_id: MemberSpec(
-                frozenset(
-                    self.subscription_metadata[t][0]
-                    for t in m.subscribed_topic_names
-                    if t in self.subscription_metadata
-                ),
+                self._subscribed_ids(m),
                 {t: set(ps) for t, ps in self.target.get(m.member_id, {}).items()},
             )
             for m in self.members.values()
@@ -280,11 +284,7 @@ class ShareGroup:
         assignment minus those topics at once (and the new topics' partitions at
         a later heartbeat), so records of a dropped topic stop at once.
         """
-        wanted = {
-            self.subscription_metadata[t][0]
-            for t in member.subscribed_topic_names
-            if t in self.subscription_metadata
-        }
+        wanted = self._subscribed_ids(member)
         member.assigned = {t: ps for t, ps in member.assigned.items() if t in wanted}
         target = self.target.get(member.member_id)
         if target is not None:
