@@ -42,6 +42,7 @@ def set_group_configs(side: Side, group: str, **configs: str) -> None:
     """
     from streamtest import eventually
 
+    wanted = {k.replace("_", "."): v for k, v in configs.items()}
     side.setup(
         44,
         1,
@@ -51,32 +52,31 @@ def set_group_configs(side: Side, group: str, **configs: str) -> None:
                     "resource_type": GROUP_RESOURCE,
                     "resource_name": group,
                     "configs": [
-                        {"name": k.replace("_", "."), "config_operation": 0, "value": v}
-                        for k, v in configs.items()
+                        {"name": k, "config_operation": 0, "value": v} for k, v in wanted.items()
                     ],
                 }
             ],
             "validate_only": False,
         },
     )
-    wanted = {k.replace("_", "."): v for k, v in configs.items()}
-    request = {
-        "resources": [
-            {
-                "resource_type": GROUP_RESOURCE,
-                "resource_name": group,
-                "configuration_keys": sorted(wanted),
-            }
-        ],
-        "include_synonyms": False,
-        "include_documentation": False,
-    }
+    request = describe_group_configs_request(group, sorted(wanted))
 
     def applied() -> bool:
         r = side.client.call(32, 4, request)
         return {c.name: c.value for res in r.results for c in res.configs} == wanted
 
     eventually(applied, timeout=30, interval=0.05)
+
+
+def describe_group_configs_request(group: str, keys: list[str]) -> dict:
+    """Return a DescribeConfigs v4 body for ``keys`` of the GROUP resource ``group``."""
+    return {
+        "resources": [
+            {"resource_type": GROUP_RESOURCE, "resource_name": group, "configuration_keys": keys}
+        ],
+        "include_synonyms": False,
+        "include_documentation": False,
+    }
 
 
 def sg_heartbeat(group: str, member: str, epoch: int, topics: list[str] | None) -> dict:
@@ -87,11 +87,6 @@ def sg_heartbeat(group: str, member: str, epoch: int, topics: list[str] | None) 
         "rack_id": None,
         "subscribed_topic_names": topics,
     }
-
-
-#: (side, group, member) -> the member epoch its last heartbeat got, so that a fetch
-#: loop can keep the member alive as a real consumer does.
-_member_epochs: dict[tuple[int, str, str], int] = {}
 
 
 def join_share(side: Side, group: str, topic: str, compare: bool = False) -> tuple[str, int]:
@@ -138,7 +133,6 @@ def join_share(side: Side, group: str, topic: str, compare: bool = False) -> tup
             "assignment",
             [sorted(tp.partitions) for tp in got.assignment.topic_partitions],
         )
-    _member_epochs[(id(side), group, member)] = state["epoch"]
     return member, state["epoch"]
 
 
@@ -198,24 +192,34 @@ def fetch_until_acquired(
     tid: Any,
     label: str = "fetch",
     max_records: int = 500,
+    *,
+    member_epoch: int,
 ) -> int:
     """Send ShareFetches (session epoch 0, then 1, 2, ...) until one acquires
-    records; compare that one and return the next session epoch."""
+    records; compare that one and return the next session epoch. ``member_epoch``
+    is what ``join_share`` returned: the loop heartbeats with it."""
     from streamtest import eventually
 
-    state: dict[str, Any] = {"epoch": 0, "got": None, "last": None, "beat": time.monotonic()}
-    key = (id(side), group, member)
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "got": None,
+        "last": None,
+        "beat": time.monotonic(),
+        "member_epoch": member_epoch,
+    }
 
     def attempt() -> Any:
-        if key in _member_epochs and time.monotonic() - state["beat"] >= 1.0:
+        if time.monotonic() - state["beat"] >= 1.0:
             # Heartbeat while fetching, as a consumer does: Kafka sets a share
             # partition up through its share coordinator, and a member that only
             # fetches neither keeps its session nor gives the coordinator the
             # heartbeat on which it retries an initialisation that failed.
             state["beat"] = time.monotonic()
-            beat = side.client.call(76, 1, sg_heartbeat(group, member, _member_epochs[key], None))
+            beat = side.client.call(
+                76, 1, sg_heartbeat(group, member, state["member_epoch"], None)
+            )
             if beat.error_code == 0:
-                _member_epochs[key] = beat.member_epoch
+                state["member_epoch"] = beat.member_epoch
         r = side.ask(
             78,
             version,
@@ -382,8 +386,8 @@ def _share_fetch(side: Side, v: int) -> None:
     fetch (which gets the released one again), then closes its session."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
-    epoch = fetch_until_acquired(side, v, group, member, tid)
+    member, member_epoch = join_share(side, group, topic)
+    epoch = fetch_until_acquired(side, v, group, member, tid, member_epoch=member_epoch)
     acks = {0: [(0, 1, [ACCEPT]), (2, 2, [RELEASE])]}
     side.call(78, v, fetch_request(group, member, epoch, tid, [0], acks), label="ack-and-fetch")
     side.call(78, v, fetch_request(group, member, -1, tid, [0], max_wait=0), label="close")
@@ -405,8 +409,10 @@ def _share_fetch_whole_batch(side: Side) -> None:
         side, group, share_auto_offset_reset="earliest", share_partition_max_record_locks="100"
     )
     tid = topic_id(side, topic)
-    member, _ = join_share(side, group, topic)
-    epoch = fetch_until_acquired(side, 2, group, member, tid, max_records=5)
+    member, member_epoch = join_share(side, group, topic)
+    epoch = fetch_until_acquired(
+        side, 2, group, member, tid, max_records=5, member_epoch=member_epoch
+    )
     side.call(
         78,
         2,
@@ -427,8 +433,8 @@ def _share_fetch_small_batches(side: Side) -> None:
         side.produce(topic, [batch(b"v%d" % i)])
     set_group_configs(side, group, share_auto_offset_reset="earliest")
     tid = topic_id(side, topic)
-    member, _ = join_share(side, group, topic)
-    fetch_until_acquired(side, 2, group, member, tid, max_records=5)
+    member, member_epoch = join_share(side, group, topic)
+    fetch_until_acquired(side, 2, group, member, tid, max_records=5, member_epoch=member_epoch)
     side.call(78, 2, fetch_request(group, member, -1, tid, [0], max_wait=0), label="close")
 
 
@@ -438,13 +444,13 @@ def _share_fetch_errors(side: Side) -> None:
     partition, a replayed epoch, and a closed session."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
+    member, member_epoch = join_share(side, group, topic)
     side.call(78, 2, fetch_request(group, member, 3, tid, [0], max_wait=0), label="no-session")
     acks = {0: [(0, 0, [ACCEPT])]}
     side.call(
         78, 2, fetch_request(group, member, 0, tid, [0], acks, max_wait=0), label="new-with-acks"
     )
-    epoch = fetch_until_acquired(side, 2, group, member, tid)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, member_epoch=member_epoch)
     side.call(
         78, 2, fetch_request(group, member, epoch, tid, [9], max_wait=0), label="unknown-partition"
     )
@@ -487,8 +493,8 @@ def _share_ack(side: Side, v: int) -> None:
     reject), then what is left in flight."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
-    epoch = fetch_until_acquired(side, 2, group, member, tid)
+    member, member_epoch = join_share(side, group, topic)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, member_epoch=member_epoch)
     batches = [(0, 2, [ACCEPT, RELEASE, REJECT])]
     side.call(79, v, acknowledge_request(group, member, epoch, tid, batches), label="ack")
     side.call(
@@ -505,11 +511,11 @@ def _share_ack_errors(side: Side) -> None:
     flight, records not acquired (already accepted)."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
+    member, member_epoch = join_share(side, group, topic)
     side.call(
         79, 2, acknowledge_request(group, member, 0, tid, [(0, 0, [ACCEPT])]), label="epoch-0"
     )
-    epoch = fetch_until_acquired(side, 2, group, member, tid)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, member_epoch=member_epoch)
     side.call(
         79,
         2,
@@ -539,8 +545,8 @@ def _describe_offsets(side: Side, v: int) -> None:
     offset, and (v1) the lag; all topics, then one named topic."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
-    epoch = fetch_until_acquired(side, 2, group, member, tid)
+    member, member_epoch = join_share(side, group, topic)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, member_epoch=member_epoch)
     side.setup(79, 2, acknowledge_request(group, member, epoch, tid, [(0, 2, [ACCEPT])]))
     side.call(90, v, {"groups": [{"group_id": group, "topics": None}]}, label="all")
     side.call(
@@ -626,8 +632,8 @@ def _delete_offsets(side: Side) -> None:
     group; a group with a member."""
     group = side.name_of("g")
     topic, tid = share_topic(side, group)
-    member, _ = join_share(side, group, topic)
-    epoch = fetch_until_acquired(side, 2, group, member, tid)
+    member, member_epoch = join_share(side, group, topic)
+    epoch = fetch_until_acquired(side, 2, group, member, tid, member_epoch=member_epoch)
     side.setup(79, 2, acknowledge_request(group, member, epoch, tid, [(0, 0, [ACCEPT])]))
     side.call(92, 0, {"group_id": group, "topics": [{"topic_name": topic}]}, label="non-empty")
     side.setup(76, 1, sg_heartbeat(group, member, -1, None))
@@ -677,18 +683,7 @@ def _describe_group_configs(side: Side) -> None:
     """A group's configs: one set dynamically, the others from the broker."""
     group = side.name_of("g")
     set_group_configs(side, group, share_auto_offset_reset="earliest")
-    request = {
-        "resources": [
-            {
-                "resource_type": GROUP_RESOURCE,
-                "resource_name": group,
-                "configuration_keys": GROUP_CONFIG_KEYS,
-            }
-        ],
-        "include_synonyms": False,
-        "include_documentation": False,
-    }
-    side.call(32, 4, request)
+    side.call(32, 4, describe_group_configs_request(group, GROUP_CONFIG_KEYS))
 
 
 @scenario(44, "incremental_alter_configs/group")
