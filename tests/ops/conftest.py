@@ -40,9 +40,11 @@ class KafkaBroker:
         ).brokers
         self.cluster = ExternalCluster(bootstrap_servers, connect_timeout=30)
 
-    def create_topic(self, name: str, partitions: int | None = None) -> None:
+    def create_topic(
+        self, name: str, partitions: int | None = None, config: dict[str, str] | None = None
+    ) -> None:
         """Create ``name`` and return once every partition has a leader."""
-        self.cluster.create_topic(name, partitions or 1, timeout=30)
+        self.cluster.create_topic(name, partitions or 1, config, timeout=30)
 
     def records(self, topic: str, partition: int | None = None) -> list[KafkaRecord]:
         """Return every record of ``topic`` (or one partition), as a consumer reads it."""
@@ -170,7 +172,10 @@ def make_topic(broker: EmbeddedKafka | KafkaBroker, topic_name: str) -> Callable
              timestamps: Callable[[int, int], int] | None = None) -> str:
         n = next(made)
         topic = name or (topic_name if n == 0 else f"{topic_name}-{n}")
-        broker.create_topic(topic, partitions)
+        # The records carry 2023 timestamps (BASE_TS): with the default 7-day
+        # retention, Apache Kafka's retention check (every 5 minutes) deletes them
+        # mid-test, and a reset then clamps to the new log start (seen on CI).
+        broker.create_topic(topic, partitions, {"retention.ms": "-1"})
         if per_partition:
             produce(broker.bootstrap_servers, topic, per_partition, partitions,
                     timestamps=timestamps)
